@@ -1,0 +1,61 @@
+# Two commands: `make run` (install, demo data, train, serve) and `make test` (lint + tests).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DATA_DIR ?= $(or $(RECOMMENDER_DATA_DIR),dataset)
+MODEL_DIR ?= $(or $(RECOMMENDER_MODEL_DIR),models)
+PYTEST_ARGS ?=
+
+export RECOMMENDER_DATA_DIR := $(DATA_DIR)
+export RECOMMENDER_MODEL_DIR := $(MODEL_DIR)
+
+.PHONY: help install install-dev data model run test lint format bench clean
+
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime ## Create .venv and install the runtime dependencies
+
+install-dev: $(VENV)/.dev ## Install the test, lint and benchmark tools too
+
+data: install ## Generate demo data in DATA_DIR (dataset/) unless it has activities.jsonl
+	@test -f $(DATA_DIR)/activities.jsonl || $(PY) -m recommender generate-demo-data --out $(DATA_DIR)
+
+model: data ## Train a bundle into MODEL_DIR (models/) unless one exists
+	@$(PY) -c "import sys; from recommender.bundle import list_bundles; sys.exit(0 if list_bundles('$(MODEL_DIR)') else 1)" \
+		|| $(PY) -m recommender train --data $(DATA_DIR) --out $(MODEL_DIR)
+
+run: model ## Install, make demo data and a model if missing, then serve on HOST:PORT (127.0.0.1:8000)
+	$(VENV)/bin/uvicorn main:app --host $(HOST) --port $(PORT) --no-access-log
+
+lint: install-dev ## ruff (lint + format check) and mypy --strict
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install-dev ## Apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint ## Lint, then run every test
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install-dev ## Run the benchmarks in bench/ and print their figures
+	$(PY) -m bench
+
+clean: ## Remove caches (keeps .venv, data and models)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache

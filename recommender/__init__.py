@@ -1,0 +1,24 @@
+"""Job recommendations from impressions and redirects: implicit ALS behind a FastAPI service.
+
+The public names; see each module for details.
+"""
+
+from __future__ import annotations
+
+from recommender.errors import RecommenderError
+from recommender.matrix import IdIndex, build_matrix
+from recommender.recommender import Recommendation, Recommender
+from recommender.scoring import implicit_score, score_counts
+from recommender.settings import Settings, get_settings
+
+__all__ = [
+    "IdIndex",
+    "Recommendation",
+    "Recommender",
+    "RecommenderError",
+    "Settings",
+    "build_matrix",
+    "get_settings",
+    "implicit_score",
+    "score_counts",
+]

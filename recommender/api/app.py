@@ -1,0 +1,106 @@
+"""``create_app``: the FastAPI application, its start-up, and where domain errors become HTTP."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from recommender.api.routes import router
+from recommender.api.state import ModelSlot
+from recommender.errors import (
+    BundleError,
+    InvalidDataError,
+    ModelNotReadyError,
+    RecommenderError,
+    UnknownJobError,
+    UnknownUserError,
+)
+from recommender.recommender import Recommender
+from recommender.service import load_or_train
+from recommender.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+ERROR_STATUS: dict[type[RecommenderError], int] = {
+    UnknownJobError: 404,
+    UnknownUserError: 404,
+    InvalidDataError: 422,
+    ModelNotReadyError: 503,
+    BundleError: 503,
+    RecommenderError: 400,
+}
+
+DESCRIPTION = """
+Job recommendations from what job-seekers were shown (impressions) and clicked through to
+(redirects).
+
+* **jobs_single_user**: which jobs this person should see next;
+* **jobs_multiple_users**: the same for up to 1,000 people at once;
+* **find_similar_jobs**: which jobs are like this one.
+
+A user the model does not know gets the most popular jobs (`"source": "popular"`).
+"""
+
+
+def status_for(exc: RecommenderError) -> int:
+    """The HTTP status of a domain error: the entry of its nearest class in :data:`ERROR_STATUS`."""
+    for cls in type(exc).__mro__:
+        if cls in ERROR_STATUS:
+            return ERROR_STATUS[cls]
+    return 500
+
+
+async def _domain_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RecommenderError)
+    return Response(
+        orjson.dumps({"detail": str(exc)}),
+        status_code=status_for(exc),
+        media_type="application/json",
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return Response(
+        orjson.dumps({"detail": "internal error"}), status_code=500, media_type="application/json"
+    )
+
+
+def create_app(settings: Settings | None = None, recommender: Recommender | None = None) -> FastAPI:
+    """Build the application.
+
+    Parameters
+    ----------
+    settings:
+        Defaults to :func:`get_settings` (environment and ``.env``).
+    recommender:
+        Serve this instead of loading (or training) a bundle from ``settings.model_dir``.
+    """
+    settings = settings or get_settings()
+    slot = ModelSlot(recommender)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not slot.ready:
+            slot.set(await run_in_threadpool(load_or_train, settings))
+            log.info("serving model %s", slot.get().version)
+        yield
+
+    app = FastAPI(
+        title="Job recommender",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.slot = slot
+    app.include_router(router)
+    app.add_exception_handler(RecommenderError, _domain_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+    return app

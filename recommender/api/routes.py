@@ -1,0 +1,113 @@
+"""The HTTP routes: bodies to domain calls and back; errors are mapped in ``app.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from recommender.api.schemas import (
+    ErrorResponse,
+    HealthResponse,
+    ModelInfoResponse,
+    MultipleUsersRequest,
+    MultipleUsersResponse,
+    SimilarJobsRequest,
+    SimilarJobsResponse,
+    SingleUserRequest,
+    SingleUserResponse,
+)
+from recommender.recommender import Recommender
+from recommender.settings import ExcludeSeen
+
+router = APIRouter()
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorResponse, "description": "The body breaks the schema."},
+    503: {"model": ErrorResponse, "description": "No model is loaded."},
+}
+
+
+def _json(content: Any) -> Response:
+    return Response(orjson.dumps(content), media_type="application/json")
+
+
+def _recommender(request: Request) -> Recommender:
+    recommender: Recommender = request.app.state.slot.get()
+    return recommender
+
+
+def _exclude(request: Request, asked: ExcludeSeen | None) -> ExcludeSeen:
+    if asked is not None:
+        return asked
+    default: ExcludeSeen = request.app.state.settings.default_exclude_seen
+    return default
+
+
+def _post_both(path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a POST route at ``path`` and at ``path`` without the trailing slash."""
+
+    def register(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        router.add_api_route(path, endpoint, methods=["POST"], **kwargs)
+        router.add_api_route(
+            path.rstrip("/"), endpoint, methods=["POST"], include_in_schema=False, **kwargs
+        )
+        return endpoint
+
+    return register
+
+
+@_post_both(
+    "/recommend/jobs_single_user/",
+    response_model=SingleUserResponse,
+    responses=_ERRORS,
+    tags=["recommend"],
+)
+async def jobs_single_user(body: SingleUserRequest, request: Request) -> Response:
+    """Recommend jobs for one user (the popular list for an unknown user)."""
+    rec = _recommender(request).recommend(
+        body.user_id, body.n, _exclude(request, body.exclude_seen)
+    )
+    return _json({"user_id": body.user_id, "jobs": rec.as_pairs(), "source": rec.source})
+
+
+@_post_both(
+    "/recommend/jobs_multiple_users/",
+    response_model=MultipleUsersResponse,
+    responses=_ERRORS,
+    tags=["recommend"],
+)
+def jobs_multiple_users(body: MultipleUsersRequest, request: Request) -> Response:
+    """Recommend jobs for up to 1,000 users in one vectorised call, in request order."""
+    user_ids = list(dict.fromkeys(body.user_ids))
+    recs = _recommender(request).recommend_many(
+        user_ids, body.n, _exclude(request, body.exclude_seen)
+    )
+    return _json({str(u): r.as_pairs() for u, r in zip(user_ids, recs, strict=True)})
+
+
+@_post_both(
+    "/recommend/find_similar_jobs/",
+    response_model=SimilarJobsResponse,
+    responses={404: {"model": ErrorResponse, "description": "Unknown job."}, **_ERRORS},
+    tags=["recommend"],
+)
+async def find_similar_jobs(body: SimilarJobsRequest, request: Request) -> Response:
+    """Find the jobs most similar to a job (never the job itself)."""
+    rec = _recommender(request).similar_jobs(body.job_id, body.n)
+    return _json({"job_id": body.job_id, "jobs": rec.as_pairs()})
+
+
+@router.get("/health", response_model=HealthResponse, tags=["ops"])
+async def health() -> Response:
+    """Liveness: the process answers."""
+    return _json({"status": "ok"})
+
+
+@router.get("/model", response_model=ModelInfoResponse, responses=_ERRORS, tags=["ops"])
+async def model_info(request: Request) -> Response:
+    """The model in use: bundle version, training time, counts and hyper-parameters."""
+    return _json(_recommender(request).describe())

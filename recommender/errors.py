@@ -1,0 +1,113 @@
+"""The service's exception hierarchy.
+
+Every error the domain raises derives from :class:`RecommenderError`; the API maps each class to an
+HTTP status in one place (``recommender/api/app.py``) and the CLI turns any of them into a one-line
+message and a non-zero exit code. Every message names the offending value::
+
+    RecommenderError
+    ├── InvalidDataError          a file or record breaks its schema (file, line, field, value)
+    │   └── MissingDataError      a required input file is missing or empty
+    ├── UnknownUserError          a user id the model has never seen (no fallback allowed)
+    ├── UnknownJobError           a job id the model has never seen
+    ├── BundleError               a trained-model bundle cannot be used
+    │   ├── BundleNotFoundError   there is no bundle in the model directory
+    │   ├── BundleCorruptError    a file is missing or its checksum does not match
+    │   └── BundleIncompatibleError  written by an unsupported format version or for another model
+    └── ModelNotReadyError        no model is loaded yet
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RecommenderError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class InvalidDataError(RecommenderError):
+    """An input record breaks its schema.
+
+    Parameters
+    ----------
+    message:
+        What is wrong, in words.
+    path:
+        The file the record came from, if any.
+    line:
+        The 1-based line number in ``path``, if known.
+    field:
+        The offending field, if one is to blame.
+    value:
+        The offending value as it appeared in the input (shortened for the message).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        value: object = None,
+    ) -> None:
+        self.reason = message
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.field = field
+        self.value = value
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = self.path + (f":{self.line}" if self.line is not None else "")
+        elif self.line is not None:
+            where = f"line {self.line}"
+        what = self.reason if self.field is None else f"field {self.field!r}: {self.reason}"
+        if self.value is not None:
+            shown = repr(self.value)
+            if len(shown) > 80:
+                shown = shown[:77] + "..."
+            what += f" (got {shown})"
+        return f"{where}: {what}" if where else what
+
+
+class MissingDataError(InvalidDataError):
+    """A required input file does not exist or holds no records."""
+
+
+class UnknownUserError(RecommenderError):
+    """A user id that the model was not trained on."""
+
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        super().__init__(f"unknown user_id {user_id}")
+
+
+class UnknownJobError(RecommenderError):
+    """A job id that the model was not trained on."""
+
+    def __init__(self, job_id: int, reason: str = "no activity in the model") -> None:
+        self.job_id = job_id
+        super().__init__(f"unknown job_id {job_id}: {reason}")
+
+
+class BundleError(RecommenderError):
+    """A trained-model bundle cannot be loaded or written."""
+
+
+class BundleNotFoundError(BundleError):
+    """The model directory holds no bundle."""
+
+
+class BundleCorruptError(BundleError):
+    """A bundle file is missing, unreadable or fails its checksum."""
+
+
+class BundleIncompatibleError(BundleError):
+    """A bundle of an unsupported format version or model kind."""
+
+
+class ModelNotReadyError(RecommenderError):
+    """The service has no model loaded yet."""

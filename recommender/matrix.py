@@ -1,0 +1,105 @@
+"""External ids ↔ contiguous rows (:class:`IdIndex`), and the users × jobs CSR matrix.
+
+:class:`IdIndex` is the only place that translates ids; everything below it works on row numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+
+MISSING = -1
+"""The row :meth:`IdIndex.rows` returns for an id that is not in the index."""
+
+
+class IdIndex:
+    """A vocabulary of int64 ids; row ``k`` holds the ``k``-th smallest id.
+
+    Parameters
+    ----------
+    ids:
+        The ids, in any order, with or without repeats.
+    """
+
+    __slots__ = ("_ids", "_lookup")
+
+    def __init__(self, ids: ArrayLike) -> None:
+        arr = np.asarray(ids)
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"ids must be integers, got dtype {arr.dtype}")
+        self._ids: NDArray[np.int64] = np.unique(arr.astype(np.int64, copy=False).ravel())
+        self._lookup: dict[int, int] | None = None
+
+    @classmethod
+    def from_sorted_unique(cls, ids: NDArray[np.int64]) -> IdIndex:
+        """Wrap ids already sorted and unique (as saved in a bundle) without re-sorting them."""
+        index = cls.__new__(cls)
+        index._ids = np.asarray(ids, dtype=np.int64)
+        index._lookup = None
+        return index
+
+    def __len__(self) -> int:
+        return int(self._ids.shape[0])
+
+    def __contains__(self, external_id: object) -> bool:
+        return isinstance(external_id, int | np.integer) and self.row(int(external_id)) != MISSING
+
+    @property
+    def ids(self) -> NDArray[np.int64]:
+        """The ids in row order (sorted ascending); do not modify."""
+        return self._ids
+
+    def rows(self, ids: ArrayLike) -> NDArray[np.int64]:
+        """Rows of ``ids``, with :data:`MISSING` (-1) for ids not in the index. Vectorised."""
+        query = np.asarray(ids, dtype=np.int64)
+        if self._ids.shape[0] == 0:
+            return np.full(query.shape, MISSING, dtype=np.int64)
+        pos = np.searchsorted(self._ids, query)
+        pos_clipped = np.minimum(pos, self._ids.shape[0] - 1)
+        found = self._ids[pos_clipped] == query
+        return np.where(found, pos_clipped, MISSING).astype(np.int64)
+
+    def row(self, external_id: int) -> int:
+        """The row of one id, or :data:`MISSING`; a dict lookup, for the single-request path."""
+        if self._lookup is None:
+            self._lookup = dict(zip(self._ids.tolist(), range(len(self)), strict=True))
+        return self._lookup.get(external_id, MISSING)
+
+    def ids_of(self, rows: ArrayLike) -> NDArray[np.int64]:
+        """The ids at ``rows`` (which must be valid rows)."""
+        return self._ids[np.asarray(rows, dtype=np.int64)]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, IdIndex) and np.array_equal(self._ids, other._ids)
+
+    def __hash__(self) -> int:
+        return hash(self._ids.tobytes())
+
+    def __repr__(self) -> str:
+        return f"IdIndex({len(self)} ids)"
+
+
+def build_matrix(
+    rows: NDArray[np.int64],
+    cols: NDArray[np.int64],
+    values: NDArray[np.number],
+    shape: tuple[int, int],
+) -> sp.csr_matrix:
+    """A float32 CSR matrix straight from coordinate arrays; repeated (row, col) pairs are summed.
+
+    Never goes through a dense array, so memory is proportional to the number of pairs.
+    """
+    n_rows, n_cols = shape
+    if rows.shape != cols.shape or rows.shape != values.shape:
+        raise ValueError("rows, cols and values must be aligned")
+    if rows.size and (
+        rows.min() < 0 or rows.max() >= n_rows or cols.min() < 0 or cols.max() >= n_cols
+    ):
+        raise ValueError(f"coordinates out of range for shape {shape}")
+    matrix = sp.csr_matrix(
+        (values.astype(np.float32, copy=False), (rows, cols)), shape=shape, dtype=np.float32
+    )
+    matrix.sum_duplicates()
+    matrix.sort_indices()
+    return matrix

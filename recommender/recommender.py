@@ -1,0 +1,137 @@
+"""The :class:`Recommender`: id maps + model + exclusions + fallbacks; what the API and CLI call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from recommender.errors import UnknownJobError
+from recommender.matrix import MISSING
+from recommender.ranking import mask_entries, top_n
+from recommender.settings import ExcludeSeen
+from recommender.trained import TrainedModel
+
+Source = Literal["als", "popular"]
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """Ranked job ids with their scores, best first, and which path produced them."""
+
+    job_ids: NDArray[np.int64]
+    scores: NDArray[np.float32]
+    source: str
+
+    def as_pairs(self) -> list[dict[str, Any]]:
+        """``[{"job_id": ..., "score": ...}, ...]``, the API's shape."""
+        return [
+            {"job_id": j, "score": s}
+            for j, s in zip(self.job_ids.tolist(), np.round(self.scores, 6).tolist(), strict=True)
+        ]
+
+
+class Recommender:
+    """Answers the three questions of the service from one :class:`TrainedModel`.
+
+    * known user: the model's scores minus excluded jobs (by default those redirected to);
+    * unknown user: the most popular jobs, ``source="popular"``;
+    * a job: the most similar other jobs by the model's item similarity.
+    """
+
+    def __init__(self, trained: TrainedModel) -> None:
+        self.trained = trained
+        self._popular_order = np.lexsort((np.arange(len(trained.jobs)), -trained.popularity))
+        self._seen = trained.interactions
+
+    @property
+    def version(self) -> str:
+        """The bundle version, or ``"unsaved"`` for a model not written to disk."""
+        return str(self.trained.info.get("version", "unsaved"))
+
+    def _exclusions(self, exclude_seen: ExcludeSeen) -> sp.csr_matrix | None:
+        if exclude_seen == "all":
+            return self._seen
+        if exclude_seen == "redirected":
+            return self.trained.redirected
+        return None
+
+    def popular(self, n: int) -> Recommendation:
+        """The ``n`` most popular jobs (sum of implicit scores), ties by lower job id."""
+        cols = self._popular_order[:n]
+        return Recommendation(
+            job_ids=self.trained.jobs.ids_of(cols),
+            scores=self.trained.popularity[cols],
+            source="popular",
+        )
+
+    def recommend(
+        self, user_id: int, n: int, exclude_seen: ExcludeSeen = "redirected"
+    ) -> Recommendation:
+        """Top-``n`` jobs for one user; see the class docstring for the rules."""
+        row = self.trained.users.row(user_id)
+        if row == MISSING:
+            return self.popular(n)
+        return self._recommend_rows(np.array([row], dtype=np.int64), n, exclude_seen)[0]
+
+    def recommend_many(
+        self, user_ids: Sequence[int], n: int, exclude_seen: ExcludeSeen = "redirected"
+    ) -> list[Recommendation]:
+        """Top-``n`` jobs for each user, in the given order, scored in one matrix product."""
+        rows = self.trained.users.rows(np.asarray(user_ids, dtype=np.int64))
+        known = rows != MISSING
+        ranked = iter(self._recommend_rows(rows[known], n, exclude_seen) if known.any() else [])
+        fallback = self.popular(n)
+        return [next(ranked) if is_known else fallback for is_known in known.tolist()]
+
+    def _recommend_rows(
+        self, rows: NDArray[np.int64], n: int, exclude_seen: ExcludeSeen
+    ) -> list[Recommendation]:
+        scores = self.trained.model.user_scores(rows)
+        exclude = self._exclusions(exclude_seen)
+        if exclude is not None:
+            mask_entries(scores, exclude[rows])
+        ids = self.trained.jobs
+        kind = self.trained.model.kind
+        return [
+            Recommendation(job_ids=ids.ids_of(cols), scores=vals, source=kind)
+            for cols, vals in top_n(scores, n)
+        ]
+
+    def similar_jobs(self, job_id: int, n: int) -> Recommendation:
+        """The ``n`` jobs most similar to ``job_id``, never the job itself.
+
+        Raises
+        ------
+        UnknownJobError
+            If the job has no activity in the model.
+        """
+        col = self.trained.jobs.row(job_id)
+        if col == MISSING:
+            raise UnknownJobError(job_id)
+        scores = self.trained.model.similar_scores(np.array([col], dtype=np.int64))
+        scores[0, col] = -np.inf
+        cols, vals = top_n(scores, n)[0]
+        return Recommendation(
+            job_ids=self.trained.jobs.ids_of(cols), scores=vals, source=self.trained.model.kind
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """Version, provenance, counts and hyper-parameters of the model in use."""
+        info = self.trained.info
+        return {
+            "version": self.version,
+            "format_version": info.get("format_version"),
+            "model": info.get("model", {}).get("kind"),
+            "trained_at": info.get("trained_at"),
+            "counts": info.get("counts", {}),
+            "hyperparameters": info.get("model", {}).get("params", {}),
+            "scoring": info.get("scoring", {}),
+            "data": info.get("data", {}),
+            "timings": info.get("timings", {}),
+            "libraries": info.get("libraries", {}),
+        }

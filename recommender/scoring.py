@@ -1,0 +1,111 @@
+"""Activity counts → one implicit score per (user, job).
+
+The rule (see :class:`recommender.settings.ScoringRule`) with its defaults, for
+i = min(impressions, 10) and r = min(redirects, 10)::
+
+    score = 2·r + i − max(0, i − r)
+    then score = max(score, 2) if redirects > 0, else max(score, 1) if impressions > 0
+
+(impressions, redirects) → score: (3, 1) → 3, (1, 3) → 7, (2, 0) → 1, (0, 1) → 2, (10, 10) → 30.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from recommender.settings import ScoringRule
+
+DEFAULT_RULE = ScoringRule()
+
+
+def implicit_score(impressions: int, redirects: int, rule: ScoringRule = DEFAULT_RULE) -> int:
+    """The implicit score of one (user, job) funnel; see the module docstring."""
+    scores = score_counts(np.array([impressions]), np.array([redirects]), rule)
+    return int(scores[0])
+
+
+def score_counts(
+    impressions: NDArray[np.integer],
+    redirects: NDArray[np.integer],
+    rule: ScoringRule = DEFAULT_RULE,
+) -> NDArray[np.int32]:
+    """Vectorised :func:`implicit_score` over aligned arrays of counts."""
+    imp = np.asarray(impressions, dtype=np.int64)
+    red = np.asarray(redirects, dtype=np.int64)
+    if imp.shape != red.shape:
+        raise ValueError(f"impressions {imp.shape} and redirects {red.shape} differ in shape")
+    if (imp < 0).any() or (red < 0).any():
+        raise ValueError("counts must be non-negative")
+    i = np.minimum(imp, rule.clip)
+    r = np.minimum(red, rule.clip)
+    score = (
+        rule.redirect_weight * r
+        + rule.impression_weight * i
+        - rule.unanswered_penalty * np.maximum(0, i - r)
+    )
+    score = np.where(red > 0, np.maximum(score, rule.redirect_floor), score)
+    score = np.where((red == 0) & (imp > 0), np.maximum(score, rule.impression_floor), score)
+    result: NDArray[np.int32] = np.maximum(score, 0).astype(np.int32)
+    return result
+
+
+@dataclass(frozen=True)
+class PairScores:
+    """One row per (user, job) pair with a positive score; the columns are aligned arrays."""
+
+    user_ids: NDArray[np.int64]
+    job_ids: NDArray[np.int64]
+    impressions: NDArray[np.int64]
+    redirects: NDArray[np.int64]
+    scores: NDArray[np.int32]
+
+    def __len__(self) -> int:
+        return int(self.user_ids.shape[0])
+
+
+def score_activities(activities: pl.DataFrame, rule: ScoringRule = DEFAULT_RULE) -> PairScores:
+    """Count each pair's impressions and redirects and score them; pairs scoring 0 are dropped.
+
+    ``activities`` has the columns ``user_id`` and ``job_id`` (Int64) and ``is_redirect`` (Boolean),
+    as :func:`recommender.data.activities.read_activities` returns them.
+    """
+    counts = (
+        activities.lazy()
+        .group_by("user_id", "job_id")
+        .agg(
+            redirects=pl.col("is_redirect").sum().cast(pl.Int64),
+            impressions=(~pl.col("is_redirect")).sum().cast(pl.Int64),
+        )
+        .sort("user_id", "job_id")
+        .collect()
+    )
+    return score_pair_counts(
+        counts["user_id"].to_numpy(),
+        counts["job_id"].to_numpy(),
+        counts["impressions"].to_numpy(),
+        counts["redirects"].to_numpy(),
+        rule,
+    )
+
+
+def score_pair_counts(
+    user_ids: NDArray[np.int64],
+    job_ids: NDArray[np.int64],
+    impressions: NDArray[np.int64],
+    redirects: NDArray[np.int64],
+    rule: ScoringRule = DEFAULT_RULE,
+) -> PairScores:
+    """Score already-aggregated pair counts and drop the pairs that score 0."""
+    scores = score_counts(impressions, redirects, rule)
+    keep = scores > 0
+    return PairScores(
+        user_ids=np.ascontiguousarray(user_ids[keep], dtype=np.int64),
+        job_ids=np.ascontiguousarray(job_ids[keep], dtype=np.int64),
+        impressions=np.ascontiguousarray(impressions[keep], dtype=np.int64),
+        redirects=np.ascontiguousarray(redirects[keep], dtype=np.int64),
+        scores=scores[keep],
+    )

@@ -1,0 +1,84 @@
+"""One typed settings object, read from ``RECOMMENDER_*`` environment variables and ``.env``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ExcludeSeen = Literal["redirected", "all", "none"]
+
+
+class ScoringRule(BaseModel):
+    """How a (user, job) funnel of impressions and redirects becomes one implicit score.
+
+    With i = min(impressions, clip) and r = min(redirects, clip)::
+
+        score = redirect_weight·r + impression_weight·i − unanswered_penalty·max(0, i − r)
+        score = max(score, redirect_floor)    if redirects > 0
+        score = max(score, impression_floor)  elif impressions > 0
+
+    The defaults give the original service's rule: 2·r + i − max(0, i − r), floors 2 and 1.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    clip: int = Field(default=10, ge=1)
+    redirect_weight: int = Field(default=2, ge=0)
+    impression_weight: int = Field(default=1, ge=0)
+    unanswered_penalty: int = Field(default=1, ge=0)
+    redirect_floor: int = Field(default=2, ge=0)
+    impression_floor: int = Field(default=1, ge=0)
+
+
+class ALSParams(BaseModel):
+    """Hyper-parameters of implicit's AlternatingLeastSquares.
+
+    implicit weighs an observed pair with confidence ``alpha · value``; we feed it
+    ``value = confidence_scale · score``. The original service fitted 2·score with alpha 1.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    factors: int = Field(default=64, ge=1, le=1024)
+    regularization: float = Field(default=0.05, ge=0.0)
+    iterations: int = Field(default=15, ge=1, le=500)
+    alpha: float = Field(default=1.0, gt=0.0)
+    confidence_scale: float = Field(default=2.0, gt=0.0)
+
+
+class Settings(BaseSettings):
+    """Everything the service and the CLI can be configured with.
+
+    Each field is read from ``RECOMMENDER_<NAME>`` (nested ones as ``RECOMMENDER_ALS__FACTORS``)
+    or ``.env``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="RECOMMENDER_",
+        env_file=".env",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    data_dir: Path = Path("dataset")
+    model_dir: Path = Path("models")
+    seed: int = Field(default=42, ge=0, le=2**32 - 1)
+    scoring: ScoringRule = ScoringRule()
+    als: ALSParams = ALSParams()
+    train_threads: int = Field(
+        default=0, ge=0, description="implicit's num_threads for fit; 0 means one per core"
+    )
+    default_exclude_seen: ExcludeSeen = "redirected"
+    train_if_missing: bool = Field(
+        default=True, description="train at start-up when the model directory has no bundle"
+    )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,57 @@
+"""A fitted model with all serving needs: id maps, filters, popularity, provenance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from recommender.matrix import IdIndex
+from recommender.models.base import Model
+
+
+@dataclass
+class TrainedModel:
+    """What a bundle holds, in memory.
+
+    Attributes
+    ----------
+    model:
+        The fitted model; its rows are ``users`` rows and its columns ``jobs`` rows.
+    users, jobs:
+        The id maps.
+    interactions:
+        users × jobs float32 CSR of implicit scores; a stored entry means the user has seen the job.
+    redirected:
+        users × jobs CSR whose stored entries are the pairs with at least one redirect.
+    popularity:
+        One float32 per job: the sum of its implicit scores over all users.
+    info:
+        Provenance: settings, data fingerprint, counts, library versions, ``trained_at``, timings.
+    """
+
+    model: Model
+    users: IdIndex
+    jobs: IdIndex
+    interactions: sp.csr_matrix
+    redirected: sp.csr_matrix
+    popularity: NDArray[np.float32]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        shape = (len(self.users), len(self.jobs))
+        for name in ("interactions", "redirected"):
+            if getattr(self, name).shape != shape:
+                raise ValueError(f"{name} has shape {getattr(self, name).shape}, expected {shape}")
+        if self.model.n_users != shape[0] or self.model.n_items != shape[1]:
+            raise ValueError(
+                f"model is {self.model.n_users}×{self.model.n_items}, "
+                f"id maps are {shape[0]}×{shape[1]}"
+            )
+        if self.popularity.shape != (shape[1],):
+            raise ValueError(
+                f"popularity has shape {self.popularity.shape}, expected ({shape[1]},)"
+            )

@@ -1,0 +1,127 @@
+"""From a dataset to a :class:`~recommender.trained.TrainedModel`: score, build the matrix, fit."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from recommender.data.readers import Dataset
+from recommender.matrix import IdIndex, build_matrix
+from recommender.models import create_model
+from recommender.models.base import Progress
+from recommender.scoring import PairScores, score_activities
+from recommender.settings import Settings
+from recommender.trained import TrainedModel
+
+log = logging.getLogger(__name__)
+
+
+def train(
+    dataset: Dataset,
+    settings: Settings,
+    *,
+    fingerprint: str = "",
+    progress: Progress | None = None,
+) -> TrainedModel:
+    """Score the activities, build the users × jobs matrix and fit the configured model."""
+    started = time.perf_counter()
+    pairs = score_activities(dataset.activities, settings.scoring)
+    scored = time.perf_counter()
+    trained = fit_pairs(pairs, settings, progress=progress)
+    trained.info.update(
+        data={
+            "fingerprint": fingerprint,
+            "activity_lines": dataset.activities.height,
+            "catalogue_jobs": dataset.jobs.height if dataset.jobs is not None else None,
+            "profile_users": dataset.users.height if dataset.users is not None else None,
+            "unlisted_jobs": _unlisted_jobs(dataset),
+        },
+    )
+    trained.info["timings"] = {
+        "score_seconds": round(scored - started, 4),
+        **trained.info.get("timings", {}),
+    }
+    return trained
+
+
+def fit_pairs(
+    pairs: PairScores, settings: Settings, *, progress: Progress | None = None
+) -> TrainedModel:
+    """Fit a model on scored pairs; the model's input is ``confidence_scale · score``."""
+    if len(pairs) == 0:
+        raise ValueError("no (user, job) pair has a positive score: nothing to train on")
+    started = time.perf_counter()
+    users = IdIndex(pairs.user_ids)
+    jobs = IdIndex(pairs.job_ids)
+    rows, cols = users.rows(pairs.user_ids), jobs.rows(pairs.job_ids)
+    shape = (len(users), len(jobs))
+    interactions = build_matrix(rows, cols, pairs.scores.astype(np.float32), shape)
+    redirected = _redirected(rows, cols, pairs, shape)
+    built = time.perf_counter()
+    model = create_model("als", settings)
+    confidence = interactions * np.float32(settings.als.confidence_scale)
+    model.fit(sp.csr_matrix(confidence, dtype=np.float32), progress=progress)
+    fitted = time.perf_counter()
+    popularity = np.asarray(interactions.sum(axis=0), dtype=np.float32).ravel()
+    info: dict[str, Any] = {
+        "model": {"kind": model.kind, "params": model.params()},
+        "scoring": settings.scoring.model_dump(),
+        "counts": {
+            "users": shape[0],
+            "jobs": shape[1],
+            "interactions": int(interactions.nnz),
+            "redirected_pairs": int(redirected.nnz),
+        },
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "timings": {
+            "matrix_seconds": round(built - started, 4),
+            "fit_seconds": round(fitted - built, 4),
+        },
+    }
+    return TrainedModel(
+        model=model,
+        users=users,
+        jobs=jobs,
+        interactions=interactions,
+        redirected=redirected,
+        popularity=popularity,
+        info=info,
+    )
+
+
+def _redirected(
+    rows: np.ndarray[Any, Any],
+    cols: np.ndarray[Any, Any],
+    pairs: PairScores,
+    shape: tuple[int, int],
+) -> sp.csr_matrix:
+    hit = pairs.redirects > 0
+    return build_matrix(rows[hit], cols[hit], np.ones(int(hit.sum()), dtype=np.float32), shape)
+
+
+def _unlisted_jobs(dataset: Dataset) -> int | None:
+    """How many jobs with activity are missing from ``jobs.jsonl`` (None without that file)."""
+    if dataset.jobs is None:
+        return None
+    active = dataset.activities.select(pl.col("job_id").unique())
+    return active.join(dataset.jobs.select("job_id"), on="job_id", how="anti").height
+
+
+def fingerprint_files(paths: Iterable[Path]) -> str:
+    """A blake2b digest over the names and bytes of the given files, streamed in blocks."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(Path(p) for p in paths):
+        digest.update(path.name.encode() + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from recommender.api import create_app
+from recommender.recommender import Recommender
+from recommender.trained import TrainedModel
+from tests.conftest import tiny_settings
+
+SINGLE = "/recommend/jobs_single_user/"
+MULTI = "/recommend/jobs_multiple_users/"
+SIMILAR = "/recommend/find_similar_jobs/"
+
+
+@pytest.fixture
+def client(tmp_path: Path, tiny_trained: TrainedModel) -> Iterator[TestClient]:
+    app = create_app(tiny_settings(tmp_path), Recommender(tiny_trained))
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def _ids(jobs: list[dict[str, Any]]) -> list[int]:
+    return [j["job_id"] for j in jobs]
+
+
+def test_single_user_shape_and_rules(client: TestClient) -> None:
+    r = client.post(SINGLE, json={"user_id": 100, "n": 3})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["user_id"] == 100
+    assert body["source"] == "als"
+    assert len(body["jobs"]) == 3
+    assert set(body["jobs"][0]) == {"job_id", "score"}
+    assert body["jobs"][0]["job_id"] == 1000
+    assert not set(_ids(body["jobs"])) & {1001, 1002, 1003, 1004}
+
+
+def test_default_n_is_10_and_exclude_seen_is_honoured(client: TestClient) -> None:
+    assert (
+        len(client.post(SINGLE, json={"user_id": 100, "exclude_seen": "none"}).json()["jobs"]) == 10
+    )
+    body = client.post(SINGLE, json={"user_id": 100, "exclude_seen": "all"}).json()
+    assert len(body["jobs"]) == 6
+
+
+def test_unknown_user_gets_popular(client: TestClient) -> None:
+    body = client.post(SINGLE, json={"user_id": 5, "n": 2}).json()
+    assert body["source"] == "popular"
+    assert len(body["jobs"]) == 2
+
+
+@pytest.mark.parametrize("path", [SINGLE, SINGLE.rstrip("/")], ids=["slash", "no-slash"])
+def test_paths_work_with_and_without_trailing_slash(client: TestClient, path: str) -> None:
+    r = client.post(path, json={"user_id": 100}, follow_redirects=False)
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"user_id": "5"},
+        {"user_id": 5.7},
+        {"user_id": 5.0},
+        {"user_id": True},
+        {"user_id": None},
+        {},
+        {"user_id": 2**63},
+        {"user_id": 1, "n": 0},
+        {"user_id": 1, "n": 101},
+        {"user_id": 1, "n": "3"},
+        {"user_id": 1, "exclude_seen": "some"},
+        [1, 2],
+        "text",
+    ],
+    ids=repr,
+)
+def test_single_user_refuses_bad_bodies_with_422(client: TestClient, body: Any) -> None:
+    r = client.post(SINGLE, json=body)
+    assert r.status_code == 422
+    assert "detail" in r.json()
+
+
+def test_malformed_json_and_wrong_content_get_422(client: TestClient) -> None:
+    r = client.post(SINGLE, content=b'{"user_id": ', headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    r = client.post(SINGLE, content=b"\xff\xfe", headers={"content-type": "application/json"})
+    assert r.status_code == 422
+
+
+def test_multiple_users_in_request_order_with_popular_for_unknown(client: TestClient) -> None:
+    r = client.post(MULTI, json={"user_ids": [111, 5, 100], "n": 2})
+    assert r.status_code == 200
+    body = r.json()
+    assert list(body) == ["111", "5", "100"]
+    single = client.post(SINGLE, json={"user_id": 100, "n": 2}).json()
+    assert _ids(body["100"]) == _ids(single["jobs"])
+    popular = client.post(SINGLE, json={"user_id": 5, "n": 2}).json()
+    assert _ids(body["5"]) == _ids(popular["jobs"])
+
+
+def test_multiple_users_repeated_ids_answer_once(client: TestClient) -> None:
+    body = client.post(MULTI, json={"user_ids": [100, 100, 101]}).json()
+    assert list(body) == ["100", "101"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"user_ids": []},
+        {"user_ids": list(range(1001))},
+        {"user_ids": [1, "2"]},
+        {"user_ids": 1},
+        {"user_ids": [1], "n": 0},
+    ],
+    ids=["empty", "1001", "string-id", "not-list", "n0"],
+)
+def test_multiple_users_refuses_bad_bodies(client: TestClient, body: Any) -> None:
+    assert client.post(MULTI, json=body).status_code == 422
+
+
+def test_batch_of_1000_is_accepted(client: TestClient) -> None:
+    r = client.post(MULTI, json={"user_ids": list(range(1000)), "n": 1})
+    assert r.status_code == 200
+    assert len(r.json()) == 1000
+
+
+def test_similar_jobs(client: TestClient) -> None:
+    body = client.post(SIMILAR, json={"job_id": 1000, "n": 4}).json()
+    assert body["job_id"] == 1000
+    assert 1000 not in _ids(body["jobs"])
+    assert set(_ids(body["jobs"])) <= {1001, 1002, 1003, 1004}
+
+
+def test_similar_jobs_unknown_job_is_404_naming_it(client: TestClient) -> None:
+    r = client.post(SIMILAR, json={"job_id": 777})
+    assert r.status_code == 404
+    assert "777" in r.json()["detail"]
+
+
+def test_similar_jobs_refuses_bad_bodies(client: TestClient) -> None:
+    assert client.post(SIMILAR, json={"job_id": "1000"}).status_code == 422
+    assert client.post(SIMILAR.rstrip("/"), json={"job_id": 1000.5}).status_code == 422
+
+
+def test_health_and_model(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    info = client.get("/model").json()
+    assert info["counts"] == {"users": 12, "jobs": 10, "interactions": 48, "redirected_pairs": 48}
+    assert info["hyperparameters"]["factors"] == 4
+    assert info["model"] == "als"
+    assert info["trained_at"]
+
+
+def test_openapi_documents_each_endpoint_with_an_example(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path in (SINGLE, MULTI, SIMILAR):
+        op = spec["paths"][path]["post"]
+        assert op["summary"]
+        ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+        assert spec["components"]["schemas"][ref]["examples"]
+        assert "200" in op["responses"]
+    assert SINGLE.rstrip("/") not in spec["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_no_model_loaded_is_503(tmp_path: Path) -> None:
+    settings = tiny_settings(tmp_path).model_copy(update={"train_if_missing": False})
+    app = create_app(settings)
+    with pytest.raises(Exception, match="no model bundle"), TestClient(app):
+        pass

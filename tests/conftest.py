@@ -1,0 +1,85 @@
+"""Factories for tiny datasets with known answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from recommender.data.readers import Dataset
+from recommender.settings import ALSParams, Settings
+from recommender.trained import TrainedModel
+from recommender.training import train
+
+WriteJsonl = Callable[[Path, Iterable[Any]], Path]
+
+
+def write_jsonl(path: Path, records: Iterable[Any]) -> Path:
+    """Write records as JSON Lines; a ``str`` record is written verbatim (for malformed lines)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [r if isinstance(r, str) else json.dumps(r) for r in records]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def jsonl() -> WriteJsonl:
+    return write_jsonl
+
+
+def block_activities(
+    n_blocks: int = 2, users_per_block: int = 6, jobs_per_block: int = 5
+) -> list[dict[str, Any]]:
+    """Users in block b redirect to every job of block b except one (job b*jobs + (u % jobs)).
+
+    The known answer: a user's top recommendation lies in their own block, and each job's most
+    similar jobs are in its block. User ids are 100 + row, job ids 1000 + column.
+    """
+    records: list[dict[str, Any]] = []
+    for b in range(n_blocks):
+        for u in range(users_per_block):
+            user = 100 + b * users_per_block + u
+            held_out = u % jobs_per_block
+            for j in range(jobs_per_block):
+                if j == held_out:
+                    continue
+                job = 1000 + b * jobs_per_block + j
+                records.append({"user_id": user, "job_id": job, "type": "impression"})
+                records.append({"user_id": user, "job_id": job, "type": "redirect"})
+    return records
+
+
+def activities_frame(records: list[dict[str, Any]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "user_id": np.array([r["user_id"] for r in records], dtype=np.int64),
+            "job_id": np.array([r["job_id"] for r in records], dtype=np.int64),
+            "is_redirect": [r["type"] == "redirect" for r in records],
+            "timestamp": [None] * len(records),
+        },
+        schema_overrides={"timestamp": pl.Datetime("us", "UTC")},
+    )
+
+
+def tiny_settings(tmp_path: Path | None = None, **als: Any) -> Settings:
+    params = {"factors": 4, "iterations": 15, "regularization": 1.0} | als
+    extra: dict[str, Any] = {}
+    if tmp_path is not None:
+        extra = {"data_dir": tmp_path / "data", "model_dir": tmp_path / "models"}
+    return Settings(als=ALSParams(**params), seed=7, train_threads=1, **extra)
+
+
+@pytest.fixture
+def block_records() -> list[dict[str, Any]]:
+    return block_activities()
+
+
+@pytest.fixture
+def tiny_trained(block_records: list[dict[str, Any]]) -> TrainedModel:
+    dataset = Dataset(activities=activities_frame(block_records), jobs=None, users=None, reports=())
+    return train(dataset, tiny_settings())

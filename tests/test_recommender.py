@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender.errors import UnknownJobError
+from recommender.recommender import Recommender
+from recommender.trained import TrainedModel
+
+# From tests.conftest.block_activities: user 100 (block 0) redirected to jobs 1001-1004, not 1000.
+
+
+@pytest.fixture
+def rec(tiny_trained: TrainedModel) -> Recommender:
+    return Recommender(tiny_trained)
+
+
+def test_known_user_gets_the_held_out_job_first_and_no_redirected_job(rec: Recommender) -> None:
+    out = rec.recommend(100, 5)
+    assert out.source == "als"
+    assert out.job_ids[0] == 1000
+    assert not set(out.job_ids.tolist()) & {1001, 1002, 1003, 1004}
+    assert np.all(np.diff(out.scores) <= 0)
+
+
+def test_exclude_seen_modes(rec: Recommender) -> None:
+    none = rec.recommend(100, 10, "none")
+    assert len(none.job_ids) == 10
+    assert {1001, 1002, 1003, 1004} <= set(none.job_ids.tolist())
+    everything = rec.recommend(100, 10, "all")
+    assert len(everything.job_ids) == 6  # 10 jobs minus the 4 seen
+
+
+def test_unknown_user_gets_popular_jobs(rec: Recommender, tiny_trained: TrainedModel) -> None:
+    out = rec.recommend(999_999, 3)
+    assert out.source == "popular"
+    expected = np.argsort(-tiny_trained.popularity, kind="stable")[:3]
+    assert out.job_ids.tolist() == tiny_trained.jobs.ids_of(expected).tolist()
+
+
+def test_batch_equals_single_calls_in_request_order(rec: Recommender) -> None:
+    users = [107, 999, 100, 111]
+    batch = rec.recommend_many(users, 4)
+    for user, got in zip(users, batch, strict=True):
+        single = rec.recommend(user, 4)
+        assert got.job_ids.tolist() == single.job_ids.tolist()
+        assert got.source == single.source
+        np.testing.assert_allclose(got.scores, single.scores, rtol=1e-5, atol=1e-6)
+
+
+def test_similar_jobs_never_contain_the_job_and_stay_in_block(rec: Recommender) -> None:
+    out = rec.similar_jobs(1000, 4)
+    assert 1000 not in out.job_ids.tolist()
+    assert set(out.job_ids.tolist()) <= {1001, 1002, 1003, 1004}
+
+
+def test_similar_jobs_of_unknown_job_raises_naming_it(rec: Recommender) -> None:
+    with pytest.raises(UnknownJobError, match="424242"):
+        rec.similar_jobs(424242, 3)
+
+
+def test_n_larger_than_catalogue_returns_what_exists(rec: Recommender) -> None:
+    assert len(rec.recommend(100, 100, "none").job_ids) == 10
+    assert len(rec.similar_jobs(1000, 100).job_ids) == 9
+    assert len(rec.popular(100).job_ids) == 10
