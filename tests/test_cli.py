@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recommender.bundle import list_bundles, load_bundle
+from recommender.cli import main
+from tests.conftest import WriteJsonl, block_activities
+
+
+def test_train_writes_a_bundle(
+    tmp_path: Path, jsonl: WriteJsonl, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jsonl(tmp_path / "data" / "activities.jsonl", block_activities())
+    code = main(["-q", "train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "m")])
+    assert code == 0
+    assert len(list_bundles(tmp_path / "m")) == 1
+    out = capsys.readouterr().out
+    assert "12 users × 10 jobs (48 pairs)" in out
+    info = load_bundle(tmp_path / "m").info
+    assert len(info["data"]["fingerprint"]) == 32
+    assert info["data"]["activity_lines"] == 96
+
+
+def test_train_on_a_bad_line_exits_1_naming_file_and_line(
+    tmp_path: Path, jsonl: WriteJsonl, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records: list[object] = [
+        *block_activities()[:5],
+        '{"user_id": 1, "job_id": "x", "type": "redirect"}',
+    ]
+    path = jsonl(tmp_path / "data" / "activities.jsonl", records)
+    code = main(["-q", "train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "m")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"error: {path}:6: field 'job_id': expected an integer" in err
+    assert list_bundles(tmp_path / "m") == []
+
+
+def test_skip_invalid_trains_and_reports_the_skips(
+    tmp_path: Path, jsonl: WriteJsonl, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jsonl(tmp_path / "data" / "activities.jsonl", [*block_activities(), "garbage"])
+    args = ["-q", "train", "--skip-invalid", "--data", str(tmp_path / "data")]
+    assert main([*args, "--out", str(tmp_path / "m")]) == 0
+    assert "1 invalid lines skipped" in capsys.readouterr().out
+
+
+def test_missing_data_dir_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["-q", "train", "--data", str(tmp_path / "none"), "--out", str(tmp_path)]) == 1
+    assert "activities.jsonl: file not found" in capsys.readouterr().err
