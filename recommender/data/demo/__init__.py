@@ -1,0 +1,11 @@
+"""Deterministic synthetic job-board data: ``generate_demo_data`` writes the three input files.
+
+``generator`` holds the vectorised sampling and writing; ``vocabulary`` the sectors and word lists.
+"""
+
+from __future__ import annotations
+
+from recommender.data.demo.generator import DEFAULT_REFERENCE_TIME, DemoSummary, generate_demo_data
+from recommender.data.demo.vocabulary import SECTOR_NAMES
+
+__all__ = ["DEFAULT_REFERENCE_TIME", "SECTOR_NAMES", "DemoSummary", "generate_demo_data"]
