@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from recommender.errors import UnknownJobError
 from recommender.matrix import MISSING
-from recommender.ranking import mask_entries, top_n
+from recommender.ranking import mask_rows, top_n
 from recommender.settings import ExcludeSeen
 from recommender.trained import TrainedModel
 
@@ -94,7 +94,7 @@ class Recommender:
         scores = self.trained.model.user_scores(rows)
         exclude = self._exclusions(exclude_seen)
         if exclude is not None:
-            mask_entries(scores, exclude[rows])
+            mask_rows(scores, exclude, rows)
         ids = self.trained.jobs
         kind = self.trained.model.kind
         return [

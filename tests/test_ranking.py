@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.ranking import mask_rows, top_n
+
+
+def test_top_n_orders_best_first_breaks_ties_by_column_and_drops_masked() -> None:
+    scores = np.array([[0.1, 0.9, 0.5, 0.9], [-np.inf, 0.2, -np.inf, -np.inf]], dtype=np.float32)
+    (c0, v0), (c1, v1) = top_n(scores, 3)
+    assert c0.tolist() == [1, 3, 2]
+    assert v0.tolist() == np.float32([0.9, 0.9, 0.5]).tolist()
+    assert c1.tolist() == [1]
+    assert v1.tolist() == np.float32([0.2]).tolist()
+
+
+def test_top_n_with_n_at_least_the_width() -> None:
+    scores = np.array([[3.0, 1.0, 2.0]], dtype=np.float32)
+    assert top_n(scores, 10)[0][0].tolist() == [0, 2, 1]
+    assert top_n(scores, 0)[0][0].tolist() == []
+
+
+def test_mask_rows_matches_dense_masking_for_one_and_many_rows() -> None:
+    exclude = sp.random(6, 8, density=0.3, format="csr", random_state=1, dtype=np.float32)
+    rng = np.random.default_rng(0)
+    for rows in (np.array([4]), np.array([5, 0, 2, 2]), np.array([3, 1])):
+        scores = rng.random((rows.shape[0], 8)).astype(np.float32)
+        expected = scores.copy()
+        expected[exclude[rows].toarray() != 0] = -np.inf
+        mask_rows(scores, exclude, rows)
+        np.testing.assert_array_equal(scores, expected)
