@@ -1,9 +1,14 @@
 """Strict, vectorised reading of JSON Lines files against a field schema.
 
-A file is read in chunks of bytes; each chunk's lines become one Arrow string array (no Python loop
-per line) that DuckDB parses, type-checks and converts column by column. The first offending line
-raises :class:`~recommender.errors.InvalidDataError` naming the file, the line, the field and the
-value; with ``skip_invalid`` such lines are dropped and counted in the :class:`LoadReport` instead.
+Two paths accept and refuse exactly the same records (their checks come from ``schema_sql``):
+
+* **fast**: DuckDB's ``read_json`` parses the whole file in parallel, once per line, and
+  type-checks every field. Clean files, the common case, take only this path.
+* **precise**: when the fast path finds any problem (or line numbers are asked for), the file is
+  read in chunks of bytes whose lines become Arrow string arrays (no Python loop per line); DuckDB
+  checks each line and the first offending one raises
+  :class:`~recommender.errors.InvalidDataError` naming the file, the line, the field and the value.
+  With ``skip_invalid`` such lines are dropped and counted in the :class:`LoadReport` instead.
 
 Blank lines are ignored. Fields not in the schema are ignored. JSON ``null`` counts as absent.
 """
@@ -13,31 +18,26 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import duckdb
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from recommender.data.schema_sql import FieldKind, FieldSpec, fast_query, precise_query
 from recommender.errors import InvalidDataError, MissingDataError
 
-FieldKind = Literal["int", "str", "timestamp", "str_list"]
+__all__ = ["FieldKind", "FieldSpec", "LoadReport", "read_jsonl"]
+
 CHUNK_BYTES = 64 * 1024 * 1024
 MAX_REPORTED_ERRORS = 20
 
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """One field of a JSON Lines schema.
-
-    ``choices`` restricts a ``str`` field to a set of values.
-    """
-
-    name: str
-    kind: FieldKind
-    required: bool = False
-    choices: tuple[str, ...] | None = None
+_POLARS_TYPES: dict[FieldKind, pl.DataType] = {
+    "int": pl.Int64(),
+    "str": pl.String(),
+    "timestamp": pl.Datetime("us", "UTC"),
+    "str_list": pl.List(pl.String()),
+}
 
 
 @dataclass
@@ -57,14 +57,6 @@ class LoadReport:
         if self.skipped:
             text += f", {self.skipped} invalid lines skipped (first: {self.errors[0]})"
         return text
-
-
-_POLARS_TYPES: dict[FieldKind, pl.DataType] = {
-    "int": pl.Int64(),
-    "str": pl.String(),
-    "timestamp": pl.Datetime("us", "UTC"),
-    "str_list": pl.List(pl.String()),
-}
 
 
 def read_jsonl(
@@ -87,9 +79,9 @@ def read_jsonl(
     skip_invalid:
         Drop offending lines (counted in the report) instead of raising on the first one.
     with_line:
-        Add a ``line`` column (Int64) with each record's 1-based line number.
+        Add a ``line`` column (Int64) with each record's 1-based line number (precise path).
     chunk_bytes:
-        How much of the file is parsed at a time; bounds memory for large files.
+        How much of the file the precise path parses at a time; bounds its memory.
 
     Raises
     ------
@@ -101,30 +93,18 @@ def read_jsonl(
     path = Path(path)
     if not path.is_file():
         raise MissingDataError("file not found", path=path)
-    report = LoadReport(path=path)
-    query = _typed_query(fields)
-    frames: list[pl.DataFrame] = []
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        for first_line, data in _chunks(path, chunk_bytes):
-            frames.append(
-                _parse_chunk(
-                    con,
-                    query=query,
-                    fields=fields,
-                    path=path,
-                    first_line=first_line,
-                    data=data,
-                    report=report,
-                    skip_invalid=skip_invalid,
-                )
-            )
+        fast = None if with_line else _read_fast(con, path, fields)
+        if fast is not None:
+            frame, report = fast
+        else:
+            frame, report = _read_precise(con, path, fields, skip_invalid, chunk_bytes)
+            if not with_line:
+                frame = frame.drop("line")
     finally:
         con.close()
-    frame = pl.concat(frames) if frames else _empty(fields)
-    if not with_line:
-        frame = frame.drop("line")
     report.records = frame.height
     if frame.height == 0:
         detail = f" ({report.skipped} invalid lines skipped)" if report.skipped else ""
@@ -132,8 +112,63 @@ def read_jsonl(
     return frame, report
 
 
-def _empty(fields: Sequence[FieldSpec]) -> pl.DataFrame:
-    return pl.DataFrame(schema={f.name: _POLARS_TYPES[f.kind] for f in fields} | {"line": pl.Int64})
+def _typed(fields: Sequence[FieldSpec]) -> list[pl.Expr]:
+    return [pl.col(f.name).cast(_POLARS_TYPES[f.kind]) for f in fields]
+
+
+def _read_fast(
+    con: duckdb.DuckDBPyConnection, path: Path, fields: Sequence[FieldSpec]
+) -> tuple[pl.DataFrame, LoadReport] | None:
+    """The whole file in one parallel pass, or None if any line needs the precise path."""
+    if path.stat().st_size == 0:
+        return None
+    try:
+        result: pl.DataFrame = con.sql(fast_query(fields), params={"path": str(path)}).pl()
+    except duckdb.Error:
+        return None
+    if result["error_reason"].null_count() != result.height:
+        return None
+    frame = result.select(_typed(fields))
+    lines = _count_lines(path)
+    return frame, LoadReport(path=path, lines=lines, blank=lines - frame.height)
+
+
+def _count_lines(path: Path) -> int:
+    count = 0
+    last = b"\n"
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
+
+
+def _read_precise(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    fields: Sequence[FieldSpec],
+    skip_invalid: bool,
+    chunk_bytes: int,
+) -> tuple[pl.DataFrame, LoadReport]:
+    report = LoadReport(path=path)
+    query = precise_query(fields)
+    frames = [
+        _parse_chunk(
+            con,
+            query=query,
+            fields=fields,
+            path=path,
+            first_line=first_line,
+            data=data,
+            report=report,
+            skip_invalid=skip_invalid,
+        )
+        for first_line, data in _chunks(path, chunk_bytes)
+    ]
+    if frames:
+        return pl.concat(frames), report
+    schema = {f.name: _POLARS_TYPES[f.kind] for f in fields} | {"line": pl.Int64()}
+    return pl.DataFrame(schema=schema), report
 
 
 def _chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[int, bytes]]:
@@ -158,8 +193,7 @@ def _chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[int, bytes]]:
 
 
 def _line_array(data: bytes) -> pa.LargeStringArray:
-    buf = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(buf == 10)
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
     offsets = np.concatenate([[0], ends + 1]).astype(np.int64)
     return pa.LargeStringArray.from_buffers(
         int(ends.shape[0]), pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)
@@ -196,7 +230,7 @@ def _parse_chunk(
     lines = _line_array(data)
     n_lines = len(lines)
     report.lines += n_lines
-    bad_utf8 = [] if _is_utf8(data) else _bad_utf8_lines(data)
+    bad_utf8 = _bad_utf8_lines(data)
     found = [InvalidDataError("not valid UTF-8", path=path, line=first_line + i) for i in bad_utf8]
     index = pa.array(np.arange(n_lines, dtype=np.int64))
     if bad_utf8:
@@ -209,7 +243,11 @@ def _parse_chunk(
         result: pl.DataFrame = con.sql(query).pl()
     finally:
         con.unregister("chunk")
-    result = result.with_columns((pl.col("line_index") + first_line).alias("line"))
+    result = result.with_columns(
+        line=pl.col("line_index") + first_line,
+        error_reason=pl.coalesce("line_error", "error_reason"),
+        error_value=pl.coalesce("line_text", "error_value"),
+    )
     errors = result.filter(pl.col("error_reason").is_not_null())
     if errors.height or found:
         found += [
@@ -221,15 +259,7 @@ def _parse_chunk(
         _record_skips(report, found, errors.height + len(bad_utf8))
     report.blank += result.filter(pl.col("blank")).height
     kept = result.filter(pl.col("error_reason").is_null() & ~pl.col("blank"))
-    return kept.select(*[pl.col(f.name).cast(_POLARS_TYPES[f.kind]) for f in fields], "line")
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+    return kept.select(*_typed(fields), "line")
 
 
 def _record_skips(report: LoadReport, errors: list[InvalidDataError], count: int) -> None:
@@ -247,99 +277,3 @@ def _to_error(path: Path, row: dict[str, object]) -> InvalidDataError:
         field=str(row["error_field"]) if row["error_field"] is not None else None,
         value=row["error_value"],
     )
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _typed_query(fields: Sequence[FieldSpec]) -> str:
-    """SQL over the Arrow table ``chunk(line_index, j)``: typed columns, each line's first error."""
-    value_cols: list[str] = []
-    checks: list[tuple[str, str, str]] = []  # (condition that marks an error, field, reason)
-    for f in fields:
-        path = _sql_str("$." + f.name if f.name.isidentifier() else f'$."{f.name}"')
-        t = f"json_type(j, {path})"
-        raw = f"json_extract(j, {path})"
-        present = f"coalesce({t}, 'NULL') <> 'NULL'"
-        if f.required:
-            checks.append((f"NOT ({present})", f.name, "required field is missing or null"))
-        if f.kind == "int":
-            value = f"CASE WHEN {t} IN ('BIGINT', 'UBIGINT') THEN try_cast({raw} AS BIGINT) END"
-            checks.append(
-                (f"{present} AND {t} NOT IN ('BIGINT', 'UBIGINT')", f.name, "expected an integer")
-            )
-            checks.append(
-                (f"{present} AND ({value}) IS NULL", f.name, "integer out of the 64-bit range")
-            )
-        elif f.kind == "str":
-            value = f"CASE WHEN {t} = 'VARCHAR' THEN json_extract_string(j, {path}) END"
-            checks.append((f"{present} AND {t} <> 'VARCHAR'", f.name, "expected a string"))
-            if f.choices:
-                allowed = ", ".join(_sql_str(c) for c in f.choices)
-                checks.append(
-                    (
-                        f"{present} AND ({value}) NOT IN ({allowed})",
-                        f.name,
-                        "expected one of " + ", ".join(repr(c) for c in f.choices),
-                    )
-                )
-        elif f.kind == "timestamp":
-            value = (
-                f"CASE WHEN {t} = 'VARCHAR' "
-                f"THEN try_cast(json_extract_string(j, {path}) AS TIMESTAMPTZ) "
-                f"WHEN {t} IN ('BIGINT', 'UBIGINT', 'DOUBLE') "
-                f"THEN try(to_timestamp(try_cast({raw} AS DOUBLE))) END"
-            )
-            checks.append(
-                (
-                    f"{present} AND ({value}) IS NULL",
-                    f.name,
-                    "expected an ISO-8601 time or epoch seconds",
-                )
-            )
-        else:  # str_list
-            elem_ok = f"list_bool_and(list_transform(json_type(j, {_sql_str(path[1:-1] + '[*]')}), "
-            elem_ok += "lambda x: x = 'VARCHAR'))"
-            value = f"CASE WHEN {t} = 'ARRAY' THEN try_cast({raw} AS VARCHAR[]) END"
-            checks.append(
-                (
-                    f"{present} AND NOT ({t} = 'ARRAY' AND coalesce({elem_ok}, true))",
-                    f.name,
-                    "expected a list of strings",
-                )
-            )
-        value_cols.append(f"CASE WHEN ok THEN {value} END AS {_ident(f.name)}")
-    case_reason = " ".join(f"WHEN {cond} THEN {_sql_str(reason)}" for cond, _, reason in checks)
-    case_field = " ".join(f"WHEN {cond} THEN {_sql_str(name)}" for cond, name, _ in checks)
-    case_value = " ".join(
-        f"WHEN {cond} THEN CAST(json_extract(j, {_sql_str('$.' + name)}) AS VARCHAR)"
-        for cond, name, _ in checks
-    )
-    return f"""
-        WITH lines AS (
-            SELECT line_index, j, trim(j, ' \t\r\n') = '' AS blank FROM chunk
-        ), parsed AS (
-            SELECT line_index, j, blank, valid,
-                   CASE WHEN valid THEN json_type(j) = 'OBJECT' ELSE false END AS ok
-            FROM (SELECT *, CASE WHEN blank THEN false ELSE json_valid(j) END AS valid FROM lines)
-        ), checked AS (
-            SELECT line_index, j, blank, valid, ok,
-                CASE WHEN blank THEN NULL
-                     WHEN NOT valid THEN 'not valid JSON'
-                     WHEN NOT ok THEN 'expected a JSON object'
-                     ELSE CASE {case_reason} END END AS error_reason,
-                CASE WHEN ok THEN CASE {case_field} END END AS error_field,
-                CASE WHEN NOT blank AND NOT ok THEN left(rtrim(j, ' \t\r\n'), 200)
-                     WHEN ok THEN CASE {case_value} END END AS error_value
-            FROM parsed
-        )
-        SELECT line_index, blank, error_reason, error_field, error_value,
-               {", ".join(value_cols)}
-        FROM checked
-        ORDER BY line_index
-    """
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

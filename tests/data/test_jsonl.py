@@ -179,3 +179,29 @@ def test_repeated_ids_in_jobs_name_both_lines(tmp_path: Path, jsonl: WriteJsonl)
         read_jobs(path)
     assert caught.value.line == 3
     assert "first given on line 1" in str(caught.value)
+
+
+def test_fast_and_precise_paths_agree_on_a_clean_file(tmp_path: Path, jsonl: WriteJsonl) -> None:
+    records: list[Any] = [
+        {"user_id": 1, "languages": ["en"], "graduation_year": 2020, "gender": "F"},
+        {"user_id": 2, "languages": [], "extra": {"x": None}},
+        {"user_id": -3, "gender": None, "languages": None},
+        "",
+        {"user_id": 9223372036854775807, "university": "Ünïcödé \u2603"},
+    ]
+    path = jsonl(tmp_path / "users.jsonl", records)
+    fast, fast_report = read_users(path)
+    fields = [FieldSpec("user_id", "int"), FieldSpec("languages", "str_list")]
+    precise, precise_report = read_jsonl(path, fields, with_line=True)
+    assert precise["line"].to_list() == [1, 2, 3, 5]
+    assert fast.select("user_id", "languages").equals(precise.drop("line"))
+    assert fast["university"].to_list()[-1] == "Ünïcödé \u2603"
+    assert (fast_report.lines, fast_report.blank) == (precise_report.lines, precise_report.blank)
+    assert fast_report.lines == 5
+
+
+def test_duplicate_keys_fall_back_to_the_precise_path(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"user_id": 1, "user_id": 1}\n')
+    frame, _ = read_jsonl(path, [FieldSpec("user_id", "int", required=True)])
+    assert frame["user_id"].to_list() == [1]
