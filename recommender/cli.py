@@ -97,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; domain errors become a one-line message and exit code 1."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("implicit").setLevel(logging.WARNING)  # it logs every iteration's loss
     try:
         code: int = args.func(args)
     except RecommenderError as exc:

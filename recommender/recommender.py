@@ -31,7 +31,11 @@ class Recommendation:
         """``[{"job_id": ..., "score": ...}, ...]``, the API's shape."""
         return [
             {"job_id": j, "score": s}
-            for j, s in zip(self.job_ids.tolist(), np.round(self.scores, 6).tolist(), strict=True)
+            for j, s in zip(
+                self.job_ids.tolist(),
+                np.round(self.scores.astype(np.float64), 6).tolist(),
+                strict=True,
+            )
         ]
 
 

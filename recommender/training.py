@@ -71,7 +71,7 @@ def fit_pairs(
     confidence = interactions * np.float32(settings.als.confidence_scale)
     model.fit(sp.csr_matrix(confidence, dtype=np.float32), progress=progress)
     fitted = time.perf_counter()
-    popularity = np.asarray(interactions.sum(axis=0), dtype=np.float32).ravel()
+    popularity = np.asarray(interactions.sum(axis=0, dtype=np.float64), dtype=np.float32).ravel()
     info: dict[str, Any] = {
         "model": {"kind": model.kind, "params": model.params()},
         "scoring": settings.scoring.model_dump(),

@@ -27,7 +27,7 @@ class SingleUserRequest(BaseModel):
     """Recommendations for one user."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"user_id": 100007, "n": 5}]},
+        json_schema_extra={"examples": [{"user_id": 100054, "n": 5}]},
     )
     user_id: Id
     n: Count = 10
@@ -38,7 +38,7 @@ class MultipleUsersRequest(BaseModel):
     """Recommendations for up to 1,000 users at once."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"user_ids": [100007, 100014, 1], "n": 3}]},
+        json_schema_extra={"examples": [{"user_ids": [100054, 100167, 1], "n": 3}]},
     )
     user_ids: list[Id] = Field(min_length=1, max_length=MAX_BATCH)
     n: Count = 10
@@ -48,7 +48,7 @@ class MultipleUsersRequest(BaseModel):
 class SimilarJobsRequest(BaseModel):
     """Jobs like a given job."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"job_id": 1010, "n": 5}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"job_id": 5811, "n": 5}]})
     job_id: Id
     n: Count = 10
 
