@@ -54,7 +54,8 @@ format: install-dev ## Apply ruff's fixes and formatting
 test: lint ## Lint, then run every test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-bench: install-dev ## Run the benchmarks in bench/ and print their figures
+bench: install-dev ## Run the benchmarks in bench/ (installs wrk with apt if missing)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) -m bench
 
 clean: ## Remove caches (keeps .venv, data and models)

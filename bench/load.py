@@ -1,0 +1,108 @@
+"""load: activities → scored pairs → users × jobs matrix, vs the original per-line loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from bench import reference_loop
+from bench.common import Context, Result, Row, alternate, say
+from recommender.data.readers import read_activities
+from recommender.matrix import IdIndex, build_matrix
+from recommender.scoring import score_activities
+
+ROUNDS = 3
+
+
+class Loaded(NamedTuple):
+    user_ids: NDArray[np.int64]
+    job_ids: NDArray[np.int64]
+    matrix: sp.csr_matrix
+
+
+def load_ours(path: Path) -> Loaded:
+    """What training does before fitting (`training.train`, `fit_pairs`), up to the matrix."""
+    activities, _ = read_activities(path)
+    pairs = score_activities(activities)
+    users, jobs = IdIndex(pairs.user_ids), IdIndex(pairs.job_ids)
+    rows, cols = users.rows(pairs.user_ids), jobs.rows(pairs.job_ids)
+    shape = (len(users), len(jobs))
+    matrix = build_matrix(rows, cols, pairs.scores.astype(np.float32), shape)
+    return Loaded(users.ids, jobs.ids, matrix)
+
+
+def load_reference(path: Path) -> Loaded:
+    users, jobs, matrix = reference_loop.load_matrix(path)
+    return Loaded(np.asarray(users, dtype=np.int64), np.asarray(jobs, dtype=np.int64), matrix)
+
+
+def agree(a: Loaded, b: Loaded) -> bool:
+    """Same row ids, column ids, and the same score for every (user, job) pair."""
+    return (
+        np.array_equal(a.user_ids, b.user_ids)
+        and np.array_equal(a.job_ids, b.job_ids)
+        and a.matrix.shape == b.matrix.shape
+        and (a.matrix != b.matrix).nnz == 0
+    )
+
+
+def run(ctx: Context) -> Result:
+    path = ctx.activities
+    ours, reference = load_ours(path), load_reference(path)
+    if not agree(ours, reference):
+        raise AssertionError("the loader and the reference loop built different matrices")
+    (users, jobs), pairs = ours.matrix.shape, int(ours.matrix.nnz)
+    say(f"load: both build the same {users} × {jobs} matrix of {pairs} pairs")
+    with path.open("rb") as f:
+        lines = sum(1 for _ in f)
+
+    ours_s, ref_s = alternate(lambda: load_ours(path), lambda: load_reference(path), ROUNDS)
+    read_s, count_s = alternate(
+        lambda: read_activities(path), lambda: reference_loop.count_activities(path), ROUNDS
+    )
+    best, ref_best = min(ours_s), min(ref_s)
+    read, count = min(read_s), min(count_s)
+    return Result(
+        "load",
+        rows=[
+            Row(
+                f"read + score + matrix, {lines:,} lines (best of {ROUNDS})",
+                f"{best:.2f} s",
+                f"per-line `json.loads` loop: {ref_best:.2f} s",
+                f"{ref_best / best:.2f}× as fast",
+            ),
+            Row(
+                "throughput",
+                f"{lines / best:,.0f} lines/s",
+                f"{lines / ref_best:,.0f} lines/s",
+                f"{ref_best / best:.2f}×",
+            ),
+            Row(
+                f"of which reading the file (best of {ROUNDS})",
+                f"`read_activities`: {read:.2f} s",
+                f"`json.loads` + dict counts: {count:.2f} s",
+                f"{count / read:.2f}× as fast",
+            ),
+            Row(
+                "same matrix as the reference (checked, not timed)",
+                f"yes: {users:,} users × {jobs:,} jobs, {pairs:,} pairs",
+                "",
+                "",
+            ),
+        ],
+        raw={
+            "lines": lines,
+            "pairs": pairs,
+            "matrices_agree": True,
+            "seconds": ours_s,
+            "reference_seconds": ref_s,
+            "read_seconds": read_s,
+            "reference_count_seconds": count_s,
+            "lines_per_second": lines / best,
+            "reference_lines_per_second": lines / ref_best,
+        },
+    )
