@@ -11,6 +11,8 @@ Layout of a model directory::
         interactions.{indptr,indices,data}.npy   users × jobs implicit scores (CSR)
         redirected.{indptr,indices}.npy          pairs with a redirect (CSR pattern)
         popularity.npy
+        user_top.{cols,scores}.npy               each user's ranked jobs, if precomputed
+        similar_top.{cols,scores}.npy            each job's similar jobs, if precomputed
 
 A bundle is written under a temporary name and renamed into place, so a crash never leaves half a
 bundle.
@@ -42,6 +44,7 @@ from recommender.errors import (
 )
 from recommender.matrix import IdIndex
 from recommender.models import MODEL_KINDS
+from recommender.ranking import TopLists
 from recommender.trained import TrainedModel
 
 FORMAT_VERSION = 1
@@ -73,6 +76,11 @@ def _arrays_of(trained: TrainedModel) -> dict[str, NDArray[Any]]:
         "redirected.indices": trained.redirected.indices,
         "popularity": trained.popularity,
     }
+    for name in ("user_top", "similar_top"):
+        lists = getattr(trained, name)
+        if lists is not None:
+            arrays[f"{name}.cols"] = lists.cols
+            arrays[f"{name}.scores"] = lists.scores
     for name, array in trained.model.arrays().items():
         arrays[f"model.{name}"] = array
     return arrays
@@ -240,6 +248,12 @@ def load_bundle(model_dir: Path, version: str | None = None) -> TrainedModel:
         raise BundleCorruptError(f"{bundle_dir} is inconsistent: {exc}") from exc
 
 
+def _top_lists(arrays: dict[str, NDArray[Any]], name: str) -> TopLists | None:
+    if f"{name}.cols" not in arrays:
+        return None
+    return TopLists(arrays[f"{name}.cols"], arrays[f"{name}.scores"])
+
+
 def _assemble(manifest: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> TrainedModel:
     users = IdIndex.from_sorted_unique(arrays["user_ids"])
     jobs = IdIndex.from_sorted_unique(arrays["job_ids"])
@@ -274,5 +288,7 @@ def _assemble(manifest: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> Trai
         interactions=interactions,
         redirected=redirected,
         popularity=np.asarray(arrays["popularity"], dtype=np.float32),
+        user_top=_top_lists(arrays, "user_top"),
+        similar_top=_top_lists(arrays, "similar_top"),
         info=info,
     )

@@ -95,15 +95,20 @@ class Recommender:
     def _recommend_rows(
         self, rows: NDArray[np.int64], n: int, exclude_seen: ExcludeSeen
     ) -> list[Recommendation]:
-        scores = self.trained.model.user_scores(rows)
-        exclude = self._exclusions(exclude_seen)
-        if exclude is not None:
-            mask_rows(scores, exclude, rows)
+        top = self.trained.user_top
+        if top is not None and exclude_seen == "redirected" and n <= top.k:
+            ranked = [top.row(int(r), n) for r in rows]
+        else:
+            scores = self.trained.model.user_scores(rows)
+            exclude = self._exclusions(exclude_seen)
+            if exclude is not None:
+                mask_rows(scores, exclude, rows)
+            ranked = top_n(scores, n)
         ids = self.trained.jobs
         kind = self.trained.model.kind
         return [
             Recommendation(job_ids=ids.ids_of(cols), scores=vals, source=kind)
-            for cols, vals in top_n(scores, n)
+            for cols, vals in ranked
         ]
 
     def similar_jobs(self, job_id: int, n: int) -> Recommendation:
@@ -117,9 +122,13 @@ class Recommender:
         col = self.trained.jobs.row(job_id)
         if col == MISSING:
             raise UnknownJobError(job_id)
-        scores = self.trained.model.similar_scores(np.array([col], dtype=np.int64))
-        scores[0, col] = -np.inf
-        cols, vals = top_n(scores, n)[0]
+        top = self.trained.similar_top
+        if top is not None and n <= top.k:
+            cols, vals = top.row(col, n)
+        else:
+            scores = self.trained.model.similar_scores(np.array([col], dtype=np.int64))
+            scores[0, col] = -np.inf
+            cols, vals = top_n(scores, n)[0]
         return Recommendation(
             job_ids=self.trained.jobs.ids_of(cols), scores=vals, source=self.trained.model.kind
         )

@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         default=0, ge=0, description="implicit's num_threads for fit; 0 means one per core"
     )
     default_exclude_seen: ExcludeSeen = "redirected"
+    precompute_top: int = Field(
+        default=100,
+        ge=0,
+        le=1000,
+        description="rank this many jobs per user after training (0: rank every request live)",
+    )
     train_if_missing: bool = Field(
         default=True, description="train at start-up when the model directory has no bundle"
     )

@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from recommender.matrix import IdIndex
 from recommender.models.base import Model
+from recommender.ranking import TopLists
 
 
 @dataclass
@@ -29,6 +30,10 @@ class TrainedModel:
         users × jobs CSR whose stored entries are the pairs with at least one redirect.
     popularity:
         One float32 per job: the sum of its implicit scores over all users.
+    user_top:
+        Each user's best jobs with redirected ones excluded, if ranked after training.
+    similar_top:
+        Each job's most similar other jobs, if ranked after training.
     info:
         Provenance: settings, data fingerprint, counts, library versions, ``trained_at``, timings.
     """
@@ -39,6 +44,8 @@ class TrainedModel:
     interactions: sp.csr_matrix
     redirected: sp.csr_matrix
     popularity: NDArray[np.float32]
+    user_top: TopLists | None = None
+    similar_top: TopLists | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -51,6 +58,10 @@ class TrainedModel:
                 f"model is {self.model.n_users}×{self.model.n_items}, "
                 f"id maps are {shape[0]}×{shape[1]}"
             )
+        for name, rows in (("user_top", shape[0]), ("similar_top", shape[1])):
+            lists = getattr(self, name)
+            if lists is not None and lists.cols.shape[0] != rows:
+                raise ValueError(f"{name} has {lists.cols.shape[0]} rows, expected {rows}")
         if self.popularity.shape != (shape[1],):
             raise ValueError(
                 f"popularity has shape {self.popularity.shape}, expected ({shape[1]},)"

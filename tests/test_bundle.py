@@ -35,6 +35,8 @@ def test_round_trip_restores_everything(tmp_path: Path, tiny_trained: TrainedMod
     assert (loaded.interactions != tiny_trained.interactions).nnz == 0
     assert (loaded.redirected != tiny_trained.redirected).nnz == 0
     np.testing.assert_array_equal(loaded.popularity, tiny_trained.popularity)
+    assert loaded.user_top is not None and tiny_trained.user_top is not None
+    np.testing.assert_array_equal(loaded.user_top.cols, tiny_trained.user_top.cols)
     rows = np.arange(3)
     np.testing.assert_array_equal(
         loaded.model.user_scores(rows), tiny_trained.model.user_scores(rows)

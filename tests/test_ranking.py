@@ -30,3 +30,24 @@ def test_mask_rows_matches_dense_masking_for_one_and_many_rows() -> None:
         expected[exclude[rows].toarray() != 0] = -np.inf
         mask_rows(scores, exclude, rows)
         np.testing.assert_array_equal(scores, expected)
+
+
+def _reference_top_n(scores: np.ndarray, n: int) -> list[list[int]]:
+    out = []
+    for row in scores:
+        order = np.lexsort((np.arange(row.shape[0]), -row))
+        out.append(order[np.isfinite(row[order])][:n].tolist())
+    return out
+
+
+def test_top_n_agrees_with_a_full_sort_on_ties_masks_and_widths() -> None:
+    rng = np.random.default_rng(3)
+    wide = rng.standard_normal((40, 1000)).astype(np.float32)
+    wide[rng.random(wide.shape) < 0.05] = -np.inf
+    ties = np.round(rng.standard_normal((30, 300)), 1).astype(np.float32)
+    mostly_masked = np.full((5, 500), -np.inf, dtype=np.float32)
+    mostly_masked[:, ::97] = 1.0
+    for scores in (wide, ties, mostly_masked, wide[:1], ties[:1, :10]):
+        for n in (1, 7, 64, 100, 1000):
+            got = [cols.tolist() for cols, _ in top_n(scores, n)]
+            assert got == _reference_top_n(scores, n)

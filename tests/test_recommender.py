@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import numpy as np
 import pytest
 
+from recommender.data.readers import Dataset
 from recommender.errors import UnknownJobError
+from recommender.ranking import TopLists
 from recommender.recommender import Recommender
 from recommender.trained import TrainedModel
+from recommender.training import train
+from tests.conftest import activities_frame, tiny_settings
 
 # From tests.conftest.block_activities: user 100 (block 0) redirected to jobs 1001-1004, not 1000.
 
@@ -63,3 +70,50 @@ def test_n_larger_than_catalogue_returns_what_exists(rec: Recommender) -> None:
     assert len(rec.recommend(100, 100, "none").job_ids) == 10
     assert len(rec.similar_jobs(1000, 100).job_ids) == 9
     assert len(rec.popular(100).job_ids) == 10
+
+
+def test_precomputed_lists_equal_live_ranking(tiny_trained: TrainedModel) -> None:
+    assert tiny_trained.user_top is not None
+    live = Recommender(replace(tiny_trained, user_top=None))
+    cached = Recommender(tiny_trained)
+    users = tiny_trained.users.ids.tolist()
+    for n in (1, 3, 10):
+        for got, want in zip(
+            cached.recommend_many(users, n), live.recommend_many(users, n), strict=True
+        ):
+            assert got.job_ids.tolist() == want.job_ids.tolist()
+            np.testing.assert_allclose(got.scores, want.scores, rtol=1e-5, atol=1e-6)
+
+
+def test_requests_beyond_the_precomputed_depth_are_ranked_live(
+    tiny_trained: TrainedModel,
+) -> None:
+    assert tiny_trained.user_top is not None
+    short = replace(
+        tiny_trained,
+        user_top=TopLists(tiny_trained.user_top.cols[:, :2], tiny_trained.user_top.scores[:, :2]),
+    )
+    rec = Recommender(short)
+    assert len(rec.recommend(100, 2).job_ids) == 2
+    assert (
+        rec.recommend(100, 5).job_ids.tolist()
+        == Recommender(tiny_trained).recommend(100, 5).job_ids.tolist()
+    )
+
+
+def test_precompute_can_be_switched_off(block_records: list[dict[str, Any]]) -> None:
+    settings = tiny_settings().model_copy(update={"precompute_top": 0})
+    trained = train(Dataset(activities_frame(block_records), None, None, ()), settings)
+    assert trained.user_top is None and trained.similar_top is None
+    assert Recommender(trained).recommend(100, 1).job_ids.tolist() == [1000]
+
+
+def test_precomputed_similar_jobs_equal_live_ranking(tiny_trained: TrainedModel) -> None:
+    assert tiny_trained.similar_top is not None
+    live = Recommender(replace(tiny_trained, similar_top=None))
+    cached = Recommender(tiny_trained)
+    for job in tiny_trained.jobs.ids.tolist():
+        assert (
+            cached.similar_jobs(job, 9).job_ids.tolist()
+            == live.similar_jobs(job, 9).job_ids.tolist()
+        )

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from recommender.api.routes import router
+from recommender.api.routes import add_routes
 from recommender.api.state import ModelSlot
 from recommender.errors import (
     BundleError,
@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None, recommender: Recommender | None
     )
     app.state.settings = settings
     app.state.slot = slot
-    app.include_router(router)
+    add_routes(app)
     app.add_exception_handler(RecommenderError, _domain_error)
     app.add_exception_handler(Exception, _unexpected_error)
     return app

@@ -96,6 +96,7 @@ def read_jsonl(
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")  # it would print to stdout
         fast = None if with_line else _read_fast(con, path, fields)
         if fast is not None:
             frame, report = fast

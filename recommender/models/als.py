@@ -74,6 +74,9 @@ class ALSModel(Model):
         return int(self.item_factors.shape[0])
 
     def user_scores(self, user_rows: NDArray[np.int64]) -> FloatArray:
+        if user_rows.shape[0] == 1:  # a matrix-vector product over contiguous rows is ~2× faster
+            single: FloatArray = (self.item_factors @ self.user_factors[user_rows[0]])[None, :]
+            return single
         return self.user_factors[user_rows] @ self.item_factors.T
 
     def similar_scores(self, item_rows: NDArray[np.int64]) -> FloatArray:
