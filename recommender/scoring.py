@@ -12,12 +12,15 @@ i = min(impressions, 10) and r = min(redirects, 10)::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import polars as pl
 from numpy.typing import NDArray
 
 from recommender.settings import ScoringRule
+
+if TYPE_CHECKING:  # polars is imported only where activities are scored, not by the service
+    import polars as pl
 
 DEFAULT_RULE = ScoringRule()
 
@@ -73,6 +76,8 @@ def score_activities(activities: pl.DataFrame, rule: ScoringRule = DEFAULT_RULE)
     ``activities`` has the columns ``user_id`` and ``job_id`` (Int64) and ``is_redirect`` (Boolean),
     as :func:`recommender.data.activities.read_activities` returns them.
     """
+    import polars as pl
+
     counts = (
         activities.lazy()
         .group_by("user_id", "job_id")

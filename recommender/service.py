@@ -6,16 +6,17 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recommender.bundle import list_bundles, load_bundle, write_bundle
-from recommender.data.jsonl import LoadReport
-from recommender.data.readers import ACTIVITIES_FILE, JOBS_FILE, USERS_FILE, load_dataset
 from recommender.errors import BundleError, BundleNotFoundError
 from recommender.models.base import Progress
 from recommender.recommender import Recommender
 from recommender.settings import Settings
 from recommender.trained import TrainedModel
-from recommender.training import fingerprint_files, train
+
+if TYPE_CHECKING:  # the readers pull in DuckDB, pyarrow and polars: only training needs them
+    from recommender.data.jsonl import LoadReport
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,9 @@ def train_directory(
     progress: Progress | None = None,
 ) -> TrainResult:
     """Read a data directory, train, and write a new bundle that becomes ``CURRENT``."""
+    from recommender.data.readers import ACTIVITIES_FILE, JOBS_FILE, USERS_FILE, load_dataset
+    from recommender.training import fingerprint_files, train
+
     data_dir = Path(data_dir or settings.data_dir)
     model_dir = Path(model_dir or settings.model_dir)
     started = time.perf_counter()
