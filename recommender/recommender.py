@@ -28,14 +28,10 @@ class Recommendation:
     source: str
 
     def as_pairs(self) -> list[dict[str, Any]]:
-        """``[{"job_id": ..., "score": ...}, ...]``, the API's shape."""
+        """``[{"job_id": ..., "score": ...}, ...]``, the API's shape; scores to 6 decimals."""
+        scores = (np.rint(self.scores.astype(np.float64) * 1e6) / 1e6).tolist()
         return [
-            {"job_id": j, "score": s}
-            for j, s in zip(
-                self.job_ids.tolist(),
-                np.round(self.scores.astype(np.float64), 6).tolist(),
-                strict=True,
-            )
+            {"job_id": j, "score": s} for j, s in zip(self.job_ids.tolist(), scores, strict=True)
         ]
 
 
@@ -80,6 +76,10 @@ class Recommender:
         row = self.trained.users.row(user_id)
         if row == MISSING:
             return self.popular(n)
+        top = self.trained.user_top
+        if top is not None and exclude_seen == "redirected" and n <= top.k:
+            cols, vals = top.row(row, n)
+            return Recommendation(self.trained.jobs.ids_of(cols), vals, self.trained.model.kind)
         return self._recommend_rows(np.array([row], dtype=np.int64), n, exclude_seen)[0]
 
     def recommend_many(
