@@ -102,6 +102,15 @@ class TopLists:
         """How many jobs each list holds."""
         return int(self.cols.shape[1])
 
+    def rows(self, rows: NDArray[np.int64], n: int) -> list[tuple[NDArray[np.int64], FloatArray]]:
+        """The first ``n`` entries of several rows' lists, without padding, sliced in one step."""
+        cols = self.cols[rows, :n].astype(np.int64)
+        scores = self.scores[rows, :n]
+        valid = cols >= 0
+        if valid.all():
+            return list(zip(cols, scores, strict=True))
+        return [(c[v], s[v]) for c, s, v in zip(cols, scores, valid, strict=True)]
+
     def row(self, user_row: int, n: int) -> tuple[NDArray[np.int64], FloatArray]:
         """The first ``n`` entries of one user's list, without padding."""
         cols = self.cols[user_row, :n]

@@ -97,7 +97,7 @@ class Recommender:
     ) -> list[Recommendation]:
         top = self.trained.user_top
         if top is not None and exclude_seen == "redirected" and n <= top.k:
-            ranked = [top.row(int(r), n) for r in rows]
+            ranked = top.rows(rows, n)
         else:
             scores = self.trained.model.user_scores(rows)
             exclude = self._exclusions(exclude_seen)
