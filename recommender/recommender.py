@@ -99,7 +99,7 @@ class Recommender:
         if top is not None and exclude_seen == "redirected" and n <= top.k:
             ranked = top.rows(rows, n)
         else:
-            scores = self.trained.model.user_scores(rows)
+            scores = self.trained.model.user_scores(rows, self.trained.interactions)
             exclude = self._exclusions(exclude_seen)
             if exclude is not None:
                 mask_rows(scores, exclude, rows)

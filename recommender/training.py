@@ -75,7 +75,9 @@ def fit_pairs(
     user_top = similar_top = None
     if settings.precompute_top:
         k = settings.precompute_top
-        user_top = rank_all(model.user_scores, shape[0], redirected, k)
+        user_top = rank_all(
+            lambda rows: model.user_scores(rows, interactions), shape[0], redirected, k
+        )
         itself = sp.identity(shape[1], dtype=np.float32, format="csr")
         similar_top = rank_all(model.similar_scores, shape[1], itself, k)
     ranked = time.perf_counter()

@@ -39,7 +39,8 @@ def test_round_trip_restores_everything(tmp_path: Path, tiny_trained: TrainedMod
     np.testing.assert_array_equal(loaded.user_top.cols, tiny_trained.user_top.cols)
     rows = np.arange(3)
     np.testing.assert_array_equal(
-        loaded.model.user_scores(rows), tiny_trained.model.user_scores(rows)
+        loaded.model.user_scores(rows, loaded.interactions),
+        tiny_trained.model.user_scores(rows, tiny_trained.interactions),
     )
     assert loaded.info["version"] == bundle_dir.name
     assert loaded.info["model"]["params"]["factors"] == 4

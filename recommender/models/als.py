@@ -73,7 +73,8 @@ class ALSModel(Model):
     def n_items(self) -> int:
         return int(self.item_factors.shape[0])
 
-    def user_scores(self, user_rows: NDArray[np.int64]) -> FloatArray:
+    def user_scores(self, user_rows: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
+        del user_items  # the factors already encode each user's history
         if user_rows.shape[0] == 1:  # a matrix-vector product over contiguous rows is ~2× faster
             single: FloatArray = (self.item_factors @ self.user_factors[user_rows[0]])[None, :]
             return single

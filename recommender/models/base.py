@@ -51,8 +51,17 @@ class Model(ABC):
         """Number of job columns the model was fitted on."""
 
     @abstractmethod
-    def user_scores(self, user_rows: NDArray[np.int64]) -> FloatArray:
-        """Scores of every job for each user row: shape ``(len(user_rows), n_items)``; higher is better."""
+    def user_scores(self, user_rows: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
+        """Scores of every job for each user row: shape ``(len(user_rows), n_items)``; higher is better.
+
+        Parameters
+        ----------
+        user_rows:
+            Rows of the users to score.
+        user_items:
+            The users × jobs matrix of the user rows' histories (the training matrix, or one with new
+            events). Factor models ignore it; neighbourhood models score from the given rows of it.
+        """
 
     @abstractmethod
     def similar_scores(self, item_rows: NDArray[np.int64]) -> FloatArray:

@@ -29,7 +29,7 @@ def trained(request: pytest.FixtureRequest) -> TrainedModel:
 def test_shapes(trained: TrainedModel) -> None:
     model = trained.model
     assert (model.n_users, model.n_items) == (2 * USERS_PER_BLOCK, 2 * JOBS_PER_BLOCK)
-    scores = model.user_scores(np.arange(3))
+    scores = model.user_scores(np.arange(3), trained.interactions)
     assert scores.shape == (3, model.n_items)
     assert scores.dtype == np.float32
 
@@ -38,7 +38,7 @@ def test_held_out_job_of_own_block_ranks_first(trained: TrainedModel) -> None:
     """Each user saw all but one job of their block: that job is the best unseen one."""
     model = trained.model
     seen = trained.interactions.toarray() > 0
-    scores = model.user_scores(np.arange(model.n_users))
+    scores = model.user_scores(np.arange(model.n_users), trained.interactions)
     scores[seen] = -np.inf
     best = scores.argmax(axis=1)
     for user_row, job_row in enumerate(best):
@@ -68,6 +68,9 @@ def test_same_seed_same_model_other_seed_other_model(trained: TrainedModel) -> N
 def test_arrays_round_trip(trained: TrainedModel) -> None:
     model: Model = trained.model
     rebuilt = type(model).from_arrays(model.params(), model.arrays())
-    np.testing.assert_array_equal(rebuilt.user_scores(np.arange(4)), model.user_scores(np.arange(4)))
+    rows = np.arange(4)
+    np.testing.assert_array_equal(
+        rebuilt.user_scores(rows, trained.interactions), model.user_scores(rows, trained.interactions)
+    )
     np.testing.assert_array_equal(rebuilt.similar_scores(np.arange(2)), model.similar_scores(np.arange(2)))
     assert rebuilt.params() == model.params()
