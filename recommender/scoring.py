@@ -28,17 +28,21 @@ DEFAULT_RULE = ScoringRule()
 def implicit_score(impressions: int, redirects: int, rule: ScoringRule = DEFAULT_RULE) -> int:
     """The implicit score of one (user, job) funnel; see the module docstring."""
     scores = score_counts(np.array([impressions]), np.array([redirects]), rule)
-    return int(scores[0])
+    return round(float(scores[0]))
 
 
 def score_counts(
-    impressions: NDArray[np.integer],
-    redirects: NDArray[np.integer],
+    impressions: NDArray[np.number],
+    redirects: NDArray[np.number],
     rule: ScoringRule = DEFAULT_RULE,
-) -> NDArray[np.int32]:
-    """Vectorised :func:`implicit_score` over aligned arrays of counts."""
-    imp = np.asarray(impressions, dtype=np.int64)
-    red = np.asarray(redirects, dtype=np.int64)
+) -> NDArray[np.float32]:
+    """Vectorised :func:`implicit_score` over aligned arrays of counts.
+
+    Counts may be weighted (a log whose rows carry a weight, such as a rating or a number of clicks,
+    counts each row that many times), so they are floats here; whole counts give whole scores.
+    """
+    imp = np.asarray(impressions, dtype=np.float64)
+    red = np.asarray(redirects, dtype=np.float64)
     if imp.shape != red.shape:
         raise ValueError(f"impressions {imp.shape} and redirects {red.shape} differ in shape")
     if (imp < 0).any() or (red < 0).any():
@@ -52,7 +56,7 @@ def score_counts(
     )
     score = np.where(red > 0, np.maximum(score, rule.redirect_floor), score)
     score = np.where((red == 0) & (imp > 0), np.maximum(score, rule.impression_floor), score)
-    result: NDArray[np.int32] = np.maximum(score, 0).astype(np.int32)
+    result: NDArray[np.float32] = np.maximum(score, 0).astype(np.float32)
     return result
 
 
@@ -62,9 +66,9 @@ class PairScores:
 
     user_ids: NDArray[np.int64]
     job_ids: NDArray[np.int64]
-    impressions: NDArray[np.int64]
-    redirects: NDArray[np.int64]
-    scores: NDArray[np.int32]
+    impressions: NDArray[np.float64]
+    redirects: NDArray[np.float64]
+    scores: NDArray[np.float32]
 
     def __len__(self) -> int:
         return int(self.user_ids.shape[0])
@@ -74,16 +78,18 @@ def score_activities(activities: pl.DataFrame, rule: ScoringRule = DEFAULT_RULE)
     """Count each pair's impressions and redirects and score them; pairs scoring 0 are dropped.
 
     ``activities`` has the columns ``user_id`` and ``job_id`` (Int64) and ``is_redirect`` (Boolean),
-    as :func:`recommender.data.activities.read_activities` returns them.
+    as :func:`recommender.data.readers.read_activities` returns them, and optionally ``weight``
+    (each row counts ``weight`` times; 1 without the column).
     """
     import polars as pl
 
+    weight = pl.col("weight").cast(pl.Float64) if "weight" in activities.columns else pl.lit(1.0)
     counts = (
         activities.lazy()
         .group_by("user_id", "job_id")
         .agg(
-            redirects=pl.col("is_redirect").sum().cast(pl.Int64),
-            impressions=(~pl.col("is_redirect")).sum().cast(pl.Int64),
+            redirects=weight.filter(pl.col("is_redirect")).sum(),
+            impressions=weight.filter(~pl.col("is_redirect")).sum(),
         )
         .sort("user_id", "job_id")
         .collect()
@@ -100,8 +106,8 @@ def score_activities(activities: pl.DataFrame, rule: ScoringRule = DEFAULT_RULE)
 def score_pair_counts(
     user_ids: NDArray[np.int64],
     job_ids: NDArray[np.int64],
-    impressions: NDArray[np.int64],
-    redirects: NDArray[np.int64],
+    impressions: NDArray[np.number],
+    redirects: NDArray[np.number],
     rule: ScoringRule = DEFAULT_RULE,
 ) -> PairScores:
     """Score already-aggregated pair counts and drop the pairs that score 0."""
@@ -110,7 +116,7 @@ def score_pair_counts(
     return PairScores(
         user_ids=np.ascontiguousarray(user_ids[keep], dtype=np.int64),
         job_ids=np.ascontiguousarray(job_ids[keep], dtype=np.int64),
-        impressions=np.ascontiguousarray(impressions[keep], dtype=np.int64),
-        redirects=np.ascontiguousarray(redirects[keep], dtype=np.int64),
+        impressions=np.ascontiguousarray(impressions[keep], dtype=np.float64),
+        redirects=np.ascontiguousarray(redirects[keep], dtype=np.float64),
         scores=scores[keep],
     )

@@ -74,3 +74,19 @@ def test_pairs_scoring_zero_are_dropped() -> None:
     frame = pl.DataFrame({"user_id": [1, 2], "job_id": [10, 10], "is_redirect": [False, True]})
     pairs = score_activities(frame, rule)
     assert pairs.user_ids.tolist() == [2]
+
+
+def test_weighted_rows_count_that_many_times() -> None:
+    frame = pl.DataFrame(
+        {
+            "user_id": [1, 1, 2],
+            "job_id": [10, 10, 10],
+            "is_redirect": [True, False, True],
+            "weight": [3.0, 2.0, 0.5],
+        }
+    )
+    pairs = score_activities(frame)
+    assert pairs.redirects.tolist() == [3.0, 0.5]
+    assert pairs.impressions.tolist() == [2.0, 0.0]
+    assert pairs.scores[0] == implicit_score(2, 3)
+    assert pairs.scores[1] == 2.0  # 2 · 0.5 = 1, raised to the redirect floor
