@@ -6,10 +6,22 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ExcludeSeen = Literal["redirected", "all", "none"]
+KNNMeasure = Literal["cosine", "tfidf", "bm25"]
+
+MODEL_NAMES: tuple[str, ...] = (
+    "als",
+    "bpr",
+    "popular",
+    "itemknn",
+    "itemknn-tfidf",
+    "itemknn-bm25",
+    "userknn",
+)
+"""The models :func:`recommender.models.create_model` builds (``itemknn-*`` pick a measure)."""
 
 
 class ScoringRule(BaseModel):
@@ -50,6 +62,44 @@ class ALSParams(BaseModel):
     confidence_scale: float = Field(default=2.0, gt=0.0)
 
 
+class BPRParams(BaseModel):
+    """Hyper-parameters of implicit's BayesianPersonalizedRanking (SGD on sampled item pairs).
+
+    BPR reads the matrix as binary: any stored entry is a positive, whatever its confidence.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    factors: int = Field(default=64, ge=1, le=1024)
+    learning_rate: float = Field(default=0.01, gt=0.0)
+    regularization: float = Field(default=0.01, ge=0.0)
+    iterations: int = Field(default=100, ge=1, le=10_000)
+
+
+class ItemKNNParams(BaseModel):
+    """Hyper-parameters of implicit's item-item nearest-neighbour recommenders.
+
+    ``measure`` picks CosineRecommender, TFIDFRecommender or BM25Recommender; ``neighbours`` is
+    implicit's ``K``, the similarities kept per job (the job itself among them);
+    ``bm25_k1`` and ``bm25_b`` are BM25's ``K1`` and ``B`` (unused by the other measures).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    measure: KNNMeasure = "cosine"
+    neighbours: int = Field(default=100, ge=1, le=10_000)
+    bm25_k1: float = Field(default=1.2, ge=0.0)
+    bm25_b: float = Field(default=0.75, ge=0.0, le=1.0)
+
+
+class UserKNNParams(BaseModel):
+    """Hyper-parameters of user-user collaborative filtering: how many similar users to ask."""
+
+    model_config = ConfigDict(frozen=True)
+
+    neighbours: int = Field(default=50, ge=1, le=10_000)
+
+
 class Settings(BaseSettings):
     """Everything the service and the CLI can be configured with.
 
@@ -68,7 +118,11 @@ class Settings(BaseSettings):
     model_dir: Path = Path("models")
     seed: int = Field(default=42, ge=0, le=2**32 - 1)
     scoring: ScoringRule = ScoringRule()
+    model: str = Field(default="als", description=f"the model to train, one of {MODEL_NAMES}")
     als: ALSParams = ALSParams()
+    bpr: BPRParams = BPRParams()
+    itemknn: ItemKNNParams = ItemKNNParams()
+    userknn: UserKNNParams = UserKNNParams()
     train_threads: int = Field(
         default=0, ge=0, description="implicit's num_threads for fit; 0 means one per core"
     )
@@ -82,6 +136,13 @@ class Settings(BaseSettings):
     train_if_missing: bool = Field(
         default=True, description="train at start-up when the model directory has no bundle"
     )
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        if value not in MODEL_NAMES:
+            raise ValueError(f"unknown model {value!r}; known: {', '.join(MODEL_NAMES)}")
+        return value
 
 
 @lru_cache

@@ -68,7 +68,7 @@ def fit_pairs(
     interactions = build_matrix(rows, cols, pairs.scores.astype(np.float32), shape)
     redirected = _redirected(rows, cols, pairs, shape)
     built = time.perf_counter()
-    model = create_model("als", settings)
+    model = create_model(settings.model, settings)
     confidence = interactions * np.float32(settings.als.confidence_scale)
     model.fit(sp.csr_matrix(confidence, dtype=np.float32), progress=progress)
     fitted = time.perf_counter()

@@ -1,21 +1,23 @@
 """The one small interface every model sits behind.
 
-A model learns from a users × jobs CSR matrix of confidences and then scores, for given user rows, every
-job column; and, for a job column, every other job by similarity. It knows rows and columns only: ids,
-filtering and fallbacks belong to :class:`recommender.recommender.Recommender`.
+A model learns from a users × jobs CSR matrix of confidences and then scores, for given user rows,
+every job column; and, for a job column, every other job by similarity. It knows rows and columns
+only: ids, filtering and fallbacks belong to :class:`recommender.recommender.Recommender`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
+from pydantic import BaseModel
 
 FloatArray = NDArray[np.float32]
+ParamsT = TypeVar("ParamsT", bound=BaseModel)
 Progress = Callable[[int, float | None], None]
 """Called after each training iteration with (iterations done, training loss or None)."""
 
@@ -52,20 +54,23 @@ class Model(ABC):
 
     @abstractmethod
     def user_scores(self, user_rows: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
-        """Scores of every job for each user row: shape ``(len(user_rows), n_items)``; higher is better.
+        """Each user row's score of every job: ``(len(user_rows), n_items)``; higher is better.
 
         Parameters
         ----------
         user_rows:
             Rows of the users to score.
         user_items:
-            The users × jobs matrix of the user rows' histories (the training matrix, or one with new
-            events). Factor models ignore it; neighbourhood models score from the given rows of it.
+            The users × jobs matrix of the user rows' histories (the training matrix, or one with
+            new events). Factor models ignore it; neighbourhood models score from its given rows.
         """
 
     @abstractmethod
     def similar_scores(self, item_rows: NDArray[np.int64]) -> FloatArray:
-        """Similarity of every job to each given job: shape ``(len(item_rows), n_items)``, in [-1, 1]."""
+        """Similarity of every job to each given job: ``(len(item_rows), n_items)``, in [-1, 1].
+
+        The query job itself may score high (a self-similarity); callers mask it.
+        """
 
     @abstractmethod
     def params(self) -> dict[str, Any]:
@@ -87,3 +92,52 @@ def normalize_rows(matrix: FloatArray) -> FloatArray:
     norms[norms == 0] = 1.0
     normed: FloatArray = (matrix / norms).astype(np.float32, copy=False)
     return normed
+
+
+def params_of(params_class: type[ParamsT], params: Mapping[str, Any]) -> ParamsT:
+    """``params_class`` from the entries of ``params`` it knows (a bundle's also holds the seed)."""
+    known = params_class.model_fields
+    return params_class(**{k: v for k, v in params.items() if k in known})
+
+
+def take_rows(matrix: sp.csr_matrix, rows: NDArray[np.int64]) -> sp.csr_matrix:
+    """``matrix[rows]`` built from the index arrays directly (scipy's row indexing is slower)."""
+    indptr = matrix.indptr
+    starts = indptr[rows]
+    lengths = indptr[rows + 1] - starts
+    new_indptr = np.zeros(rows.shape[0] + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new_indptr[1:])
+    positions = np.arange(new_indptr[-1]) + np.repeat(starts - new_indptr[:-1], lengths)
+    return sp.csr_matrix(
+        (matrix.data[positions], matrix.indices[positions], new_indptr),
+        shape=(rows.shape[0], matrix.shape[1]),
+    )
+
+
+def normalize_sparse_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """A float32 CSR copy of ``matrix`` with rows scaled to unit length; empty rows stay empty."""
+    normed = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    squares = normed.multiply(normed).sum(axis=1, dtype=np.float64)
+    norms = np.sqrt(np.asarray(squares).ravel())
+    norms[norms == 0] = 1.0
+    normed.data /= np.repeat(norms, np.diff(normed.indptr)).astype(np.float32)
+    return normed
+
+
+def sparse_arrays(name: str, matrix: sp.csr_matrix) -> dict[str, NDArray[Any]]:
+    """A CSR matrix as plain arrays ``<name>.data``, ``.indices``, ``.indptr`` and ``.shape``."""
+    return {
+        f"{name}.data": matrix.data,
+        f"{name}.indices": matrix.indices,
+        f"{name}.indptr": matrix.indptr,
+        f"{name}.shape": np.asarray(matrix.shape, dtype=np.int64),
+    }
+
+
+def sparse_from_arrays(name: str, arrays: Mapping[str, NDArray[Any]]) -> sp.csr_matrix:
+    """The CSR matrix :func:`sparse_arrays` stored under ``name``, sharing its arrays."""
+    n_rows, n_cols = (int(n) for n in arrays[f"{name}.shape"])
+    return sp.csr_matrix(
+        (arrays[f"{name}.data"], arrays[f"{name}.indices"], arrays[f"{name}.indptr"]),
+        shape=(n_rows, n_cols),
+    )
