@@ -52,6 +52,20 @@ def _lower_bounds(scores: FloatArray, k: int) -> FloatArray:
     return bounds
 
 
+def _exact_candidates(scores: FloatArray, k: int) -> NDArray[np.bool_]:
+    """Exactly each row's k best entries, ties at the k-th value going to the lowest columns.
+
+    For rows where the bound is not selective: many equal scores (a neighbourhood model scores
+    most jobs 0) would otherwise all become candidates and be sorted.
+    """
+    n_cols = scores.shape[1]
+    kth = np.partition(scores, n_cols - k, axis=1)[:, n_cols - k : n_cols - k + 1]
+    above = scores > kth
+    tied = scores == kth
+    room = k - above.sum(axis=1, keepdims=True)
+    return above | (tied & (np.cumsum(tied, axis=1) <= room))
+
+
 def top_n(scores: FloatArray, n: int) -> list[tuple[NDArray[np.int64], FloatArray]]:
     """For each row, the columns of its ``n`` highest finite scores and those scores, best first.
 
@@ -63,12 +77,14 @@ def top_n(scores: FloatArray, n: int) -> list[tuple[NDArray[np.int64], FloatArra
     k = min(n, n_cols)
     if k <= 0:
         return [(np.empty(0, dtype=np.int64), np.empty(0, dtype=scores.dtype))] * n_rows
-    bound = _lower_bounds(scores, k)
+    candidates = scores >= _lower_bounds(scores, k)[:, None]
+    if candidates.sum() > n_rows * (4 * k + 64):
+        candidates = _exact_candidates(scores, k)
     if n_rows == 1:
-        cols = np.flatnonzero(scores[0] >= bound[0])
+        cols = np.flatnonzero(candidates[0])
         rows = np.zeros(cols.shape[0], dtype=np.int64)
     else:
-        rows, cols = np.nonzero(scores >= bound[:, None])
+        rows, cols = np.nonzero(candidates)
     values = scores[rows, cols]
     finite = np.isfinite(values)
     if not finite.all():

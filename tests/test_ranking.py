@@ -51,3 +51,14 @@ def test_top_n_agrees_with_a_full_sort_on_ties_masks_and_widths() -> None:
         for n in (1, 7, 64, 100, 1000):
             got = [cols.tolist() for cols, _ in top_n(scores, n)]
             assert got == _reference_top_n(scores, n)
+
+
+def test_top_n_with_mostly_tied_scores_keeps_the_lowest_columns() -> None:
+    rng = np.random.default_rng(5)
+    scores = np.zeros((20, 3000), dtype=np.float32)
+    scores[:, rng.integers(0, 3000, 40)] = rng.random(40).astype(np.float32)
+    scores[3, :] = 0.0  # a row of nothing but ties
+    scores[4, ::2] = -np.inf
+    for n in (1, 10, 100):
+        got = [cols.tolist() for cols, _ in top_n(scores, n)]
+        assert got == _reference_top_n(scores, n)
