@@ -1,0 +1,1 @@
+"""Offline evaluation: splits, metrics, runs over models, tuning and reports."""
