@@ -63,7 +63,8 @@ def _exact_candidates(scores: FloatArray, k: int) -> NDArray[np.bool_]:
     above = scores > kth
     tied = scores == kth
     room = k - above.sum(axis=1, keepdims=True)
-    return above | (tied & (np.cumsum(tied, axis=1) <= room))
+    chosen: NDArray[np.bool_] = above | (tied & (np.cumsum(tied, axis=1) <= room))
+    return chosen
 
 
 def top_n(scores: FloatArray, n: int) -> list[tuple[NDArray[np.int64], FloatArray]]:
