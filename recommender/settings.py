@@ -9,7 +9,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from recommender.errors import RecommenderError
+
 ExcludeSeen = Literal["redirected", "all", "none"]
+
+
+class SettingsFileError(RecommenderError):
+    """A settings file named on the command line cannot be read."""
+
+
 KNNMeasure = Literal["cosine", "tfidf", "bm25"]
 
 MODEL_NAMES: tuple[str, ...] = (
@@ -149,3 +157,12 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+def settings_from(env_file: Path | None) -> Settings:
+    """Settings from the environment and ``env_file`` (``.env`` when None), for the CLI."""
+    if env_file is None:
+        return get_settings()
+    if not Path(env_file).is_file():
+        raise SettingsFileError(f"settings file {env_file} does not exist")
+    return Settings(_env_file=env_file)

@@ -1,0 +1,240 @@
+"""``evaluate`` and ``tune``: measure models on held-out data, search ALS settings."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from recommender.settings import settings_from
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([hdw])$")
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+def duration(text: str) -> timedelta:
+    """``90d``, ``12h`` or ``2w`` as a timedelta (argparse type)."""
+    found = _DURATION.match(text.strip())
+    if found is None:
+        raise argparse.ArgumentTypeError(f"expected a duration like 90d, 12h or 2w, got {text!r}")
+    return float(found.group(1)) * _UNITS[found.group(2)]
+
+
+def ks(text: str) -> list[int]:
+    """``10`` or ``5,10,20`` (argparse type)."""
+    try:
+        values = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"expected k values like 10 or 5,10,20, got {text!r}"
+        ) from exc
+    if not values or values[0] < 1:
+        raise argparse.ArgumentTypeError(f"k values must be positive, got {text!r}")
+    return values
+
+
+def add_log_options(parser: argparse.ArgumentParser) -> None:
+    """``--data`` and the column mapping of any interaction log."""
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="a data directory (activities.jsonl or job_clicks.csv) or a CSV/TSV/Parquet/JSONL log",
+    )
+    group = parser.add_argument_group("column mapping (for logs other than the service's own)")
+    group.add_argument(
+        "--user-col", help="user id column (a name, or 1-based position with --no-header)"
+    )
+    group.add_argument("--item-col", help="job/item id column")
+    group.add_argument("--weight-col", help="weight column: a row counts that many times")
+    group.add_argument("--time-col", help="time column: epoch seconds or ISO-8601")
+    group.add_argument("--type-col", help="event type column: impression or redirect")
+    group.add_argument(
+        "--sep", help=r"field separator, e.g. ',' or '\t' (default: from the suffix)"
+    )
+    group.add_argument("--no-header", action="store_true", help="the file has no header line")
+    parser.add_argument("--skip-invalid", action="store_true", help="skip invalid rows (counted)")
+
+
+def add_split_options(parser: argparse.ArgumentParser, default_validation: float) -> None:
+    """How to split the log."""
+    parser.add_argument("--split", choices=("time", "last", "random"), default="time")
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.2,
+        help="share of events (time) or pairs (random) to test",
+    )
+    parser.add_argument(
+        "--validation-fraction", type=float, default=default_validation, help="share to validate on"
+    )
+    parser.add_argument(
+        "--last-k", type=int, default=1, help="pairs per user to hold out (--split last)"
+    )
+    parser.add_argument(
+        "--window", type=duration, help="train only on this much history before the cut (time)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random split and search")
+    parser.add_argument("--k", type=ks, default=[10], help="cut-offs, e.g. 10 or 5,10,20")
+
+
+def _mapping(args: argparse.Namespace) -> Any:
+    from recommender.data.interactions import ColumnMapping
+
+    if args.user_col is None and args.item_col is None:
+        if args.sep or args.no_header or args.weight_col or args.time_col or args.type_col:
+            raise SystemExit("error: a column mapping needs --user-col and --item-col")
+        return None
+    if args.user_col is None or args.item_col is None:
+        raise SystemExit("error: give both --user-col and --item-col")
+    return ColumnMapping(
+        user_col=args.user_col,
+        item_col=args.item_col,
+        weight_col=args.weight_col,
+        time_col=args.time_col,
+        type_col=args.type_col,
+        sep=args.sep.encode().decode("unicode_escape") if args.sep else None,
+        has_header=not args.no_header,
+    )
+
+
+def _split(args: argparse.Namespace, log: Any) -> Any:
+    from recommender.evaluation.splits import make_split
+
+    return make_split(
+        log.events,
+        args.split,
+        test_fraction=args.test_fraction,
+        validation_fraction=args.validation_fraction,
+        k=args.last_k,
+        window=args.window,
+        seed=args.seed,
+    )
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Evaluate models on a split and write the three report files."""
+    from tqdm import tqdm
+
+    from recommender.evaluation.dataset import load_log
+    from recommender.evaluation.report import build_report, markdown_table, write_report
+    from recommender.evaluation.runner import ModelResult, evaluate_models
+
+    settings = settings_from(args.env_file)
+    log = load_log(args.data, _mapping(args), skip_invalid=args.skip_invalid)
+    for report in log.reports:
+        print(report.summary())
+    split = _split(args, log)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    with tqdm(total=len(models), desc="models", disable=args.quiet) as bar:
+
+        def progress(result: ModelResult) -> None:
+            bar.update(1)
+            bar.set_postfix(done=result.model)
+
+        results, counts = evaluate_models(split, models, settings, args.k, progress=progress)
+    document = build_report(
+        dataset=log.name,
+        split={"kind": split.kind, **split.params},
+        settings={
+            "seed": settings.seed,
+            "scoring": settings.scoring.model_dump(),
+            "models": {r.model: r.params for r in results},
+            "catalogue_jobs": log.catalogue_jobs,
+        },
+        results=results,
+        counts=counts,
+    )
+    print(markdown_table(document))
+    for path in write_report(document, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+def tune(args: argparse.Namespace) -> int:
+    """Search ALS settings on the validation split; report the best on test."""
+    from tqdm import tqdm
+
+    from recommender.evaluation.dataset import load_log
+    from recommender.evaluation.report import build_report, markdown_table
+    from recommender.evaluation.tuning import (
+        DEFAULT_SPACE,
+        SPARK_SPACE,
+        Trial,
+        candidates,
+        write_env,
+    )
+    from recommender.evaluation.tuning import (
+        tune as run_tune,
+    )
+
+    settings = settings_from(args.env_file)
+    log = load_log(args.data, _mapping(args), skip_invalid=args.skip_invalid)
+    split = _split(args, log)
+    space = SPARK_SPACE if args.space == "spark" else DEFAULT_SPACE
+    k = args.k[0]
+    total = len(candidates(space, args.search, args.budget, args.seed))
+    with tqdm(total=total, desc="trials", disable=args.quiet) as bar:
+
+        def progress(trial: Trial, best: Trial) -> None:
+            bar.update(1)
+            bar.set_postfix({f"best {args.metric}@{k}": f"{best.metrics[k][args.metric]:.4f}"})
+
+        result = run_tune(
+            split,
+            settings,
+            space=space,
+            search=args.search,
+            budget=args.budget,
+            metric=args.metric,
+            k=k,
+            seed=args.seed,
+            progress=progress,
+        )
+    print(f"best on validation ({args.metric}@{k} = {result.best.metrics[k][args.metric]:.4f}):")
+    print("  " + ", ".join(f"{name}={value}" for name, value in result.best.params.items()))
+    per_trial = sum(t.seconds for t in result.trials) / len(result.trials)
+    print(f"{len(result.trials)} trials, {per_trial:.2f} s each on average")
+    document = build_report(
+        dataset=log.name,
+        split={"kind": split.kind, **split.params},
+        settings={"tuned": result.best.params},
+        results=result.test,
+        counts={},
+    )
+    print("on test:")
+    print(markdown_table(document))
+    if args.write_env is not None:
+        write_env(args.write_env, result.best.params)
+        print(f"wrote the best settings to {args.write_env}")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``evaluate`` and ``tune`` on the CLI's subparsers."""
+    from recommender.models import MODEL_NAMES
+
+    ev = sub.add_parser("evaluate", help="evaluate models on held-out data; write a report")
+    add_log_options(ev)
+    add_split_options(ev, default_validation=0.0)
+    ev.add_argument(
+        "--models",
+        default="als,bpr,popular,itemknn,userknn",
+        help=f"comma-separated, of: {', '.join(MODEL_NAMES)}",
+    )
+    ev.add_argument("--out", type=Path, default=Path("reports"), help="report directory")
+    ev.set_defaults(func=evaluate)
+
+    tu = sub.add_parser("tune", help="search ALS settings: select on validation, report on test")
+    add_log_options(tu)
+    add_split_options(tu, default_validation=0.1)
+    tu.add_argument("--search", choices=("grid", "random"), default="random")
+    tu.add_argument("--budget", type=int, default=20, help="trials at most")
+    tu.add_argument("--space", choices=("default", "spark"), default="default")
+    tu.add_argument("--metric", default="ndcg", help="metric to select on (default ndcg)")
+    tu.add_argument(
+        "--write-env", type=Path, help="merge the best settings into this env file (e.g. .env)"
+    )
+    tu.set_defaults(func=tune)

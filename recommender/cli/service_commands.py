@@ -1,0 +1,61 @@
+"""``train`` and ``generate-demo-data``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from recommender.settings import settings_from
+
+
+def train(args: argparse.Namespace) -> int:
+    """Train on a data directory and write a bundle."""
+    from tqdm import tqdm
+
+    from recommender.service import train_directory
+
+    settings = settings_from(args.env_file)
+    data_dir = Path(args.data or settings.data_dir)
+    model_dir = Path(args.out or settings.model_dir)
+    with tqdm(total=settings.als.iterations, desc="ALS", unit="it", disable=args.quiet) as bar:
+
+        def progress(done: int, loss: float | None) -> None:
+            bar.update(done - bar.n)
+            if loss is not None:
+                bar.set_postfix(loss=f"{loss:.5f}")
+
+        result = train_directory(
+            settings,
+            data_dir=data_dir,
+            model_dir=model_dir,
+            skip_invalid=args.skip_invalid,
+            progress=progress,
+        )
+    for report in result.reports:
+        print(report.summary())
+    counts = result.trained.info["counts"]
+    print(
+        f"trained {result.trained.model.kind} on {counts['users']} users × {counts['jobs']} jobs "
+        f"({counts['interactions']} pairs) in {result.seconds:.1f} s → {result.bundle_dir}"
+    )
+    return 0
+
+
+def generate_demo_data(args: argparse.Namespace) -> int:
+    """Write the synthetic demo data set."""
+    from tqdm import tqdm
+
+    from recommender.data.demo import generate_demo_data as generate
+
+    with tqdm(desc="activity lines", unit=" lines", disable=args.quiet) as bar:
+
+        def progress(lines: int) -> None:
+            bar.update(lines - bar.n)
+
+        summary = generate(Path(args.out), seed=args.seed, scale=args.scale, progress=progress)
+    print(
+        f"wrote {summary.activity_lines} activity lines ({summary.impressions} impressions, "
+        f"{summary.redirects} redirects), {summary.jobs} jobs and {summary.users} users "
+        f"({summary.active_users} active) to {args.out}"
+    )
+    return 0

@@ -1,0 +1,102 @@
+"""Evaluation reports: a table for people; ``report.json``, ``report.md`` and ``report.png``."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from recommender.evaluation.runner import METRICS, ModelResult
+
+LOWER_IS_BETTER = {"mpr", "popularity_bias"}
+_CHART_METRICS = ("ndcg", "map", "precision", "recall", "hit_rate", "coverage")
+
+
+def build_report(
+    dataset: str,
+    split: dict[str, Any],
+    settings: dict[str, Any],
+    results: Sequence[ModelResult],
+    counts: dict[str, int],
+) -> dict[str, Any]:
+    """The ``report.json`` document: dataset, split, settings, test-set counts and results."""
+    return {
+        "dataset": dataset,
+        "split": split,
+        "settings": settings,
+        "test_set": counts,
+        "results": [row for result in results for row in result.rows()],
+    }
+
+
+def markdown_table(report: dict[str, Any]) -> str:
+    """Models × metrics at each k, with training and scoring seconds; the best value in bold."""
+    rows: list[dict[str, Any]] = report["results"]
+    header = ["model", "k", *METRICS, "train s", "score s"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    best: dict[tuple[int, str], float] = {}
+    for metric in METRICS:
+        for k in {r["k"] for r in rows}:
+            values = [r[metric] for r in rows if r["k"] == k]
+            pick = min if metric in LOWER_IS_BETTER else max
+            best[(k, metric)] = pick(values)
+    for r in sorted(rows, key=lambda r: (r["k"], r["model"])):
+        cells = [r["model"], str(r["k"])]
+        for metric in METRICS:
+            text = f"{r[metric]:.4f}"
+            is_best = r[metric] == best[(r["k"], metric)] and len(rows) > 1
+            cells.append(f"**{text}**" if is_best else text)
+        cells += [f"{r['train_seconds']:.2f}", f"{r['score_seconds']:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown_report(report: dict[str, Any]) -> str:
+    """``report.md``: what was evaluated, how, and the table."""
+    split = ", ".join(f"{k}={v}" for k, v in report["split"].items() if v is not None)
+    counts = ", ".join(f"{k} {v}" for k, v in report["test_set"].items())
+    return (
+        f"# Evaluation of {report['dataset']}\n\n"
+        f"Split: {split}.\n\nTest set: {counts}.\n\n"
+        "Higher is better except MPR (expected percentile rank) and popularity bias.\n\n"
+        f"{markdown_table(report)}\n"
+    )
+
+
+def write_chart(report: dict[str, Any], path: Path) -> None:
+    """``report.png``: each chart metric against k, one line per model."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows: list[dict[str, Any]] = report["results"]
+    models = sorted({r["model"] for r in rows})
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7), constrained_layout=True)
+    for ax, metric in zip(axes.ravel(), _CHART_METRICS, strict=True):
+        for model in models:
+            mine = sorted((r for r in rows if r["model"] == model), key=lambda r: r["k"])
+            ks = [r["k"] for r in mine]
+            ax.plot(ks, [r[metric] for r in mine], marker="o", label=model)
+            ax.set_xticks(ks)
+        ax.set_title(f"{metric}@k")
+        ax.set_xlabel("k")
+        ax.grid(alpha=0.3)
+    axes.ravel()[0].legend(fontsize="small")
+    fig.suptitle(f"{report['dataset']}, {report['split'].get('kind', '')} split")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_report(report: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Write ``report.json``, ``report.md`` and ``report.png`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "report.json", out_dir / "report.md", out_dir / "report.png"]
+    paths[0].write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    paths[1].write_text(markdown_report(report), encoding="utf-8")
+    write_chart(report, paths[2])
+    return paths

@@ -1,0 +1,195 @@
+"""Train each model on a split's training events and measure it on the held-out events.
+
+The protocol, the same for every model:
+
+1. score the training events into pairs and fit the model (:func:`recommender.training.fit_pairs`);
+2. the relevant test items of a user are the jobs they were redirected to in the test events and
+   had not been redirected to in training (the service never recommends those again, so they
+   cannot be hit); their weight, for MPR, is the test pair's implicit score;
+3. users and jobs unseen in training are left out of these ("warm") metrics and counted apart;
+4. recommendations come from :class:`~recommender.recommender.Recommender`, exactly as the service
+   makes them (redirected jobs excluded), ranked live over the whole catalogue.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from recommender.evaluation.metrics import accuracy_at_k, beyond_accuracy_at_k, rank_metrics
+from recommender.evaluation.splits import Split
+from recommender.matrix import MISSING, build_matrix
+from recommender.models.base import FloatArray
+from recommender.ranking import mask_rows
+from recommender.recommender import Recommender
+from recommender.scoring import score_activities
+from recommender.settings import Settings
+from recommender.trained import TrainedModel
+from recommender.training import fit_pairs
+
+METRICS = (
+    "precision",
+    "recall",
+    "map",
+    "ndcg",
+    "hit_rate",
+    "mpr",
+    "auc",
+    "coverage",
+    "popularity_bias",
+)
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The warm held-out items of each test user, as rows of the trained model."""
+
+    user_rows: NDArray[np.int64]
+    relevant: sp.csr_matrix
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """One model's metrics at each k, with its timings."""
+
+    model: str
+    metrics: dict[int, dict[str, float]]
+    train_seconds: float
+    score_seconds: float
+    params: dict[str, Any]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One flat record per k, in the report's ``results`` shape."""
+        return [
+            {
+                "model": self.model,
+                "k": k,
+                **{m: round(values[m], 6) for m in METRICS},
+                "train_seconds": round(self.train_seconds, 3),
+                "score_seconds": round(self.score_seconds, 3),
+            }
+            for k, values in sorted(self.metrics.items())
+        ]
+
+
+def held_out(trained: TrainedModel, test_events: pl.DataFrame, settings: Settings) -> HeldOut:
+    """The warm relevant items of the test events for a model trained on the training events."""
+    pairs = score_activities(test_events, settings.scoring)
+    relevant = pairs.redirects > 0
+    rows = trained.users.rows(pairs.user_ids)
+    cols = trained.jobs.rows(pairs.job_ids)
+    cold_user = rows == MISSING
+    cold_job = cols == MISSING
+    warm = relevant & ~cold_user & ~cold_job
+    seen = np.zeros(warm.shape[0], dtype=bool)
+    if warm.any():
+        redirected = trained.redirected
+        w_rows, w_cols = rows[warm], cols[warm]
+        keys = w_rows * redirected.shape[1] + w_cols
+        coo = redirected.tocoo()
+        train_keys = np.sort(coo.row.astype(np.int64) * redirected.shape[1] + coo.col)
+        seen[np.flatnonzero(warm)] = np.isin(keys, train_keys, assume_unique=False)
+    keep = warm & ~seen
+    user_rows, positions = np.unique(rows[keep], return_inverse=True)
+    matrix = build_matrix(
+        positions.astype(np.int64),
+        cols[keep],
+        pairs.scores[keep],
+        (user_rows.shape[0], len(trained.jobs)),
+    )
+    counts = {
+        "test_pairs": int(relevant.sum()),
+        "warm_pairs": int(keep.sum()),
+        "cold_user_pairs": int((relevant & cold_user).sum()),
+        "cold_job_pairs": int((relevant & ~cold_user & cold_job).sum()),
+        "already_redirected_pairs": int(seen.sum()),
+        "test_users": int(np.unique(pairs.user_ids[relevant]).shape[0]),
+        "warm_users": int(user_rows.shape[0]),
+    }
+    return HeldOut(user_rows=user_rows.astype(np.int64), relevant=matrix, counts=counts)
+
+
+def recommended_columns(
+    recommender: Recommender, user_rows: NDArray[np.int64], k: int
+) -> NDArray[np.int64]:
+    """Each test user's top-k job columns as the service ranks them (-1 padding), in one call."""
+    trained = recommender.trained
+    user_ids = trained.users.ids_of(user_rows).tolist()
+    out = np.full((user_rows.shape[0], k), -1, dtype=np.int64)
+    for i, rec in enumerate(recommender.recommend_many(user_ids, k, "redirected")):
+        cols = trained.jobs.rows(rec.job_ids)
+        out[i, : cols.shape[0]] = cols
+    return out
+
+
+def _scores_of(trained: TrainedModel, user_rows: NDArray[np.int64]) -> Callable[..., FloatArray]:
+    def scores(positions: NDArray[np.int64]) -> FloatArray:
+        rows = user_rows[positions]
+        block = trained.model.user_scores(rows, trained.interactions)
+        mask_rows(block, trained.redirected, rows)
+        return block
+
+    return scores
+
+
+def evaluate_trained(
+    trained: TrainedModel, tests: HeldOut, ks: Sequence[int]
+) -> tuple[dict[int, dict[str, float]], float]:
+    """Every metric at every k for one trained model, and the seconds scoring took."""
+    started = time.perf_counter()
+    recommender = Recommender(trained)
+    recommended = recommended_columns(recommender, tests.user_rows, max(ks))
+    accuracy = accuracy_at_k(recommended, tests.relevant, ks)
+    beyond = beyond_accuracy_at_k(recommended, ks, len(trained.jobs), trained.popularity)
+    ranks = rank_metrics(_scores_of(trained, tests.user_rows), tests.relevant)
+    seconds = time.perf_counter() - started
+    return {k: {**accuracy[k], **beyond[k], **ranks} for k in ks}, seconds
+
+
+def fit_split(train_events: pl.DataFrame, settings: Settings, model: str) -> TrainedModel:
+    """A model trained on ``train_events`` alone (no lists ranked ahead: evaluation ranks live)."""
+    pairs = score_activities(train_events, settings.scoring)
+    return fit_pairs(pairs, settings.model_copy(update={"model": model, "precompute_top": 0}))
+
+
+def evaluate_models(
+    split: Split,
+    models: Sequence[str],
+    settings: Settings,
+    ks: Sequence[int] = (10,),
+    *,
+    progress: Callable[[ModelResult], None] | None = None,
+) -> tuple[list[ModelResult], dict[str, int]]:
+    """Fit and measure each model on ``split``; also returns the test-set counts.
+
+    ``progress`` is called with each model's result as it is done.
+    """
+    results: list[ModelResult] = []
+    counts: dict[str, int] = {}
+    for name in models:
+        started = time.perf_counter()
+        trained = fit_split(split.train, settings, name)
+        train_seconds = time.perf_counter() - started
+        tests = held_out(trained, split.test, settings)
+        counts = tests.counts
+        metrics, score_seconds = evaluate_trained(trained, tests, ks)
+        results.append(
+            ModelResult(
+                model=name,
+                metrics=metrics,
+                train_seconds=train_seconds,
+                score_seconds=score_seconds,
+                params=trained.info["model"]["params"],
+            )
+        )
+        if progress is not None:
+            progress(results[-1])
+    return results, counts
