@@ -14,7 +14,9 @@ PYTEST_ARGS ?=
 export RECOMMENDER_DATA_DIR := $(DATA_DIR)
 export RECOMMENDER_MODEL_DIR := $(MODEL_DIR)
 
-.PHONY: help install install-dev data model run test lint format bench clean
+MODELS ?= als,bpr,popular,itemknn,itemknn-tfidf,itemknn-bm25,userknn
+
+.PHONY: help install install-dev data model run evaluate test lint format bench clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,6 +43,11 @@ model: data ## Train a bundle into MODEL_DIR (models/) unless one exists
 
 run: model ## Install, make demo data and a model if missing, then serve on HOST:PORT (127.0.0.1:8000)
 	$(VENV)/bin/uvicorn main:app --host $(HOST) --port $(PORT) --no-access-log
+
+evaluate: data ## Tune ALS, then evaluate every model on the demo data (reports/demo/)
+	$(PY) -m recommender -q tune --data $(DATA_DIR) --split time --budget 24 --write-env reports/demo-tuned.env
+	$(PY) -m recommender -q --env-file reports/demo-tuned.env evaluate --data $(DATA_DIR) --split time \
+		--models $(MODELS) --k 5,10,20 --out reports/demo
 
 lint: install-dev ## ruff (lint + format check) and mypy --strict
 	$(VENV)/bin/ruff check .
