@@ -17,7 +17,9 @@ def train(args: argparse.Namespace) -> int:
     settings = settings_from(args.env_file)
     data_dir = Path(args.data or settings.data_dir)
     model_dir = Path(args.out or settings.model_dir)
-    with tqdm(total=settings.als.iterations, desc="ALS", unit="it", disable=args.quiet) as bar:
+    iterations = {"als": settings.als.iterations, "bpr": settings.bpr.iterations}
+    total = iterations.get(settings.model, 1)
+    with tqdm(total=total, desc=settings.model, unit="it", disable=args.quiet) as bar:
 
         def progress(done: int, loss: float | None) -> None:
             bar.update(done - bar.n)

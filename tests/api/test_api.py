@@ -173,3 +173,20 @@ def test_no_model_loaded_is_503(tmp_path: Path) -> None:
     app = create_app(settings)
     with pytest.raises(Exception, match="no model bundle"), TestClient(app):
         pass
+
+
+@pytest.mark.parametrize("model", ["itemknn", "userknn", "popular"])
+def test_any_model_kind_is_served(tmp_path: Path, model: str) -> None:
+    from recommender.data.readers import Dataset
+    from recommender.training import train
+    from tests.conftest import activities_frame, block_activities
+
+    settings = tiny_settings(tmp_path).model_copy(update={"model": model})
+    trained = train(Dataset(activities_frame(block_activities()), None, None, ()), settings)
+    with TestClient(create_app(settings, Recommender(trained))) as client:
+        body = client.post(SINGLE, json={"user_id": 100, "n": 3}).json()
+        assert body["source"] == model
+        assert len(body["jobs"]) == 3
+        assert not set(_ids(body["jobs"])) & {1001, 1002, 1003, 1004}
+        assert client.get("/model").json()["model"] == model
+        assert client.post(SIMILAR, json={"job_id": 1000, "n": 2}).status_code == 200
