@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -65,6 +70,26 @@ async def _domain_error(_request: Request, exc: Exception) -> Response:
     )
 
 
+def _json_safe(value: Any) -> Any:
+    """``value`` with non-finite floats as strings: a client may send NaN or 1e400, and the 422
+    answer echoes its input, which strict JSON cannot hold (FastAPI's own handler then fails)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+async def _invalid_request(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    detail = _json_safe(jsonable_encoder(exc.errors()))
+    return Response(
+        json.dumps({"detail": detail}).encode(), status_code=422, media_type="application/json"
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return Response(
@@ -102,5 +127,6 @@ def create_app(settings: Settings | None = None, recommender: Recommender | None
     app.state.slot = slot
     add_routes(app)
     app.add_exception_handler(RecommenderError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(Exception, _unexpected_error)
     return app

@@ -85,6 +85,30 @@ def test_single_user_refuses_bad_bodies_with_422(client: TestClient, body: Any) 
     assert "detail" in r.json()
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"user_id": 1, "n": NaN}',
+        b'{"user_id": Infinity}',
+        b'{"user_id": 1, "n": 1e400}',
+        b'{"user_id": -Infinity, "exclude_seen": "all"}',
+        b'{"user_id": 123456789012345678901234567890}',
+        b'{"user_id": {"nested": [1, {"deeper": null}]}}',
+        rb'{"user_id": "\u00e9\u2603\ud83d\ude00"}',
+    ],
+    ids=["nan", "infinity", "overflow", "minus-inf", "bigint", "nested", "unicode"],
+)
+def test_bodies_whose_echo_is_not_plain_json_still_get_422(client: TestClient, raw: bytes) -> None:
+    for path in (SINGLE, SIMILAR):
+        r = client.post(path, content=raw, headers={"content-type": "application/json"})
+        assert r.status_code == 422
+        assert r.json()["detail"]
+    r = client.post(
+        MULTI, content=b'{"user_ids": [1, NaN]}', headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422
+
+
 def test_malformed_json_and_wrong_content_get_422(client: TestClient) -> None:
     r = client.post(SINGLE, content=b'{"user_id": ', headers={"content-type": "application/json"})
     assert r.status_code == 422
