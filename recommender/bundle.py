@@ -125,9 +125,9 @@ def write_bundle(trained: TrainedModel, model_dir: Path, *, make_current: bool =
                 os.fsync(handle.fileno())
             checksums[path.name] = _sha256(path)
         manifest = {
+            **trained.info,
             "format_version": FORMAT_VERSION,
             "version": version,
-            **trained.info,
             "libraries": library_versions(),
             "files": checksums,
         }
@@ -229,7 +229,8 @@ def load_bundle(model_dir: Path, version: str | None = None) -> TrainedModel:
     version = version or current_version(model_dir)
     bundle_dir = model_dir / version
     if not bundle_dir.is_dir():
-        raise BundleNotFoundError(f"bundle {bundle_dir} does not exist")
+        # CURRENT (or the caller) names a bundle that is gone: refuse it, as a corrupt one
+        raise BundleCorruptError(f"bundle {bundle_dir} does not exist")
     manifest = read_manifest(bundle_dir)
     arrays: dict[str, NDArray[Any]] = {}
     for filename, expected in manifest["files"].items():

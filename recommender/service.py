@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from recommender.bundle import list_bundles, load_bundle, write_bundle
+from recommender.bundle import current_version, list_bundles, load_bundle, write_bundle
 from recommender.errors import BundleError, BundleNotFoundError
 from recommender.models.base import Progress
 from recommender.recommender import Recommender
@@ -80,7 +80,10 @@ def load_newest_valid(model_dir: Path) -> TrainedModel:
         raise
     except BundleError as first:
         log.error("refusing bundle: %s", first)
+        tried = _pointed_to(model_dir)
         for version in reversed(list_bundles(model_dir)):
+            if version == tried:
+                continue
             try:
                 trained = load_bundle(model_dir, version)
             except BundleError as exc:
@@ -89,6 +92,13 @@ def load_newest_valid(model_dir: Path) -> TrainedModel:
             log.warning("serving older bundle %s instead", version)
             return trained
         raise first
+
+
+def _pointed_to(model_dir: Path) -> str | None:
+    try:
+        return current_version(model_dir)
+    except BundleError:
+        return None
 
 
 def load_or_train(settings: Settings) -> Recommender:

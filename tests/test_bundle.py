@@ -131,3 +131,23 @@ def test_corrupt_current_falls_back_to_the_newest_valid(
     _flip_byte(tmp_path / good / "job_ids.npy")
     with pytest.raises(BundleCorruptError):
         load_newest_valid(tmp_path)
+
+
+def test_writing_a_loaded_model_again_records_the_new_version(
+    tmp_path: Path, tiny_trained: TrainedModel
+) -> None:
+    first = write_bundle(tiny_trained, tmp_path).name
+    second = write_bundle(load_bundle(tmp_path), tmp_path).name
+    assert second != first
+    assert json.loads((tmp_path / second / "manifest.json").read_text())["version"] == second
+    assert load_bundle(tmp_path).info["version"] == second
+
+
+def test_current_naming_a_missing_bundle_falls_back_to_an_older_one(
+    tmp_path: Path, tiny_trained: TrainedModel
+) -> None:
+    good = write_bundle(tiny_trained, tmp_path).name
+    (tmp_path / CURRENT).write_text("29990101T000000000000Z-0badc0de\n")
+    with pytest.raises(BundleCorruptError, match="does not exist"):
+        load_bundle(tmp_path)
+    assert load_newest_valid(tmp_path).info["version"] == good
