@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,23 @@ import polars as pl
 import pytest
 
 from recommender.data.readers import Dataset
-from recommender.settings import ALSParams, Settings
+from recommender.settings import ALSParams, Settings, get_settings
 from recommender.trained import TrainedModel
 from recommender.training import train
 
 WriteJsonl = Callable[[Path, Iterable[Any]], Path]
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests see neither the developer's RECOMMENDER_* variables nor a .env in the repository."""
+    for name in list(os.environ):
+        if name.startswith("RECOMMENDER_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 def write_jsonl(path: Path, records: Iterable[Any]) -> Path:

@@ -25,8 +25,11 @@ def _free_port() -> int:
 
 
 def _env(tmp: Path) -> dict[str, str]:
+    """The machine's environment without RECOMMENDER_* settings, plus this test's directories."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("RECOMMENDER_")}
     return {
-        **os.environ,
+        **clean,
+        "PYTHONPATH": str(ROOT),
         "RECOMMENDER_DATA_DIR": str(tmp / "data"),
         "RECOMMENDER_MODEL_DIR": str(tmp / "models"),
     }
@@ -35,7 +38,7 @@ def _env(tmp: Path) -> dict[str, str]:
 def _cli(tmp: Path, *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "recommender", "-q", *args],
-        cwd=ROOT,
+        cwd=tmp,
         env=_env(tmp),
         capture_output=True,
         text=True,
@@ -50,7 +53,7 @@ def _serve(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
+        cwd=tmp,
         env=_env(tmp),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
