@@ -7,16 +7,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-DATA_DIR ?= $(or $(RECOMMENDER_DATA_DIR),dataset)
-MODEL_DIR ?= $(or $(RECOMMENDER_MODEL_DIR),models)
 PYTEST_ARGS ?=
-
-export RECOMMENDER_DATA_DIR := $(DATA_DIR)
-export RECOMMENDER_MODEL_DIR := $(MODEL_DIR)
+# Where data and models live comes from RECOMMENDER_DATA_DIR / RECOMMENDER_MODEL_DIR or .env
+# (defaults dataset/ and models/): the Makefile reads them through the same Settings as the code.
 
 MODELS ?= als,bpr,popular,itemknn,itemknn-tfidf,itemknn-bm25,userknn
 
-.PHONY: help install install-dev data model run evaluate test lint format bench clean
+.PHONY: help install install-dev prepare run evaluate test lint format bench clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,19 +31,15 @@ install: $(VENV)/.runtime ## Create .venv and install the runtime dependencies
 
 install-dev: $(VENV)/.dev ## Install the test, lint and benchmark tools too
 
-data: install ## Generate demo data in DATA_DIR (dataset/) unless it has activities.jsonl
-	@test -f $(DATA_DIR)/activities.jsonl || $(PY) -m recommender generate-demo-data --out $(DATA_DIR)
+prepare: install ## Generate demo data if there is none, train a model if there is none
+	$(PY) -m recommender prepare
 
-model: data ## Train a bundle into MODEL_DIR (models/) unless one exists
-	@$(PY) -c "import sys; from recommender.bundle import list_bundles; sys.exit(0 if list_bundles('$(MODEL_DIR)') else 1)" \
-		|| $(PY) -m recommender train --data $(DATA_DIR) --out $(MODEL_DIR)
-
-run: model ## Install, make demo data and a model if missing, then serve on HOST:PORT (127.0.0.1:8000)
+run: prepare ## Install, make demo data and a model if missing, then serve on HOST:PORT (127.0.0.1:8000)
 	$(VENV)/bin/uvicorn main:app --host $(HOST) --port $(PORT) --no-access-log
 
-evaluate: data ## Tune ALS, then evaluate every model on the demo data (reports/demo/)
-	$(PY) -m recommender -q tune --data $(DATA_DIR) --split time --budget 24 --write-env reports/demo-tuned.env
-	$(PY) -m recommender -q --env-file reports/demo-tuned.env evaluate --data $(DATA_DIR) --split time \
+evaluate: prepare ## Tune ALS, then evaluate every model on the demo data (reports/demo/)
+	$(PY) -m recommender -q tune --data dataset --split time --budget 24 --write-env reports/demo-tuned.env
+	$(PY) -m recommender -q --env-file reports/demo-tuned.env evaluate --data dataset --split time \
 		--models $(MODELS) --k 5,10,20 --out reports/demo
 
 lint: install-dev ## ruff (lint + format check) and mypy --strict

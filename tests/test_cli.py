@@ -52,3 +52,21 @@ def test_missing_data_dir_is_a_clear_error(
 ) -> None:
     assert main(["-q", "train", "--data", str(tmp_path / "none"), "--out", str(tmp_path)]) == 1
     assert "activities.jsonl: file not found" in capsys.readouterr().err
+
+
+def test_prepare_makes_demo_data_and_a_model_only_when_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RECOMMENDER_DATA_DIR", str(tmp_path / "d"))
+    monkeypatch.setenv("RECOMMENDER_MODEL_DIR", str(tmp_path / "m"))
+    monkeypatch.setenv("RECOMMENDER_ALS__FACTORS", "4")
+    monkeypatch.setenv("RECOMMENDER_ALS__ITERATIONS", "1")
+    assert main(["-q", "prepare"]) == 0
+    out = capsys.readouterr().out
+    assert "generating demo data" in out
+    assert "training" in out
+    assert (tmp_path / "d" / "activities.jsonl").exists()
+    assert len(list_bundles(tmp_path / "m")) == 1
+    assert main(["-q", "prepare"]) == 0
+    assert capsys.readouterr().out == ""
+    assert len(list_bundles(tmp_path / "m")) == 1

@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--scale", type=float, default=1.0, help="size multiplier (default 1.0)")
     demo.set_defaults(func=service_commands.generate_demo_data)
+
+    prepare = sub.add_parser(
+        "prepare", help="generate demo data if the data directory has none, train if no model"
+    )
+    prepare.set_defaults(func=service_commands.prepare)
     evaluation_commands.add_commands(sub)
     return parser
 

@@ -1,4 +1,4 @@
-"""``train`` and ``generate-demo-data``."""
+"""``train``, ``generate-demo-data`` and ``prepare``."""
 
 from __future__ import annotations
 
@@ -60,4 +60,25 @@ def generate_demo_data(args: argparse.Namespace) -> int:
         f"{summary.redirects} redirects), {summary.jobs} jobs and {summary.users} users "
         f"({summary.active_users} active) to {args.out}"
     )
+    return 0
+
+
+def prepare(args: argparse.Namespace) -> int:
+    """Make what ``make run`` needs: demo data if the data directory has none, a model if none."""
+    from recommender.bundle import list_bundles
+    from recommender.data.readers import ACTIVITIES_FILE
+
+    settings = settings_from(args.env_file)
+    if not (settings.data_dir / ACTIVITIES_FILE).exists():
+        print(f"no {ACTIVITIES_FILE} in {settings.data_dir}: generating demo data")
+        generate_demo_data(
+            argparse.Namespace(out=settings.data_dir, seed=0, scale=1.0, quiet=args.quiet)
+        )
+    if not list_bundles(settings.model_dir):
+        print(f"no model in {settings.model_dir}: training")
+        train(
+            argparse.Namespace(
+                data=None, out=None, skip_invalid=False, quiet=args.quiet, env_file=args.env_file
+            )
+        )
     return 0
