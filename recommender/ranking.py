@@ -137,25 +137,23 @@ class TopLists:
 
 def rank_all(
     scores_of: Callable[[NDArray[np.int64]], FloatArray],
-    n_rows: int,
-    exclude: sp.csr_matrix,
+    shape: tuple[int, int],
     k: int,
     *,
     batch_rows: int = 2048,
 ) -> TopLists:
-    """:class:`TopLists` for rows ``0 .. n_rows-1`` of ``scores_of``, ranked in batches of rows.
+    """:class:`TopLists` for every row of a ``shape`` score matrix, ranked in batches of rows.
 
-    ``scores_of(rows)`` gives each row's score of every column (a model's ``user_scores`` or
-    ``similar_scores``); the stored entries of ``exclude`` are left out.
+    ``scores_of(rows)`` gives each row's score of every column, excluded columns at -inf
+    (:meth:`recommender.recommender.Recommender.user_scores` or ``similar_scores``).
     """
-    k = min(k, exclude.shape[1])
+    n_rows, n_cols = shape
+    k = min(k, n_cols)
     cols = np.full((n_rows, k), -1, dtype=np.int32)
     scores = np.full((n_rows, k), -np.inf, dtype=np.float32)
     for start in range(0, n_rows, batch_rows):
         rows = np.arange(start, min(start + batch_rows, n_rows), dtype=np.int64)
-        block = scores_of(rows)
-        mask_rows(block, exclude, rows)
-        for offset, (c, v) in enumerate(top_n(block, k)):
+        for offset, (c, v) in enumerate(top_n(scores_of(rows), k)):
             cols[start + offset, : c.shape[0]] = c
             scores[start + offset, : v.shape[0]] = v
     return TopLists(cols=cols, scores=scores)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -12,11 +12,10 @@ from numpy.typing import NDArray
 
 from recommender.errors import UnknownJobError
 from recommender.matrix import MISSING
+from recommender.models.base import FloatArray
 from recommender.ranking import mask_rows, top_n
 from recommender.settings import ExcludeSeen
 from recommender.trained import TrainedModel
-
-Source = Literal["als", "popular"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +59,24 @@ class Recommender:
             return self.trained.redirected
         return None
 
+    def user_scores(self, rows: NDArray[np.int64], exclude_seen: ExcludeSeen) -> FloatArray:
+        """Every job's score for each user row, excluded jobs at -inf.
+
+        The one place lists are scored from: live requests, the lists ranked after training and
+        the evaluation all rank these, so they cannot drift apart.
+        """
+        scores = self.trained.model.user_scores(rows, self.trained.interactions)
+        exclude = self._exclusions(exclude_seen)
+        if exclude is not None:
+            mask_rows(scores, exclude, rows)
+        return scores
+
+    def similar_scores(self, cols: NDArray[np.int64]) -> FloatArray:
+        """Every job's similarity to each given job column, the job itself at -inf."""
+        scores = self.trained.model.similar_scores(cols)
+        scores[np.arange(cols.shape[0]), cols] = -np.inf
+        return scores
+
     def popular(self, n: int) -> Recommendation:
         """The ``n`` most popular jobs (sum of implicit scores), ties by lower job id."""
         cols = self._popular_order[:n]
@@ -99,11 +116,7 @@ class Recommender:
         if top is not None and exclude_seen == "redirected" and n <= top.k:
             ranked = top.rows(rows, n)
         else:
-            scores = self.trained.model.user_scores(rows, self.trained.interactions)
-            exclude = self._exclusions(exclude_seen)
-            if exclude is not None:
-                mask_rows(scores, exclude, rows)
-            ranked = top_n(scores, n)
+            ranked = top_n(self.user_scores(rows, exclude_seen), n)
         ids = self.trained.jobs
         kind = self.trained.model.kind
         return [
@@ -126,9 +139,7 @@ class Recommender:
         if top is not None and n <= top.k:
             cols, vals = top.row(col, n)
         else:
-            scores = self.trained.model.similar_scores(np.array([col], dtype=np.int64))
-            scores[0, col] = -np.inf
-            cols, vals = top_n(scores, n)[0]
+            cols, vals = top_n(self.similar_scores(np.array([col], dtype=np.int64)), n)[0]
         return Recommendation(
             job_ids=self.trained.jobs.ids_of(cols), scores=vals, source=self.trained.model.kind
         )

@@ -19,6 +19,7 @@ from recommender.matrix import IdIndex, build_matrix
 from recommender.models import create_model
 from recommender.models.base import Progress
 from recommender.ranking import rank_all
+from recommender.recommender import Recommender
 from recommender.scoring import PairScores, score_activities
 from recommender.settings import Settings
 from recommender.trained import TrainedModel
@@ -72,18 +73,14 @@ def fit_pairs(
     confidence = interactions * np.float32(settings.als.confidence_scale)
     model.fit(sp.csr_matrix(confidence, dtype=np.float32), progress=progress)
     fitted = time.perf_counter()
-    user_top = similar_top = None
-    if settings.precompute_top:
-        k = settings.precompute_top
-        user_top = rank_all(
-            lambda rows: model.user_scores(rows, interactions), shape[0], redirected, k
-        )
-        itself = sp.identity(shape[1], dtype=np.float32, format="csr")
-        similar_top = rank_all(model.similar_scores, shape[1], itself, k)
-    ranked = time.perf_counter()
     popularity = np.asarray(interactions.sum(axis=0, dtype=np.float64), dtype=np.float32).ravel()
     info: dict[str, Any] = {
-        "model": {"kind": model.kind, "params": model.params()},
+        "model": {
+            "kind": model.kind,
+            "params": model.params(),
+            # every model is fitted on confidence_scale · score, not only ALS
+            "confidence_scale": settings.als.confidence_scale,
+        },
         "scoring": settings.scoring.model_dump(),
         "counts": {
             "users": shape[0],
@@ -95,20 +92,31 @@ def fit_pairs(
         "timings": {
             "matrix_seconds": round(built - started, 4),
             "fit_seconds": round(fitted - built, 4),
-            "rank_seconds": round(ranked - fitted, 4),
         },
     }
-    return TrainedModel(
+    trained = TrainedModel(
         model=model,
         users=users,
         jobs=jobs,
         interactions=interactions,
         redirected=redirected,
         popularity=popularity,
-        user_top=user_top,
-        similar_top=similar_top,
         info=info,
     )
+    if settings.precompute_top:
+        _rank_ahead(trained, settings.precompute_top)
+    info["timings"]["rank_seconds"] = round(time.perf_counter() - fitted, 4)
+    return trained
+
+
+def _rank_ahead(trained: TrainedModel, k: int) -> None:
+    """Rank each user's best jobs (redirected excluded) and each job's similar jobs once."""
+    recommender = Recommender(trained)
+    n_users, n_jobs = trained.interactions.shape
+    trained.user_top = rank_all(
+        lambda rows: recommender.user_scores(rows, "redirected"), (n_users, n_jobs), k
+    )
+    trained.similar_top = rank_all(recommender.similar_scores, (n_jobs, n_jobs), k)
 
 
 def _redirected(

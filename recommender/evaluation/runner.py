@@ -26,8 +26,6 @@ from numpy.typing import NDArray
 from recommender.evaluation.metrics import accuracy_at_k, beyond_accuracy_at_k, rank_metrics
 from recommender.evaluation.splits import Split
 from recommender.matrix import MISSING, build_matrix
-from recommender.models.base import FloatArray
-from recommender.ranking import mask_rows
 from recommender.recommender import Recommender
 from recommender.scoring import score_activities
 from recommender.settings import Settings
@@ -130,16 +128,6 @@ def recommended_columns(
     return out
 
 
-def _scores_of(trained: TrainedModel, user_rows: NDArray[np.int64]) -> Callable[..., FloatArray]:
-    def scores(positions: NDArray[np.int64]) -> FloatArray:
-        rows = user_rows[positions]
-        block = trained.model.user_scores(rows, trained.interactions)
-        mask_rows(block, trained.redirected, rows)
-        return block
-
-    return scores
-
-
 def evaluate_trained(
     trained: TrainedModel, tests: HeldOut, ks: Sequence[int]
 ) -> tuple[dict[int, dict[str, float]], float]:
@@ -149,7 +137,10 @@ def evaluate_trained(
     recommended = recommended_columns(recommender, tests.user_rows, max(ks))
     accuracy = accuracy_at_k(recommended, tests.relevant, ks)
     beyond = beyond_accuracy_at_k(recommended, ks, len(trained.jobs), trained.popularity)
-    ranks = rank_metrics(_scores_of(trained, tests.user_rows), tests.relevant)
+    ranks = rank_metrics(
+        lambda positions: recommender.user_scores(tests.user_rows[positions], "redirected"),
+        tests.relevant,
+    )
     seconds = time.perf_counter() - started
     return {k: {**accuracy[k], **beyond[k], **ranks} for k in ks}, seconds
 

@@ -72,7 +72,11 @@ def test_settings_model_is_validated_and_read_from_the_environment(
 
 def test_training_fits_the_configured_model(name: str, trained: TrainedModel) -> None:
     assert trained.model.kind == KIND_OF[name]
-    assert trained.info["model"] == {"kind": trained.model.kind, "params": trained.model.params()}
+    assert trained.info["model"] == {
+        "kind": trained.model.kind,
+        "params": trained.model.params(),
+        "confidence_scale": 2.0,
+    }
     json.dumps(trained.model.params())  # a bundle's manifest records them
 
 
