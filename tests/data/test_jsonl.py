@@ -46,6 +46,16 @@ GOOD = {"user_id": 1, "job_id": 2, "type": "impression"}
             "timestamp",
             "ISO-8601",
         ),
+        (
+            '{"user_id": 5, "job_id": 2, "type": "redirect", "timestamp": "infinity"}',
+            "timestamp",
+            "ISO-8601",
+        ),
+        (
+            '{"user_id": 5, "job_id": 2, "type": "redirect", "timestamp": 1e300}',
+            "timestamp",
+            "ISO-8601",
+        ),
     ],
     ids=lambda v: str(v)[:40] if v else "-",
 )
