@@ -12,7 +12,7 @@ from recommender.ranking import TopLists
 from recommender.recommender import Recommender
 from recommender.trained import TrainedModel
 from recommender.training import train
-from tests.conftest import activities_frame, tiny_settings
+from tests.conftest import activities_frame, block_activities, tiny_settings
 
 # From tests.conftest.block_activities: user 100 (block 0) redirected to jobs 1001-1004, not 1000.
 
@@ -117,3 +117,24 @@ def test_precomputed_similar_jobs_equal_live_ranking(tiny_trained: TrainedModel)
             cached.similar_jobs(job, 9).job_ids.tolist()
             == live.similar_jobs(job, 9).job_ids.tolist()
         )
+
+
+@pytest.fixture
+def shown_not_clicked() -> TrainedModel:
+    """The block data plus one impression, never clicked, of user 100's held-out job 1000."""
+    records = [*block_activities(), {"user_id": 100, "job_id": 1000, "type": "impression"}]
+    return train(Dataset(activities_frame(records), None, None, ()), tiny_settings())
+
+
+def test_jobs_only_shown_are_recommended_unless_all_seen_are_excluded(
+    shown_not_clicked: TrainedModel,
+) -> None:
+    rec = Recommender(shown_not_clicked)
+    assert 1000 in rec.recommend(100, 3, "redirected").job_ids.tolist()
+    assert 1000 not in rec.recommend(100, 10, "all").job_ids.tolist()
+    live = Recommender(replace(shown_not_clicked, user_top=None))
+    assert (
+        live.recommend(100, 3, "redirected").job_ids.tolist()
+        == rec.recommend(100, 3).job_ids.tolist()
+    )
+    assert 1000 not in live.recommend_many([100], 10, "all")[0].job_ids.tolist()

@@ -192,11 +192,19 @@ def test_openapi_documents_each_endpoint_with_an_example(client: TestClient) -> 
     assert client.get("/docs").status_code == 200
 
 
-def test_no_model_loaded_is_503(tmp_path: Path) -> None:
+def test_start_up_without_a_bundle_or_training_fails_clearly(tmp_path: Path) -> None:
     settings = tiny_settings(tmp_path).model_copy(update={"train_if_missing": False})
     app = create_app(settings)
     with pytest.raises(Exception, match="no model bundle"), TestClient(app):
         pass
+
+
+def test_requests_before_a_model_is_loaded_get_503(tmp_path: Path) -> None:
+    client = TestClient(create_app(tiny_settings(tmp_path)))  # no `with`: start-up never runs
+    r = client.post(SINGLE, json={"user_id": 1})
+    assert r.status_code == 503
+    assert "no model is loaded" in r.json()["detail"]
+    assert client.get("/health").status_code == 200
 
 
 @pytest.mark.parametrize("model", ["itemknn", "userknn", "popular"])
@@ -214,3 +222,17 @@ def test_any_model_kind_is_served(tmp_path: Path, model: str) -> None:
         assert not set(_ids(body["jobs"])) & {1001, 1002, 1003, 1004}
         assert client.get("/model").json()["model"] == model
         assert client.post(SIMILAR, json={"job_id": 1000, "n": 2}).status_code == 200
+
+
+def test_default_exclude_seen_comes_from_settings(tmp_path: Path) -> None:
+    from recommender.data.readers import Dataset
+    from recommender.training import train
+    from tests.conftest import activities_frame, block_activities
+
+    records = [*block_activities(), {"user_id": 100, "job_id": 1000, "type": "impression"}]
+    trained = train(Dataset(activities_frame(records), None, None, ()), tiny_settings(tmp_path))
+    for default, shown in (("redirected", True), ("all", False)):
+        settings = tiny_settings(tmp_path).model_copy(update={"default_exclude_seen": default})
+        with TestClient(create_app(settings, Recommender(trained))) as client:
+            body = client.post(SINGLE, json={"user_id": 100, "n": 10}).json()
+            assert (1000 in _ids(body["jobs"])) is shown
