@@ -13,7 +13,9 @@ message and a non-zero exit code. Every message names the offending value::
     │   ├── BundleNotFoundError   there is no bundle in the model directory
     │   ├── BundleCorruptError    a file is missing or its checksum does not match
     │   └── BundleIncompatibleError  written by an unsupported format version or for another model
-    └── ModelNotReadyError        no model is loaded yet
+    ├── ModelNotReadyError        no model is loaded yet
+    ├── SettingsFileError         a settings file named on the command line is missing
+    └── EvaluationError           a split leaves nothing to evaluate
 """
 
 from __future__ import annotations
@@ -111,3 +113,11 @@ class BundleIncompatibleError(BundleError):
 
 class ModelNotReadyError(RecommenderError):
     """The service has no model loaded yet."""
+
+
+class SettingsFileError(RecommenderError):
+    """A settings file named on the command line cannot be read."""
+
+
+class EvaluationError(RecommenderError):
+    """An evaluation that cannot give meaningful numbers (say, no warm test user)."""

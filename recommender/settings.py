@@ -9,13 +9,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from recommender.errors import RecommenderError
+from recommender.errors import SettingsFileError
 
 ExcludeSeen = Literal["redirected", "all", "none"]
-
-
-class SettingsFileError(RecommenderError):
-    """A settings file named on the command line cannot be read."""
 
 
 KNNMeasure = Literal["cosine", "tfidf", "bm25"]

@@ -8,7 +8,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from recommender.cli import evaluation_commands, service_commands
+from recommender.cli.types import number
 from recommender.errors import RecommenderError
 
 log = logging.getLogger("recommender")
@@ -39,8 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("generate-demo-data", help="write realistic synthetic data")
     demo.add_argument("--out", type=Path, default=Path("dataset"), help="output directory")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    demo.add_argument("--scale", type=float, default=1.0, help="size multiplier (default 1.0)")
+    demo.add_argument("--seed", type=number(int, 0), default=0, help="random seed (default 0)")
+    demo.add_argument(
+        "--scale", type=number(float, 0, open_low=True), default=1.0, help="size (default 1.0)"
+    )
     demo.set_defaults(func=service_commands.generate_demo_data)
 
     prepare = sub.add_parser(
@@ -61,4 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RecommenderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except ValidationError as exc:  # a RECOMMENDER_* variable or .env line out of bounds
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        print(f"error: invalid settings: {problems}", file=sys.stderr)
+        return 2
     return code

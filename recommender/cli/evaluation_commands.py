@@ -3,36 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import re
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from recommender.cli.types import duration, ks, names, number
 from recommender.settings import settings_from
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([hdw])$")
-_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
-
-
-def duration(text: str) -> timedelta:
-    """``90d``, ``12h`` or ``2w`` as a timedelta (argparse type)."""
-    found = _DURATION.match(text.strip())
-    if found is None:
-        raise argparse.ArgumentTypeError(f"expected a duration like 90d, 12h or 2w, got {text!r}")
-    return float(found.group(1)) * _UNITS[found.group(2)]
-
-
-def ks(text: str) -> list[int]:
-    """``10`` or ``5,10,20`` (argparse type)."""
-    try:
-        values = sorted({int(part) for part in text.split(",") if part.strip()})
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            f"expected k values like 10 or 5,10,20, got {text!r}"
-        ) from exc
-    if not values or values[0] < 1:
-        raise argparse.ArgumentTypeError(f"k values must be positive, got {text!r}")
-    return values
 
 
 def add_log_options(parser: argparse.ArgumentParser) -> None:
@@ -63,20 +38,25 @@ def add_split_options(parser: argparse.ArgumentParser, default_validation: float
     parser.add_argument("--split", choices=("time", "last", "random"), default="time")
     parser.add_argument(
         "--test-fraction",
-        type=float,
+        type=number(float, 0, 1, open_low=True),
         default=0.2,
         help="share of events (time) or pairs (random) to test",
     )
     parser.add_argument(
-        "--validation-fraction", type=float, default=default_validation, help="share to validate on"
+        "--validation-fraction",
+        type=number(float, 0, 1, open_low=default_validation > 0),
+        default=default_validation,
+        help="share to validate on",
     )
     parser.add_argument(
-        "--last-k", type=int, default=1, help="pairs per user to hold out (--split last)"
+        "--last-k", type=number(int, 1), default=1, help="pairs per user to hold out (--split last)"
     )
     parser.add_argument(
         "--window", type=duration, help="train only on this much history before the cut (time)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random split and search")
+    parser.add_argument(
+        "--seed", type=number(int, 0), default=0, help="seed of the random split and search"
+    )
     parser.add_argument("--k", type=ks, default=[10], help="cut-offs, e.g. 10 or 5,10,20")
 
 
@@ -127,7 +107,7 @@ def evaluate(args: argparse.Namespace) -> int:
     for report in log.reports:
         print(report.summary())
     split = _split(args, log)
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    models: list[str] = args.models
     with tqdm(total=len(models), desc="models", disable=args.quiet) as bar:
 
         def progress(result: ModelResult) -> None:
@@ -221,6 +201,7 @@ def add_commands(sub: Any) -> None:
     add_split_options(ev, default_validation=0.0)
     ev.add_argument(
         "--models",
+        type=names(MODEL_NAMES),
         default="als,bpr,popular,itemknn,userknn",
         help=f"comma-separated, of: {', '.join(MODEL_NAMES)}",
     )
@@ -231,9 +212,14 @@ def add_commands(sub: Any) -> None:
     add_log_options(tu)
     add_split_options(tu, default_validation=0.1)
     tu.add_argument("--search", choices=("grid", "random"), default="random")
-    tu.add_argument("--budget", type=int, default=20, help="trials at most")
+    tu.add_argument("--budget", type=number(int, 1), default=20, help="trials at most")
     tu.add_argument("--space", choices=("default", "spark"), default="default")
-    tu.add_argument("--metric", default="ndcg", help="metric to select on (default ndcg)")
+    tu.add_argument(
+        "--metric",
+        choices=("precision", "recall", "map", "ndcg", "hit_rate", "mpr", "auc"),
+        default="ndcg",
+        help="metric to select on (MPR is minimised, the others maximised)",
+    )
     tu.add_argument(
         "--write-env", type=Path, help="merge the best settings into this env file (e.g. .env)"
     )

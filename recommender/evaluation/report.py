@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -91,12 +92,24 @@ def write_chart(report: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def _finite(value: Any) -> Any:
+    """NaN (a metric averaged over nothing) as null: report.json must stay strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def write_report(report: dict[str, Any], out_dir: Path) -> list[Path]:
     """Write ``report.json``, ``report.md`` and ``report.png`` into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / "report.json", out_dir / "report.md", out_dir / "report.png"]
-    paths[0].write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    text = json.dumps(_finite(report), indent=2, default=str, allow_nan=False)
+    paths[0].write_text(text + "\n", encoding="utf-8")
     paths[1].write_text(markdown_report(report), encoding="utf-8")
     write_chart(report, paths[2])
     return paths

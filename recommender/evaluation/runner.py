@@ -23,6 +23,7 @@ import polars as pl
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from recommender.errors import EvaluationError
 from recommender.evaluation.metrics import accuracy_at_k, beyond_accuracy_at_k, rank_metrics
 from recommender.evaluation.splits import Split
 from recommender.matrix import MISSING, build_matrix
@@ -171,6 +172,11 @@ def evaluate_models(
         train_seconds = time.perf_counter() - started
         tests = held_out(trained, split.test, settings)
         counts = tests.counts
+        if tests.user_rows.shape[0] == 0:
+            raise EvaluationError(
+                f"nothing to evaluate: none of the {counts['test_users']} test users has a "
+                "relevant job that training saw (try a larger test fraction or another split)"
+            )
         metrics, score_seconds = evaluate_trained(trained, tests, ks)
         results.append(
             ModelResult(

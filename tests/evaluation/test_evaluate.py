@@ -149,3 +149,47 @@ def test_cli_evaluate_reads_a_mapped_csv(tmp_path: Path) -> None:
     assert (
         json.loads((tmp_path / "r" / "report.json").read_text())["results"][0]["model"] == "popular"
     )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--models", "als,foo"],
+        ["--test-fraction", "1.5"],
+        ["--test-fraction", "0"],
+        ["--last-k", "0"],
+        ["--k", "0"],
+        ["--window", "ninety days"],
+    ],
+    ids=["model", "fraction>1", "fraction0", "last-k", "k", "window"],
+)
+def test_cli_refuses_bad_options_with_a_usage_error(
+    demo: Path, args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["-q", "evaluate", "--data", str(demo), *args])
+    assert caught.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_cli_tune_refuses_an_unknown_metric_and_zero_budget(demo: Path) -> None:
+    for args in (["--metric", "popularity_bias"], ["--budget", "0"]):
+        with pytest.raises(SystemExit) as caught:
+            main(["-q", "tune", "--data", str(demo), *args])
+        assert caught.value.code == 2
+
+
+def test_cli_reports_invalid_settings_in_one_line(
+    demo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RECOMMENDER_ALS__FACTORS", "abc")
+    assert main(["-q", "evaluate", "--data", str(demo), "--models", "als"]) == 2
+    assert "invalid settings: als.factors" in capsys.readouterr().err
+
+
+def test_an_evaluation_with_no_warm_user_is_an_error(
+    demo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    args = ["-q", "evaluate", "--data", str(demo), "--models", "popular", "--out", str(tmp_path)]
+    assert main([*args, "--test-fraction", "0.00001"]) == 1
+    assert "nothing to evaluate" in capsys.readouterr().err
