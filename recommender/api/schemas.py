@@ -62,7 +62,9 @@ class JobScore(BaseModel):
 
 
 class SingleUserResponse(BaseModel):
-    """``source`` is ``"als"`` for a personalised list, ``"popular"`` for the fallback."""
+    """``source`` names the model that ranked the list (``"als"`` by default; ``"bpr"``,
+    ``"itemknn"``, ``"userknn"`` when the bundle holds one of those), or ``"popular"`` for the
+    fallback a user unknown to the model gets."""
 
     model_config = ConfigDict(extra="allow")
     user_id: int
