@@ -256,6 +256,10 @@ def _top_lists(arrays: dict[str, NDArray[Any]], name: str) -> TopLists | None:
 
 
 def _assemble(manifest: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> TrainedModel:
+    for name in ("user_ids", "job_ids"):
+        ids = arrays[name]
+        if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer) or (np.diff(ids) <= 0).any():
+            raise ValueError(f"{name} must be sorted, unique integers (another writer's bundle?)")
     users = IdIndex.from_sorted_unique(arrays["user_ids"])
     jobs = IdIndex.from_sorted_unique(arrays["job_ids"])
     shape = (len(users), len(jobs))

@@ -151,3 +151,16 @@ def test_current_naming_a_missing_bundle_falls_back_to_an_older_one(
     with pytest.raises(BundleCorruptError, match="does not exist"):
         load_bundle(tmp_path)
     assert load_newest_valid(tmp_path).info["version"] == good
+
+
+def test_unsorted_ids_from_another_writer_are_refused(
+    tmp_path: Path, tiny_trained: TrainedModel
+) -> None:
+    bundle_dir = write_bundle(tiny_trained, tmp_path)
+    path = bundle_dir / "job_ids.npy"
+    np.save(path, np.load(path)[::-1])
+    manifest = json.loads((bundle_dir / "manifest.json").read_text())
+    manifest["files"]["job_ids.npy"] = bundle_mod._sha256(path)
+    (bundle_dir / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleCorruptError, match="job_ids must be sorted"):
+        load_bundle(tmp_path)
