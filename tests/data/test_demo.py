@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from recommender.data.demo import DEFAULT_REFERENCE_TIME, DemoSummary, generate_demo_data, generator
+from recommender.data.demo import DEFAULT_REFERENCE_TIME, DemoSummary, generate_demo_data
 from recommender.data.demo.vocabulary import SECTORS
+from recommender.data.demo.world import build_world
 
 SCALE = 0.02
 SEED = 7
@@ -275,7 +276,7 @@ def test_activity_is_heavy_tailed(generated: Generated) -> None:
 
 
 def _latent_sectors() -> tuple[dict[int, set[int]], dict[int, int]]:
-    world = generator._build_world(SEED, SCALE, REF)
+    world = build_world(SEED, SCALE, REF)
     interests = {
         int(uid): {int(s1)} | ({int(s2)} if s2 >= 0 else set())
         for uid, s1, s2 in zip(world.user_ids, world.user_sector1, world.user_sector2, strict=True)
@@ -309,7 +310,7 @@ def test_job_text_uses_sector_vocabulary(generated: Generated) -> None:
 
 
 def test_employer_names_match_their_sector() -> None:
-    world = generator._build_world(SEED, SCALE, REF)
+    world = build_world(SEED, SCALE, REF)
     assert len(set(world.employer_names)) == len(world.employer_names)
     for name, sector in zip(world.employer_names, world.employer_sector, strict=True):
         assert any(f" {x}" in name for x in SECTORS[sector].employer_suffixes), name

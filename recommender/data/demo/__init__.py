@@ -1,6 +1,9 @@
 """Deterministic synthetic job-board data: ``generate_demo_data`` writes the three input files.
 
-``generator`` holds the vectorised sampling and writing; ``vocabulary`` the sectors and word lists.
+``generator`` orchestrates; ``world`` draws the latent jobs, employers and users; ``job_text``
+and ``user_text`` render ``jobs.jsonl`` and ``users.jsonl``; ``activity`` simulates the
+impression -> redirect funnels and ``activity_writer`` writes ``activities.jsonl`` sorted by
+time; ``vocabulary`` holds the sectors and word lists.
 """
 
 from __future__ import annotations

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
 
 
 @dataclass(frozen=True)
@@ -794,3 +798,10 @@ UNIVERSITIES: tuple[str, ...] = (
 )  # fmt: skip
 
 ALL_SUBJECTS: tuple[str, ...] = tuple(SUBJECTS)
+
+
+def probabilities(pairs: Sequence[tuple[str, float]]) -> NDArray[np.float64]:
+    """The weights of a ``(word, weight)`` list, normalised to sum to one."""
+    w = np.array([p for _, p in pairs], dtype=np.float64)
+    w /= w.sum()
+    return w

@@ -1,0 +1,159 @@
+"""Simulated activity: impression -> redirect funnels for blocks of active users.
+
+Each active user draws (user, job) pairs within their active period: jobs come mostly from
+their sectors, weighted by popularity in the current time slice (new jobs are promoted). Each
+distinct pair then gets a geometric number of impressions and, with a probability much higher
+inside the user's sectors, one or more redirects; lines after the job expired or after the
+reference time are censored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recommender.data.demo.vocabulary import SECTORS
+from recommender.data.demo.world import ACTIVITY_WINDOW_DAYS, DAY, World
+
+_NEW_JOB_BOOST = 3.0
+_SECOND_SECTOR_SHARE = 0.35
+_IN_INTEREST_P = 0.83
+_IMPRESSION_GEOMETRIC_P = 0.5
+_REDIRECT_P_INTEREST = 0.28
+_REDIRECT_P_OTHER = 0.035
+_REDIRECT_WITHOUT_IMPRESSION_P = 0.05
+_EXTRA_REDIRECT_GEOMETRIC_P = 0.88
+# Jobs drawn per wanted pair, so that enough distinct jobs remain after de-duplication.
+_OVERSAMPLE = 2.0
+_TIME_SLICES = 12
+
+# One activity record: timestamp, user and job positions (not ids) and the redirect flag.
+RECORD_DTYPE = np.dtype([("ts", "<i8"), ("user", "<i4"), ("job", "<i4"), ("redirect", "u1")])
+
+
+@dataclass(frozen=True)
+class JobSampler:
+    """Popularity-weighted job sampling by (time slice, sector).
+
+    Slice ``T`` (the last) covers the whole window; sector ``S`` (the last) means any sector.
+    """
+
+    cum: NDArray[np.float64]  # (T + 1) * n_jobs cumulative weights, slices concatenated
+    order: NDArray[np.int64]  # job indices sorted by sector
+    seg_lo: NDArray[np.float64]  # [t, s] cumulative weight before the segment
+    seg_w: NDArray[np.float64]  # [t, s] total weight of the segment
+    seg_first: NDArray[np.int64]  # [t, s] first position of the segment in ``cum``
+    seg_last: NDArray[np.int64]  # [t, s] last position of the segment in ``cum``
+
+    def sample(
+        self, t: NDArray[np.int64], s: NDArray[np.int64], u: NDArray[np.float64]
+    ) -> NDArray[np.int64]:
+        n_slices, n_sectors = self.seg_w.shape
+        whole, anywhere = n_slices - 1, n_sectors - 1
+        t = np.where(self.seg_w[t, s] > 0, t, whole)
+        s = np.where(self.seg_w[t, s] > 0, s, anywhere)
+        pos = np.searchsorted(self.cum, self.seg_lo[t, s] + u * self.seg_w[t, s], side="right")
+        pos = np.clip(pos, self.seg_first[t, s], self.seg_last[t, s])
+        return self.order[pos % len(self.order)]
+
+
+def job_sampler(world: World) -> JobSampler:
+    """Build the sampler from job popularity, live windows and the new-job boost."""
+    n_jobs = len(world.job_ids)
+    n_sectors = len(SECTORS)
+    order = np.argsort(world.job_sector, kind="stable").astype(np.int64)
+    bounds = np.searchsorted(world.job_sector[order], np.arange(n_sectors + 1))
+    first = np.append(bounds[:-1], 0)  # segment S (any sector) spans the whole slice
+    last = np.append(bounds[1:], n_jobs) - 1
+
+    slice_len = ACTIVITY_WINDOW_DAYS * DAY / _TIME_SLICES
+    starts = world.window_start + slice_len * np.arange(_TIME_SLICES)
+    live = (world.job_lo[None, :] < starts[:, None] + slice_len) & (
+        world.job_hi[None, :] >= starts[:, None]
+    )
+    # Jobs posted during a slice are promoted as new during that slice.
+    fresh = world.posted[None, :] >= starts[:, None]
+    boost = np.vstack([live * np.where(fresh, _NEW_JOB_BOOST, 1.0), np.ones((1, n_jobs))])
+    weights = boost[:, order] * world.job_weight[order][None, :]
+    cum = np.cumsum(weights.ravel())
+    before = np.concatenate([[0.0], cum])  # before[i] = cumulative weight before position i
+    offsets = np.arange(_TIME_SLICES + 1)[:, None] * n_jobs
+    seg_first = offsets + first[None, :]
+    seg_last = offsets + last[None, :]
+    seg_lo = before[seg_first]
+    seg_w = before[seg_last + 1] - seg_lo
+    return JobSampler(
+        cum=cum,
+        order=order,
+        seg_lo=seg_lo,
+        seg_w=seg_w,
+        seg_first=seg_first.astype(np.int64),
+        seg_last=seg_last.astype(np.int64),
+    )
+
+
+def activity_block(
+    world: World, sampler: JobSampler, rng: np.random.Generator, users: slice
+) -> NDArray[np.void]:
+    """Activity records (``RECORD_DTYPE``, unsorted) of a block of active users."""
+    n_sectors = len(SECTORS)
+    n_jobs = len(world.job_ids)
+    pairs = world.active_pairs[users]
+    draws = np.ceil(pairs * _OVERSAMPLE).astype(np.int64) + 2
+    local = np.repeat(np.arange(users.start, users.stop), draws)
+    n = len(local)
+
+    # Pair time within the user's active period; job from their sectors or anywhere.
+    lo, hi = world.active_lo[local], world.active_hi[local]
+    when = lo + np.floor(rng.random(n) * (hi - lo + 1)).astype(np.int64)
+    window = ACTIVITY_WINDOW_DAYS * DAY
+    t_slice = np.minimum((when - world.window_start) * _TIME_SLICES // window, _TIME_SLICES - 1)
+    user = world.active_index[local]
+    s1, s2 = world.user_sector1[user], world.user_sector2[user]
+    sector = np.where((s2 >= 0) & (rng.random(n) < _SECOND_SECTOR_SHARE), s2, s1)
+    sector = np.where(rng.random(n) < _IN_INTEREST_P, sector, n_sectors)
+    job = sampler.sample(t_slice, sector, rng.random(n))
+
+    # One funnel per distinct (user, job) pair: each user's first ``pairs`` distinct draws.
+    _, keep = np.unique(local * n_jobs + job, return_index=True)
+    keep = np.sort(keep)
+    rank = np.arange(len(keep)) - np.searchsorted(local[keep], local[keep], side="left")
+    keep = keep[rank < world.active_pairs[local[keep]]]
+    local, user, job, when = local[keep], user[keep], job[keep], when[keep]
+    n = len(keep)
+    job_sector = world.job_sector[job]
+    interest = (job_sector == world.user_sector1[user]) | (job_sector == world.user_sector2[user])
+    p_redirect = np.where(interest, _REDIRECT_P_INTEREST, _REDIRECT_P_OTHER)
+    p_redirect = p_redirect * world.job_appeal[job] * world.active_propensity[local]
+    redirect = rng.random(n) < np.minimum(p_redirect, 0.95)
+    n_imp = rng.geometric(_IMPRESSION_GEOMETRIC_P, n)
+    n_imp[redirect & (rng.random(n) < _REDIRECT_WITHOUT_IMPRESSION_P)] = 0
+    n_red = np.where(redirect, rng.geometric(_EXTRA_REDIRECT_GEOMETRIC_P, n), 0)
+    n_lines = n_imp + n_red
+
+    # Lines: gaps within a pair (browsing back minutes or days later, click soon after).
+    pair = np.repeat(np.arange(n), n_lines)
+    first = np.cumsum(n_lines) - n_lines
+    pos = np.arange(len(pair)) - first[pair]
+    is_redirect = pos >= n_imp[pair]
+    click = is_redirect & (pos == n_imp[pair]) & (pos > 0)
+    revisit = rng.random(len(pair)) < 0.5
+    mean_gap = np.where(click, 60.0, np.where(revisit & ~is_redirect, 120.0, 2.0 * DAY))
+    gap = np.where(pos == 0, 0, 1 + np.floor(rng.exponential(1.0, len(pair)) * mean_gap))
+    cum = np.cumsum(gap)
+    offset = cum - cum[first[pair]]
+
+    # The funnel starts at the pair time (moved into the job's live window); lines that would
+    # fall after the job expired or after the reference time have not happened (censoring).
+    job_hi = world.job_hi[job]
+    ts = np.clip(when, world.job_lo[job], job_hi)[pair] + offset.astype(np.int64)
+    kept = ts <= job_hi[pair]
+
+    records = np.empty(int(kept.sum()), dtype=RECORD_DTYPE)
+    records["ts"] = ts[kept]
+    records["user"] = user[pair[kept]]
+    records["job"] = job[pair[kept]]
+    records["redirect"] = is_redirect[kept]
+    return records
