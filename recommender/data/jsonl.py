@@ -15,7 +15,7 @@ Blank lines are ignored. Fields not in the schema are ignored. JSON ``null`` cou
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from recommender.data.lines import chunks, count_lines, invalid_utf8, line_offsets, string_array
 from recommender.data.schema_sql import FieldKind, FieldSpec, fast_query, precise_query
 from recommender.errors import InvalidDataError, MissingDataError
 
@@ -130,18 +131,8 @@ def _read_fast(
     if result["error_reason"].null_count() != result.height:
         return None
     frame = result.select(_typed(fields))
-    lines = _count_lines(path)
+    lines = count_lines(path)
     return frame, LoadReport(path=path, lines=lines, blank=lines - frame.height)
-
-
-def _count_lines(path: Path) -> int:
-    count = 0
-    last = b"\n"
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 24), b""):
-            count += block.count(b"\n")
-            last = block[-1:]
-    return count + (last != b"\n")
 
 
 def _read_precise(
@@ -164,57 +155,12 @@ def _read_precise(
             report=report,
             skip_invalid=skip_invalid,
         )
-        for first_line, data in _chunks(path, chunk_bytes)
+        for first_line, data in chunks(path, chunk_bytes)
     ]
     if frames:
         return pl.concat(frames), report
     schema = {f.name: _POLARS_TYPES[f.kind] for f in fields} | {"line": pl.Int64()}
     return pl.DataFrame(schema=schema), report
-
-
-def _chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[int, bytes]]:
-    """Yield (number of the chunk's first line, bytes of whole lines, each ending in a newline)."""
-    line = 1
-    rest = b""
-    with path.open("rb") as handle:
-        while True:
-            block = handle.read(chunk_bytes)
-            if not block:
-                break
-            data = rest + block
-            cut = data.rfind(b"\n") + 1
-            if cut == 0:
-                rest = data
-                continue
-            rest = data[cut:]
-            yield line, data[:cut]
-            line += data.count(b"\n", 0, cut)
-    if rest:
-        yield line, rest + b"\n"
-
-
-def _line_array(data: bytes) -> pa.LargeStringArray:
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    offsets = np.concatenate([[0], ends + 1]).astype(np.int64)
-    return pa.LargeStringArray.from_buffers(
-        int(ends.shape[0]), pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)
-    )
-
-
-def _bad_utf8_lines(data: bytes) -> list[int]:
-    """0-based indices of the lines in ``data`` that are not valid UTF-8 (error path only)."""
-    bad: list[int] = []
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    start = 0
-    while start < len(data):
-        try:
-            data[start:].decode("utf-8")
-            break
-        except UnicodeDecodeError as exc:
-            line = int(np.searchsorted(ends, start + exc.start))
-            bad.append(line)
-            start = int(ends[line]) + 1
-    return bad
 
 
 def _parse_chunk(
@@ -228,15 +174,16 @@ def _parse_chunk(
     report: LoadReport,
     skip_invalid: bool,
 ) -> pl.DataFrame:
-    lines = _line_array(data)
+    offsets = line_offsets(data)
+    lines = string_array(data, offsets)
     n_lines = len(lines)
     report.lines += n_lines
-    bad_utf8 = _bad_utf8_lines(data)
-    found = [InvalidDataError("not valid UTF-8", path=path, line=first_line + i) for i in bad_utf8]
+    bad = np.flatnonzero(invalid_utf8(data, offsets, lambda: con)).tolist()
+    found = [InvalidDataError("not valid UTF-8", path=path, line=first_line + i) for i in bad]
     index = pa.array(np.arange(n_lines, dtype=np.int64))
-    if bad_utf8:
+    if bad:
         keep = np.ones(n_lines, dtype=bool)
-        keep[bad_utf8] = False
+        keep[bad] = False
         mask = pa.array(keep)
         index, lines = index.filter(mask), lines.filter(mask)
     con.register("chunk", pa.table({"line_index": index, "j": lines}))
@@ -257,7 +204,7 @@ def _parse_chunk(
         found.sort(key=lambda e: e.line or 0)
         if not skip_invalid:
             raise found[0]
-        _record_skips(report, found, errors.height + len(bad_utf8))
+        _record_skips(report, found, errors.height + len(bad))
     report.blank += result.filter(pl.col("blank")).height
     kept = result.filter(pl.col("error_reason").is_null() & ~pl.col("blank"))
     return kept.select(*_typed(fields), "line")
