@@ -77,6 +77,16 @@ class Recommender:
         scores[np.arange(cols.shape[0]), cols] = -np.inf
         return scores
 
+    def ranked_ahead(self, n: int, exclude_seen: ExcludeSeen | None = None) -> bool:
+        """Whether such a request is a slice of the lists ranked after training (microseconds).
+
+        Without ``exclude_seen`` the question is about similar jobs; otherwise about users' lists.
+        """
+        top = self.trained.similar_top if exclude_seen is None else self.trained.user_top
+        if top is None or n > top.k:
+            return False
+        return exclude_seen in (None, "redirected")
+
     def popular(self, n: int) -> Recommendation:
         """The ``n`` most popular jobs (sum of implicit scores), ties by lower job id."""
         cols = self._popular_order[:n]

@@ -138,3 +138,14 @@ def test_jobs_only_shown_are_recommended_unless_all_seen_are_excluded(
         == rec.recommend(100, 3).job_ids.tolist()
     )
     assert 1000 not in live.recommend_many([100], 10, "all")[0].job_ids.tolist()
+
+
+def test_ranked_ahead_says_which_requests_are_slices(tiny_trained: TrainedModel) -> None:
+    rec = Recommender(tiny_trained)
+    assert rec.ranked_ahead(10, "redirected")
+    assert not rec.ranked_ahead(10, "all")
+    assert not rec.ranked_ahead(10, "none")
+    assert rec.ranked_ahead(9)
+    live = Recommender(replace(tiny_trained, user_top=None, similar_top=None))
+    assert not live.ranked_ahead(1, "redirected")
+    assert not live.ranked_ahead(1)

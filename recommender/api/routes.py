@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from recommender.api.schemas import (
     ErrorResponse,
@@ -85,9 +86,12 @@ def _post_both(path: str, **kwargs: Any) -> Callable[[Endpoint], Endpoint]:
 )
 async def jobs_single_user(body: SingleUserRequest, request: Request) -> Response:
     """Recommend jobs for one user (the popular list for an unknown user)."""
-    rec = _recommender(request).recommend(
-        body.user_id, body.n, _exclude(request, body.exclude_seen)
-    )
+    recommender = _recommender(request)
+    exclude = _exclude(request, body.exclude_seen)
+    if recommender.ranked_ahead(body.n, exclude):
+        rec = recommender.recommend(body.user_id, body.n, exclude)
+    else:  # scoring every job (slow for neighbourhood models) must not block the event loop
+        rec = await run_in_threadpool(recommender.recommend, body.user_id, body.n, exclude)
     return _json({"user_id": body.user_id, "jobs": rec.as_pairs(), "source": rec.source})
 
 
@@ -114,7 +118,11 @@ def jobs_multiple_users(body: MultipleUsersRequest, request: Request) -> Respons
 )
 async def find_similar_jobs(body: SimilarJobsRequest, request: Request) -> Response:
     """Find the jobs most similar to a job (never the job itself)."""
-    rec = _recommender(request).similar_jobs(body.job_id, body.n)
+    recommender = _recommender(request)
+    if recommender.ranked_ahead(body.n):
+        rec = recommender.similar_jobs(body.job_id, body.n)
+    else:
+        rec = await run_in_threadpool(recommender.similar_jobs, body.job_id, body.n)
     return _json({"job_id": body.job_id, "jobs": rec.as_pairs()})
 
 
