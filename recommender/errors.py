@@ -14,6 +14,7 @@ message and a non-zero exit code. Every message names the offending value::
     │   ├── BundleCorruptError    a file is missing or its checksum does not match
     │   └── BundleIncompatibleError  written by an unsupported format version or for another model
     ├── ModelNotReadyError        no model is loaded yet
+    ├── EventStoreError           the event store cannot be opened, written or read
     ├── SettingsFileError         a settings file named on the command line is missing
     └── EvaluationError           a split leaves nothing to evaluate
 """
@@ -113,6 +114,10 @@ class BundleIncompatibleError(BundleError):
 
 class ModelNotReadyError(RecommenderError):
     """The service has no model loaded yet."""
+
+
+class EventStoreError(RecommenderError):
+    """The event store cannot be opened, written or read (the message names its location)."""
 
 
 class SettingsFileError(RecommenderError):

@@ -28,6 +28,9 @@ MODEL_NAMES: tuple[str, ...] = (
 """The models :func:`recommender.models.create_model` builds (``itemknn-*`` pick a measure)."""
 
 
+EVENTS_FILE = "events.sqlite3"
+
+
 class ScoringRule(BaseModel):
     """How a (user, job) funnel of impressions and redirects becomes one implicit score.
 
@@ -140,6 +143,15 @@ class Settings(BaseSettings):
     train_if_missing: bool = Field(
         default=True, description="train at start-up when the model directory has no bundle"
     )
+    events_path: Path | None = Field(
+        default=None,
+        description="the SQLite event store; None means events.sqlite3 in data_dir",
+    )
+
+    @property
+    def events_file(self) -> Path:
+        """Where the event store lives: ``events_path``, or ``data_dir/events.sqlite3``."""
+        return self.events_path if self.events_path is not None else self.data_dir / EVENTS_FILE
 
     @field_validator("model")
     @classmethod

@@ -20,12 +20,14 @@ from recommender.api.routes import add_routes
 from recommender.api.state import ModelSlot
 from recommender.errors import (
     BundleError,
+    EventStoreError,
     InvalidDataError,
     ModelNotReadyError,
     RecommenderError,
     UnknownJobError,
     UnknownUserError,
 )
+from recommender.events import EventStore, SQLiteEventStore
 from recommender.recommender import Recommender
 from recommender.service import load_or_train
 from recommender.settings import Settings, get_settings
@@ -38,6 +40,7 @@ ERROR_STATUS: dict[type[RecommenderError], int] = {
     InvalidDataError: 422,
     ModelNotReadyError: 503,
     BundleError: 503,
+    EventStoreError: 503,
     RecommenderError: 400,
 }
 
@@ -47,7 +50,8 @@ Job recommendations from what job-seekers were shown (impressions) and clicked t
 
 * **jobs_single_user**: which jobs this person should see next;
 * **jobs_multiple_users**: the same for up to 1,000 people at once;
-* **find_similar_jobs**: which jobs are like this one.
+* **find_similar_jobs**: which jobs are like this one;
+* **events**: record impressions and redirects as they happen (a 2xx means they are committed).
 
 A user the model does not know gets the most popular jobs (`"source": "popular"`).
 """
@@ -97,7 +101,11 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def create_app(settings: Settings | None = None, recommender: Recommender | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    recommender: Recommender | None = None,
+    events: EventStore | None = None,
+) -> FastAPI:
     """Build the application.
 
     Parameters
@@ -106,16 +114,29 @@ def create_app(settings: Settings | None = None, recommender: Recommender | None
         Defaults to :func:`get_settings` (environment and ``.env``).
     recommender:
         Serve this instead of loading (or training) a bundle from ``settings.model_dir``.
+    events:
+        Record events here instead of opening :class:`SQLiteEventStore` at
+        ``settings.events_file`` at start-up (a store passed in is not closed by the app).
     """
     settings = settings or get_settings()
     slot = ModelSlot(recommender)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not slot.ready:
-            slot.set(await run_in_threadpool(load_or_train, settings))
-            log.info("serving model %s", slot.get().version)
-        yield
+        opened: EventStore | None = None
+        if app.state.events is None:
+            opened = await run_in_threadpool(SQLiteEventStore, settings.events_file)
+            app.state.events = opened
+            log.info("recording events in %s", settings.events_file)
+        try:
+            if not slot.ready:
+                slot.set(await run_in_threadpool(load_or_train, settings))
+                log.info("serving model %s", slot.get().version)
+            yield
+        finally:
+            if opened is not None:
+                app.state.events = None
+                opened.close()
 
     app = FastAPI(
         title="Job recommender",
@@ -125,6 +146,7 @@ def create_app(settings: Settings | None = None, recommender: Recommender | None
     )
     app.state.settings = settings
     app.state.slot = slot
+    app.state.events = events
     add_routes(app)
     app.add_exception_handler(RecommenderError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -12,6 +12,9 @@ from starlette.concurrency import run_in_threadpool
 
 from recommender.api.schemas import (
     ErrorResponse,
+    EventsRequest,
+    EventsResponse,
+    EventStatsResponse,
     HealthResponse,
     ModelInfoResponse,
     MultipleUsersRequest,
@@ -21,6 +24,8 @@ from recommender.api.schemas import (
     SingleUserRequest,
     SingleUserResponse,
 )
+from recommender.errors import EventStoreError
+from recommender.events import Event, EventStore
 from recommender.recommender import Recommender
 from recommender.settings import ExcludeSeen
 
@@ -40,6 +45,13 @@ def _json(content: Any) -> Response:
 def _recommender(request: Request) -> Recommender:
     recommender: Recommender = request.app.state.slot.get()
     return recommender
+
+
+def _events(request: Request) -> EventStore:
+    store: EventStore | None = request.app.state.events
+    if store is None:
+        raise EventStoreError("the event store is not open (the application has not started)")
+    return store
 
 
 def _exclude(request: Request, asked: ExcludeSeen | None) -> ExcludeSeen:
@@ -124,6 +136,36 @@ async def find_similar_jobs(body: SimilarJobsRequest, request: Request) -> Respo
     else:
         rec = await run_in_threadpool(recommender.similar_jobs, body.job_id, body.n)
     return _json({"job_id": body.job_id, "jobs": rec.as_pairs()})
+
+
+_STORE_ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorResponse, "description": "The body breaks the schema."},
+    503: {"model": ErrorResponse, "description": "The event store failed; nothing was committed."},
+}
+
+
+@_post_both("/events/", response_model=EventsResponse, responses=_STORE_ERRORS, tags=["events"])
+def post_events(body: EventsRequest, request: Request) -> Response:
+    """Record 1 to 10,000 impressions and redirects; a 200 means they are committed."""
+    # a plain def: the append blocks on fsync, so FastAPI runs it in the threadpool
+    result = _events(request).append(
+        [Event(e.user_id, e.job_id, e.type, e.timestamp, e.event_id) for e in body.events]
+    )
+    return _json({"accepted": result.accepted, "duplicates": result.duplicates})
+
+
+@_route(
+    "/events/stats",
+    "GET",
+    response_model=EventStatsResponse,
+    responses=_STORE_ERRORS,
+    tags=["events"],
+)
+def event_stats(request: Request) -> Response:
+    """Events stored, by type, and the time of the newest."""
+    stats = _events(request).stats()
+    newest = None if stats.newest is None else stats.newest.isoformat().replace("+00:00", "Z")
+    return _json({"total": stats.total, "by_type": stats.by_type, "newest": newest})
 
 
 @_route("/health", "GET", response_model=HealthResponse, tags=["ops"])

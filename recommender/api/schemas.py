@@ -5,15 +5,18 @@ Ids are strict 64-bit integers: ``"5"``, ``5.7`` and ``true`` are refused.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import math
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, WithJsonSchema
 
 from recommender.settings import ExcludeSeen
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_N = 100
 MAX_BATCH = 1000
+MAX_EVENTS = 10_000
 
 Id = Annotated[int, Field(strict=True, ge=INT64_MIN, le=INT64_MAX)]
 Count = Annotated[int, Field(strict=True, ge=1, le=MAX_N, description="How many jobs to return.")]
@@ -51,6 +54,101 @@ class SimilarJobsRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"job_id": 5811, "n": 5}]})
     job_id: Id
     n: Count = 10
+
+
+def _parse_time(value: object) -> datetime | None:
+    """An ISO-8601 string or epoch seconds, as the activity files accept; naive means UTC."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected an ISO-8601 time or epoch seconds")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError("expected an ISO-8601 time or finite epoch seconds")
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError("epoch seconds out of range") from None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("expected an ISO-8601 time or epoch seconds") from None
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    raise ValueError("expected an ISO-8601 time or epoch seconds")
+
+
+EventTime = Annotated[
+    datetime | None,
+    BeforeValidator(_parse_time),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "number"}],
+            "description": "ISO-8601 time or epoch seconds; the time of receipt when absent.",
+        }
+    ),
+]
+
+
+class EventIn(BaseModel):
+    """One impression or redirect, in the activities schema; unknown fields are ignored."""
+
+    user_id: Id
+    job_id: Id
+    type: Literal["impression", "redirect"]
+    timestamp: EventTime = None
+    event_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="A client id: an event whose id is already stored is not stored again.",
+    )
+
+
+class EventsRequest(BaseModel):
+    """1 to 10,000 events to record."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "events": [
+                        {"user_id": 100054, "job_id": 5811, "type": "impression"},
+                        {
+                            "user_id": 100054,
+                            "job_id": 5811,
+                            "type": "redirect",
+                            "timestamp": "2024-05-01T12:00:00Z",
+                            "event_id": "c1-42",
+                        },
+                    ]
+                }
+            ]
+        },
+    )
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_EVENTS)
+
+
+class EventsResponse(BaseModel):
+    """Events newly stored, and events skipped because their ``event_id`` was already stored."""
+
+    accepted: int
+    duplicates: int
+
+
+class EventTypeCounts(BaseModel):
+    """Events stored per type."""
+
+    impression: int
+    redirect: int
+
+
+class EventStatsResponse(BaseModel):
+    """What the event store holds; ``newest`` is the latest event time (ISO-8601, UTC)."""
+
+    total: int
+    by_type: EventTypeCounts
+    newest: str | None
 
 
 class JobScore(BaseModel):
