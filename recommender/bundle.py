@@ -13,6 +13,7 @@ Layout of a model directory::
         popularity.npy
         user_top.{cols,scores}.npy               each user's ranked jobs, if precomputed
         similar_top.{cols,scores}.npy            each job's similar jobs, if precomputed
+        jobs.{expires_at,employer}.npy           job rules data (epoch µs, employer code), if any
 
 A bundle is written under a temporary name and renamed into place, so a crash never leaves half a
 bundle.
@@ -45,6 +46,7 @@ from recommender.errors import (
 from recommender.matrix import IdIndex
 from recommender.models import MODEL_KINDS
 from recommender.ranking import TopLists
+from recommender.rules import JobMeta
 from recommender.trained import TrainedModel
 
 FORMAT_VERSION = 1
@@ -81,6 +83,9 @@ def _arrays_of(trained: TrainedModel) -> dict[str, NDArray[Any]]:
         if lists is not None:
             arrays[f"{name}.cols"] = lists.cols
             arrays[f"{name}.scores"] = lists.scores
+    if trained.job_meta is not None:
+        arrays["jobs.expires_at"] = trained.job_meta.expires_at
+        arrays["jobs.employer"] = trained.job_meta.employer
     for name, array in trained.model.arrays().items():
         arrays[f"model.{name}"] = array
     return arrays
@@ -255,6 +260,15 @@ def _top_lists(arrays: dict[str, NDArray[Any]], name: str) -> TopLists | None:
     return TopLists(arrays[f"{name}.cols"], arrays[f"{name}.scores"])
 
 
+def _job_meta(arrays: dict[str, NDArray[Any]]) -> JobMeta | None:
+    if "jobs.expires_at" not in arrays:
+        return None  # a bundle written before job rules: nothing expires, no employers
+    return JobMeta(
+        expires_at=np.asarray(arrays["jobs.expires_at"], dtype=np.int64),
+        employer=np.asarray(arrays["jobs.employer"], dtype=np.int32),
+    )
+
+
 def _assemble(manifest: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> TrainedModel:
     for name in ("user_ids", "job_ids"):
         ids = arrays[name]
@@ -295,5 +309,6 @@ def _assemble(manifest: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> Trai
         popularity=np.asarray(arrays["popularity"], dtype=np.float32),
         user_top=_top_lists(arrays, "user_top"),
         similar_top=_top_lists(arrays, "similar_top"),
+        job_meta=_job_meta(arrays),
         info=info,
     )

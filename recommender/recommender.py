@@ -13,7 +13,8 @@ from numpy.typing import NDArray
 from recommender.errors import UnknownJobError
 from recommender.matrix import MISSING
 from recommender.models.base import FloatArray
-from recommender.ranking import mask_rows, top_n
+from recommender.ranking import TopLists, mask_rows
+from recommender.rules import JobRules, Rules
 from recommender.settings import ExcludeSeen
 from recommender.trained import TrainedModel
 
@@ -40,12 +41,19 @@ class Recommender:
     * known user: the model's scores minus excluded jobs (by default those redirected to);
     * unknown user: the most popular jobs, ``source="popular"``;
     * a job: the most similar other jobs by the model's item similarity.
+
+    Every list then passes the job rules (:mod:`recommender.rules`): expired and excluded jobs are
+    dropped, employers capped, and the list backfilled. ``rules=None`` means expiry only, now.
     """
 
     def __init__(self, trained: TrainedModel) -> None:
         self.trained = trained
-        self._popular_order = np.lexsort((np.arange(len(trained.jobs)), -trained.popularity))
+        order = np.lexsort((np.arange(len(trained.jobs)), -trained.popularity))
+        self._popular = TopLists(
+            order[None, :].astype(np.int32), trained.popularity[order][None, :]
+        )
         self._seen = trained.interactions
+        self.rules = JobRules(trained.jobs, trained.job_meta)
 
     @property
     def version(self) -> str:
@@ -77,56 +85,78 @@ class Recommender:
         scores[np.arange(cols.shape[0]), cols] = -np.inf
         return scores
 
-    def ranked_ahead(self, n: int, exclude_seen: ExcludeSeen | None = None) -> bool:
+    def ranked_ahead(
+        self, n: int, exclude_seen: ExcludeSeen | None = None, rules: Rules | None = None
+    ) -> bool:
         """Whether such a request is a slice of the lists ranked after training (microseconds).
 
         Without ``exclude_seen`` the question is about similar jobs; otherwise about users' lists.
         """
         top = self.trained.similar_top if exclude_seen is None else self.trained.user_top
+        del rules  # filtering a precomputed slice by the job rules takes microseconds too
         if top is None or n > top.k:
             return False
         return exclude_seen in (None, "redirected")
 
-    def popular(self, n: int) -> Recommendation:
-        """The ``n`` most popular jobs (sum of implicit scores), ties by lower job id."""
-        cols = self._popular_order[:n]
-        return Recommendation(
-            job_ids=self.trained.jobs.ids_of(cols),
-            scores=self.trained.popularity[cols],
-            source="popular",
-        )
+    def popular(self, n: int, rules: Rules | None = None) -> Recommendation:
+        """The ``n`` most popular eligible jobs (sum of implicit scores), ties by lower job id."""
+        popularity = self.trained.popularity
+        cols, vals = self.rules.select(
+            np.zeros(1, dtype=np.int64),
+            n,
+            rules or Rules.at_now(),
+            lambda rows: np.repeat(popularity[None, :], rows.shape[0], axis=0),
+            self._popular,
+        )[0]
+        return Recommendation(self.trained.jobs.ids_of(cols), vals, "popular")
 
     def recommend(
-        self, user_id: int, n: int, exclude_seen: ExcludeSeen = "redirected"
+        self,
+        user_id: int,
+        n: int,
+        exclude_seen: ExcludeSeen = "redirected",
+        rules: Rules | None = None,
     ) -> Recommendation:
         """Top-``n`` jobs for one user; see the class docstring for the rules."""
         row = self.trained.users.row(user_id)
+        rules = rules or Rules.at_now()
         if row == MISSING:
-            return self.popular(n)
+            return self.popular(n, rules)
         top = self.trained.user_top
-        if top is not None and exclude_seen == "redirected" and n <= top.k:
+        if (
+            top is not None
+            and exclude_seen == "redirected"
+            and n <= top.k
+            and self.rules.passthrough(rules)
+        ):
             cols, vals = top.row(row, n)
             return Recommendation(self.trained.jobs.ids_of(cols), vals, self.trained.model.kind)
-        return self._recommend_rows(np.array([row], dtype=np.int64), n, exclude_seen)[0]
+        return self._recommend_rows(np.array([row], dtype=np.int64), n, exclude_seen, rules)[0]
 
     def recommend_many(
-        self, user_ids: Sequence[int], n: int, exclude_seen: ExcludeSeen = "redirected"
+        self,
+        user_ids: Sequence[int],
+        n: int,
+        exclude_seen: ExcludeSeen = "redirected",
+        rules: Rules | None = None,
     ) -> list[Recommendation]:
         """Top-``n`` jobs for each user, in the given order, scored in one matrix product."""
         rows = self.trained.users.rows(np.asarray(user_ids, dtype=np.int64))
+        rules = rules or Rules.at_now()
         known = rows != MISSING
-        ranked = iter(self._recommend_rows(rows[known], n, exclude_seen) if known.any() else [])
-        fallback = self.popular(n)
+        ranked = iter(
+            self._recommend_rows(rows[known], n, exclude_seen, rules) if known.any() else []
+        )
+        fallback = self.popular(n, rules)
         return [next(ranked) if is_known else fallback for is_known in known.tolist()]
 
     def _recommend_rows(
-        self, rows: NDArray[np.int64], n: int, exclude_seen: ExcludeSeen
+        self, rows: NDArray[np.int64], n: int, exclude_seen: ExcludeSeen, rules: Rules
     ) -> list[Recommendation]:
-        top = self.trained.user_top
-        if top is not None and exclude_seen == "redirected" and n <= top.k:
-            ranked = top.rows(rows, n)
-        else:
-            ranked = top_n(self.user_scores(rows, exclude_seen), n)
+        ahead = self.trained.user_top if exclude_seen == "redirected" else None
+        ranked = self.rules.select(
+            rows, n, rules, lambda r: self.user_scores(r, exclude_seen), ahead
+        )
         ids = self.trained.jobs
         kind = self.trained.model.kind
         return [
@@ -134,8 +164,8 @@ class Recommender:
             for cols, vals in ranked
         ]
 
-    def similar_jobs(self, job_id: int, n: int) -> Recommendation:
-        """The ``n`` jobs most similar to ``job_id``, never the job itself.
+    def similar_jobs(self, job_id: int, n: int, rules: Rules | None = None) -> Recommendation:
+        """The ``n`` eligible jobs most similar to ``job_id``, never the job itself.
 
         Raises
         ------
@@ -145,11 +175,13 @@ class Recommender:
         col = self.trained.jobs.row(job_id)
         if col == MISSING:
             raise UnknownJobError(job_id)
-        top = self.trained.similar_top
-        if top is not None and n <= top.k:
-            cols, vals = top.row(col, n)
-        else:
-            cols, vals = top_n(self.similar_scores(np.array([col], dtype=np.int64)), n)[0]
+        cols, vals = self.rules.select(
+            np.array([col], dtype=np.int64),
+            n,
+            rules or Rules.at_now(),
+            self.similar_scores,
+            self.trained.similar_top,
+        )[0]
         return Recommendation(
             job_ids=self.trained.jobs.ids_of(cols), scores=vals, source=self.trained.model.kind
         )

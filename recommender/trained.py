@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from recommender.matrix import IdIndex
 from recommender.models.base import Model
 from recommender.ranking import TopLists
+from recommender.rules import JobMeta
 
 
 @dataclass
@@ -34,6 +35,9 @@ class TrainedModel:
         Each user's best jobs with redirected ones excluded, if ranked after training.
     similar_top:
         Each job's most similar other jobs, if ranked after training.
+    job_meta:
+        Each job's expiry and employer code, for the job rules; None when unknown (nothing
+        expires, no employers).
     info:
         Provenance: settings, data fingerprint, counts, library versions, ``trained_at``, timings.
     """
@@ -46,6 +50,7 @@ class TrainedModel:
     popularity: NDArray[np.float32]
     user_top: TopLists | None = None
     similar_top: TopLists | None = None
+    job_meta: JobMeta | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -62,6 +67,10 @@ class TrainedModel:
             lists = getattr(self, name)
             if lists is not None and lists.cols.shape[0] != rows:
                 raise ValueError(f"{name} has {lists.cols.shape[0]} rows, expected {rows}")
+        if self.job_meta is not None:
+            for name in ("expires_at", "employer"):
+                if getattr(self.job_meta, name).shape != (shape[1],):
+                    raise ValueError(f"job_meta.{name} has the wrong shape, expected ({shape[1]},)")
         if self.popularity.shape != (shape[1],):
             raise ValueError(
                 f"popularity has shape {self.popularity.shape}, expected ({shape[1]},)"

@@ -20,6 +20,7 @@ from recommender.models import create_model
 from recommender.models.base import Progress
 from recommender.ranking import rank_all
 from recommender.recommender import Recommender
+from recommender.rules import JobMeta
 from recommender.scoring import PairScores, score_activities
 from recommender.settings import Settings
 from recommender.trained import TrainedModel
@@ -39,6 +40,7 @@ def train(
     pairs = score_activities(dataset.activities, settings.scoring)
     scored = time.perf_counter()
     trained = fit_pairs(pairs, settings, progress=progress)
+    trained.job_meta = JobMeta.of(trained.jobs.ids, dataset.jobs)
     trained.info.update(
         data={
             "fingerprint": fingerprint,

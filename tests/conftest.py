@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,4 +96,31 @@ def block_records() -> list[dict[str, Any]]:
 @pytest.fixture
 def tiny_trained(block_records: list[dict[str, Any]]) -> TrainedModel:
     dataset = Dataset(activities=activities_frame(block_records), jobs=None, users=None, reports=())
+    return train(dataset, tiny_settings())
+
+
+PAST = datetime(2020, 1, 1, tzinfo=UTC)
+FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def block_jobs() -> pl.DataFrame:
+    """A jobs frame for :func:`block_activities` (2 blocks of 5 jobs, ids 1000-1009).
+
+    Job 1000 expired in 2020 (user 100's best job otherwise); 1001 expires in 2100; the rest never.
+    Employers: 1000-1003 "acme", 1004 "bolt", 1005-1008 "core"; 1009 is not in the file.
+    """
+    return pl.DataFrame(
+        {
+            "job_id": list(range(1000, 1009)),
+            "employer": ["acme"] * 4 + ["bolt"] + ["core"] * 4,
+            "expires_at": [PAST, FUTURE] + [None] * 7,
+        },
+        schema_overrides={"expires_at": pl.Datetime("us", "UTC")},
+    )
+
+
+@pytest.fixture
+def rules_trained(block_records: list[dict[str, Any]]) -> TrainedModel:
+    """The block model trained with :func:`block_jobs` as its jobs.jsonl."""
+    dataset = Dataset(activities_frame(block_records), jobs=block_jobs(), users=None, reports=())
     return train(dataset, tiny_settings())

@@ -16,6 +16,7 @@ from recommender.api.schemas import (
     EventsResponse,
     EventStatsResponse,
     HealthResponse,
+    JobRulesFields,
     ModelInfoResponse,
     MultipleUsersRequest,
     MultipleUsersResponse,
@@ -27,6 +28,7 @@ from recommender.api.schemas import (
 from recommender.errors import EventStoreError
 from recommender.events import Event, EventStore
 from recommender.recommender import Recommender
+from recommender.rules import Rules
 from recommender.settings import ExcludeSeen
 
 Endpoint = Callable[..., Any]
@@ -59,6 +61,10 @@ def _exclude(request: Request, asked: ExcludeSeen | None) -> ExcludeSeen:
         return asked
     default: ExcludeSeen = request.app.state.settings.default_exclude_seen
     return default
+
+
+def _rules(body: JobRulesFields) -> Rules:
+    return Rules.at_now(body.exclude_job_ids, body.max_per_employer)
 
 
 def add_routes(app: FastAPI) -> None:
@@ -100,10 +106,11 @@ async def jobs_single_user(body: SingleUserRequest, request: Request) -> Respons
     """Recommend jobs for one user (the popular list for an unknown user)."""
     recommender = _recommender(request)
     exclude = _exclude(request, body.exclude_seen)
-    if recommender.ranked_ahead(body.n, exclude):
-        rec = recommender.recommend(body.user_id, body.n, exclude)
+    rules = _rules(body)
+    if recommender.ranked_ahead(body.n, exclude, rules):
+        rec = recommender.recommend(body.user_id, body.n, exclude, rules)
     else:  # scoring every job (slow for neighbourhood models) must not block the event loop
-        rec = await run_in_threadpool(recommender.recommend, body.user_id, body.n, exclude)
+        rec = await run_in_threadpool(recommender.recommend, body.user_id, body.n, exclude, rules)
     return _json({"user_id": body.user_id, "jobs": rec.as_pairs(), "source": rec.source})
 
 
@@ -117,7 +124,7 @@ def jobs_multiple_users(body: MultipleUsersRequest, request: Request) -> Respons
     """Recommend jobs for up to 1,000 users in one vectorised call, in request order."""
     user_ids = list(dict.fromkeys(body.user_ids))
     recs = _recommender(request).recommend_many(
-        user_ids, body.n, _exclude(request, body.exclude_seen)
+        user_ids, body.n, _exclude(request, body.exclude_seen), _rules(body)
     )
     return _json({str(u): r.as_pairs() for u, r in zip(user_ids, recs, strict=True)})
 
@@ -131,10 +138,11 @@ def jobs_multiple_users(body: MultipleUsersRequest, request: Request) -> Respons
 async def find_similar_jobs(body: SimilarJobsRequest, request: Request) -> Response:
     """Find the jobs most similar to a job (never the job itself)."""
     recommender = _recommender(request)
-    if recommender.ranked_ahead(body.n):
-        rec = recommender.similar_jobs(body.job_id, body.n)
+    rules = _rules(body)
+    if recommender.ranked_ahead(body.n, rules=rules):
+        rec = recommender.similar_jobs(body.job_id, body.n, rules)
     else:
-        rec = await run_in_threadpool(recommender.similar_jobs, body.job_id, body.n)
+        rec = await run_in_threadpool(recommender.similar_jobs, body.job_id, body.n, rules)
     return _json({"job_id": body.job_id, "jobs": rec.as_pairs()})
 
 

@@ -26,7 +26,23 @@ EXCLUDE_DESCRIPTION = (
 )
 
 
-class SingleUserRequest(BaseModel):
+class JobRulesFields(BaseModel):
+    """The job rules a request may add; expired jobs are always left out."""
+
+    exclude_job_ids: list[Id] = Field(
+        default_factory=list,
+        max_length=MAX_BATCH,
+        description="Jobs never to return (at most 1,000; unknown ids are ignored).",
+    )
+    max_per_employer: int | None = Field(
+        default=None,
+        strict=True,
+        ge=1,
+        description="At most this many jobs of one employer in a list; no cap when absent.",
+    )
+
+
+class SingleUserRequest(JobRulesFields):
     """Recommendations for one user."""
 
     model_config = ConfigDict(
@@ -37,7 +53,7 @@ class SingleUserRequest(BaseModel):
     exclude_seen: ExcludeSeen | None = Field(default=None, description=EXCLUDE_DESCRIPTION)
 
 
-class MultipleUsersRequest(BaseModel):
+class MultipleUsersRequest(JobRulesFields):
     """Recommendations for up to 1,000 users at once."""
 
     model_config = ConfigDict(
@@ -48,7 +64,7 @@ class MultipleUsersRequest(BaseModel):
     exclude_seen: ExcludeSeen | None = Field(default=None, description=EXCLUDE_DESCRIPTION)
 
 
-class SimilarJobsRequest(BaseModel):
+class SimilarJobsRequest(JobRulesFields):
     """Jobs like a given job."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"job_id": 5811, "n": 5}]})

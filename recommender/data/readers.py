@@ -7,10 +7,9 @@ from pathlib import Path
 
 import polars as pl
 
+from recommender.data.activity import ACTIVITY_TYPES
 from recommender.data.jsonl import FieldSpec, LoadReport, read_jsonl
 from recommender.errors import InvalidDataError
-
-ACTIVITY_TYPES = ("impression", "redirect")
 
 ACTIVITY_FIELDS = (
     FieldSpec("user_id", "int", required=True),

@@ -8,16 +8,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
 from recommender.errors import EventStoreError
 from recommender.events.store import (
-    ACTIVITY_SCHEMA,
     AppendResult,
     Event,
     EventStats,
     EventStore,
+    activity_schema,
     from_micros,
     to_micros,
 )
@@ -122,6 +124,8 @@ class SQLiteEventStore(EventStore):
 
     def read(self) -> pl.DataFrame:
         """Every stored event in arrival order, in the activities schema."""
+        import polars as pl
+
         with self._locked("read") as conn:
             rows = conn.execute(
                 "SELECT user_id, job_id, type = 'redirect', timestamp FROM events ORDER BY id"
@@ -138,7 +142,7 @@ class SQLiteEventStore(EventStore):
         )
         return frame.with_columns(
             pl.col("timestamp").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-        ).cast(ACTIVITY_SCHEMA)  # type: ignore[arg-type]
+        ).cast(activity_schema())  # type: ignore[arg-type]
 
     def close(self) -> None:
         """Close the connection."""

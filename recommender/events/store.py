@@ -6,23 +6,28 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import polars as pl
+from recommender.data.activity import ACTIVITY_TYPES
 
-from recommender.data.readers import ACTIVITY_TYPES
+if TYPE_CHECKING:  # polars only where events are read back for training
+    import polars as pl
 
 EventType = Literal["impression", "redirect"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-ACTIVITY_SCHEMA: dict[str, pl.DataType] = {
-    "user_id": pl.Int64(),
-    "job_id": pl.Int64(),
-    "is_redirect": pl.Boolean(),
-    "timestamp": pl.Datetime("us", "UTC"),
-}
-"""The columns :func:`recommender.data.readers.read_activities` returns, which ``read`` matches."""
+
+def activity_schema() -> dict[str, pl.DataType]:
+    """The columns :func:`recommender.data.readers.read_activities` returns; ``read`` matches."""
+    import polars as pl
+
+    return {
+        "user_id": pl.Int64(),
+        "job_id": pl.Int64(),
+        "is_redirect": pl.Boolean(),
+        "timestamp": pl.Datetime("us", "UTC"),
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -236,3 +236,60 @@ def test_default_exclude_seen_comes_from_settings(tmp_path: Path) -> None:
         with TestClient(create_app(settings, Recommender(trained))) as client:
             body = client.post(SINGLE, json={"user_id": 100, "n": 10}).json()
             assert (1000 in _ids(body["jobs"])) is shown
+
+
+@pytest.fixture
+def rules_client(tmp_path: Path, rules_trained: TrainedModel) -> Iterator[TestClient]:
+    app = create_app(tiny_settings(tmp_path), Recommender(rules_trained))
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+_RULE_CASES = [
+    (SINGLE, {"user_id": 100}, lambda b: b["jobs"]),
+    (SINGLE, {"user_id": 5}, lambda b: b["jobs"]),
+    (MULTI, {"user_ids": [100, 5]}, lambda b: b["100"] + b["5"]),
+    (SIMILAR, {"job_id": 1002}, lambda b: b["jobs"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "jobs_of"), _RULE_CASES, ids=["single", "popular", "multiple", "similar"]
+)
+def test_job_rules_on_every_endpoint(
+    rules_client: TestClient, path: str, body: dict[str, Any], jobs_of: Any
+) -> None:
+    # tests.conftest.block_jobs: 1000 expired; employer core = 1005-1008
+    plain = _ids(jobs_of(rules_client.post(path, json={**body, "n": 10}).json()))
+    assert 1000 not in plain
+    ruled = {**body, "n": 10, "exclude_job_ids": [1009], "max_per_employer": 1}
+    got = _ids(jobs_of(rules_client.post(path, json=ruled).json()))
+    assert 1000 not in got and 1009 not in got
+    assert len([j for j in got if 1005 <= j <= 1008]) <= (2 if path == MULTI else 1)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"exclude_job_ids": ["5"]},
+        {"exclude_job_ids": [5.0]},
+        {"exclude_job_ids": [True]},
+        {"exclude_job_ids": [2**63]},
+        {"exclude_job_ids": 5},
+        {"exclude_job_ids": list(range(1001))},
+        {"max_per_employer": 0},
+        {"max_per_employer": "2"},
+        {"max_per_employer": 1.5},
+        {"max_per_employer": True},
+    ],
+    ids=lambda e: repr(e)[:40],
+)
+@pytest.mark.parametrize("path", [SINGLE, MULTI, SIMILAR], ids=["single", "multiple", "similar"])
+def test_job_rule_fields_are_strict(client: TestClient, path: str, extra: dict[str, Any]) -> None:
+    base = {SINGLE: {"user_id": 100}, MULTI: {"user_ids": [100]}, SIMILAR: {"job_id": 1000}}[path]
+    assert client.post(path, json={**base, **extra}).status_code == 422
+
+
+def test_1000_excluded_ids_are_accepted(client: TestClient) -> None:
+    r = client.post(SINGLE, json={"user_id": 100, "exclude_job_ids": list(range(1000))})
+    assert r.status_code == 200

@@ -10,7 +10,7 @@ import pytest
 
 from recommender.errors import EventStoreError
 from recommender.events import Event, SQLiteEventStore
-from recommender.events.store import ACTIVITY_SCHEMA
+from recommender.events.store import activity_schema
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -38,7 +38,7 @@ def test_append_stats_read_round_trip(store: SQLiteEventStore) -> None:
     assert stats.newest == datetime(2024, 5, 1, 12, 0, 1, 500, tzinfo=UTC)
 
     frame = store.read()
-    assert frame.schema == pl.Schema(ACTIVITY_SCHEMA)
+    assert frame.schema == pl.Schema(activity_schema())
     assert frame.to_dicts() == [
         {"user_id": 1, "job_id": 10, "is_redirect": False, "timestamp": T0},
         {
@@ -54,7 +54,7 @@ def test_append_stats_read_round_trip(store: SQLiteEventStore) -> None:
 def test_empty_store(store: SQLiteEventStore) -> None:
     stats = store.stats()
     assert (stats.total, stats.by_type, stats.newest) == (0, {"impression": 0, "redirect": 0}, None)
-    assert store.read().schema == pl.Schema(ACTIVITY_SCHEMA)
+    assert store.read().schema == pl.Schema(activity_schema())
     assert store.read().height == 0
 
 
