@@ -20,6 +20,7 @@ from recommender.api.schemas import (
     ModelInfoResponse,
     MultipleUsersRequest,
     MultipleUsersResponse,
+    ReadyResponse,
     SimilarJobsRequest,
     SimilarJobsResponse,
     SingleUserRequest,
@@ -180,6 +181,20 @@ def event_stats(request: Request) -> Response:
 async def health() -> Response:
     """Liveness: the process answers."""
     return _json({"status": "ok"})
+
+
+@_route(
+    "/ready",
+    "GET",
+    response_model=ReadyResponse,
+    responses={503: {"model": ErrorResponse, "description": "Not ready yet."}},
+    tags=["ops"],
+)
+async def ready(request: Request) -> Response:
+    """Readiness: a model is loaded and the event store is open (503 until then)."""
+    version = _recommender(request).version
+    _events(request)
+    return _json({"status": "ready", "model_version": version})
 
 
 @_route("/model", "GET", response_model=ModelInfoResponse, responses=_ERRORS, tags=["ops"])

@@ -210,6 +210,13 @@ class HealthResponse(BaseModel):
     status: str
 
 
+class ReadyResponse(BaseModel):
+    """Readiness: the version of the model being served."""
+
+    status: str
+    model_version: str
+
+
 class ModelInfoResponse(BaseModel):
     """The bundle in use."""
 

@@ -205,6 +205,13 @@ def test_requests_before_a_model_is_loaded_get_503(tmp_path: Path) -> None:
     assert r.status_code == 503
     assert "no model is loaded" in r.json()["detail"]
     assert client.get("/health").status_code == 200
+    assert client.get("/ready").status_code == 503
+
+
+def test_ready_once_started(client: TestClient) -> None:
+    r = client.get("/ready")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ready", "model_version": "unsaved"}
 
 
 @pytest.mark.parametrize("model", ["itemknn", "userknn", "popular"])
