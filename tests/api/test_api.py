@@ -17,13 +17,6 @@ MULTI = "/recommend/jobs_multiple_users/"
 SIMILAR = "/recommend/find_similar_jobs/"
 
 
-@pytest.fixture
-def client(tmp_path: Path, tiny_trained: TrainedModel) -> Iterator[TestClient]:
-    app = create_app(tiny_settings(tmp_path), Recommender(tiny_trained))
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
 def _ids(jobs: list[dict[str, Any]]) -> list[int]:
     return [j["job_id"] for j in jobs]
 

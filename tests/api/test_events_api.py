@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +16,6 @@ from tests.conftest import tiny_settings
 
 EVENTS = "/events/"
 STATS = "/events/stats"
-
-
-@pytest.fixture
-def client(tmp_path: Path, tiny_trained: TrainedModel) -> Iterator[TestClient]:
-    app = create_app(tiny_settings(tmp_path), Recommender(tiny_trained))
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 def _event(**fields: Any) -> dict[str, Any]:
