@@ -16,7 +16,12 @@ message and a non-zero exit code. Every message names the offending value::
     ├── ModelNotReadyError        no model is loaded yet
     ├── EventStoreError           the event store cannot be opened, written or read
     ├── SettingsFileError         a settings file named on the command line is missing
-    └── EvaluationError           a split leaves nothing to evaluate
+    ├── EvaluationError           a split leaves nothing to evaluate
+    ├── AdminDisabledError        no admin API key is configured: the admin endpoints are off
+    ├── AuthenticationError       the X-API-Key header is missing or wrong
+    ├── RetrainNotFoundError      no retraining job has that id
+    ├── NoPreviousBundleError     there is no older bundle to roll back to
+    └── ExplainUnsupportedError   the model in use cannot explain its recommendations
 """
 
 from __future__ import annotations
@@ -126,3 +131,23 @@ class SettingsFileError(RecommenderError):
 
 class EvaluationError(RecommenderError):
     """An evaluation that cannot give meaningful numbers (say, no warm test user)."""
+
+
+class AdminDisabledError(RecommenderError):
+    """An admin endpoint was called but no admin API key is configured."""
+
+
+class AuthenticationError(RecommenderError):
+    """The ``X-API-Key`` header is missing or does not match the configured key."""
+
+
+class RetrainNotFoundError(RecommenderError):
+    """No retraining job has the given id (ids do not survive a restart)."""
+
+
+class NoPreviousBundleError(RecommenderError):
+    """A rollback was asked for, but no older valid bundle exists."""
+
+
+class ExplainUnsupportedError(RecommenderError):
+    """``explain`` was asked of a model that has no explanation (only ALS has one)."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from recommender.bundle import current_version, list_bundles, load_bundle, write_bundle
-from recommender.errors import BundleError, BundleNotFoundError
+from recommender.errors import BundleError, BundleNotFoundError, InvalidDataError
+from recommender.events import EventStore, SQLiteEventStore
 from recommender.models.base import Progress
 from recommender.recommender import Recommender
 from recommender.settings import Settings
@@ -17,6 +20,7 @@ from recommender.trained import TrainedModel
 
 if TYPE_CHECKING:  # the readers pull in DuckDB, pyarrow and polars: only training needs them
     from recommender.data.jsonl import LoadReport
+    from recommender.data.readers import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -38,30 +42,99 @@ def train_directory(
     model_dir: Path | None = None,
     skip_invalid: bool = False,
     progress: Progress | None = None,
+    events: EventStore | None = None,
+    window: timedelta | None = None,
+    make_current: bool = True,
 ) -> TrainResult:
-    """Read a data directory, train, and write a new bundle that becomes ``CURRENT``."""
+    """Read a data directory and the event store, train, and write a new bundle.
+
+    Parameters
+    ----------
+    events:
+        The store whose events are trained on with the files; by default the one at
+        ``settings.events_file``, if that file exists.
+    window:
+        Train on the activity of this last stretch of time only (``settings.window_days`` when
+        None); activity lines without a timestamp are kept.
+    make_current:
+        Point ``CURRENT`` at the new bundle (a running service swaps it in itself otherwise).
+    """
     from recommender.data.readers import ACTIVITIES_FILE, JOBS_FILE, USERS_FILE, load_dataset
     from recommender.training import fingerprint_files, train
 
     data_dir = Path(data_dir or settings.data_dir)
     model_dir = Path(model_dir or settings.model_dir)
+    if window is None and settings.window_days is not None:
+        window = timedelta(days=settings.window_days)
     started = time.perf_counter()
     dataset = load_dataset(data_dir, skip_invalid=skip_invalid)
+    dataset, event_info = _with_events(dataset, events, settings.events_file)
+    dataset, window_info = _within_window(dataset, window, datetime.now(UTC))
     read = time.perf_counter()
     inputs = [data_dir / name for name in (ACTIVITIES_FILE, JOBS_FILE, USERS_FILE)]
     fingerprint = fingerprint_files(p for p in inputs if p.exists())
     trained = train(dataset, settings, fingerprint=fingerprint, progress=progress)
     seconds = time.perf_counter() - started
+    trained.info["data"].update(event_info, **window_info)
     trained.info["timings"] = {
         "read_seconds": round(read - started, 4),
         **trained.info["timings"],
         "total_seconds": round(seconds, 4),
     }
     trained.info["train_seconds"] = round(seconds, 4)
-    bundle_dir = write_bundle(trained, model_dir)
+    bundle_dir = write_bundle(trained, model_dir, make_current=make_current)
     return TrainResult(
         trained=trained, bundle_dir=bundle_dir, reports=dataset.reports, seconds=seconds
     )
+
+
+def _with_events(
+    dataset: Dataset, events: EventStore | None, default_path: Path
+) -> tuple[Dataset, dict[str, Any]]:
+    """``dataset`` with the event store's events appended to its activities.
+
+    ``events_through`` (the last event id read) goes into the bundle, so a service knows which
+    events the model has seen and which it must still recalculate users for.
+    """
+    import polars as pl
+
+    opened: EventStore | None = None
+    if events is None and default_path.is_file():
+        events = opened = SQLiteEventStore(default_path)
+    try:
+        rows = events.since(0) if events is not None else None
+    finally:
+        if opened is not None:
+            opened.close()
+    if rows is None or len(rows) == 0:
+        return dataset, {"event_lines": 0, "events_through": 0 if rows is None else rows.through}
+    activities = pl.concat([dataset.activities, rows.frame()], how="vertical")
+    info = {"event_lines": len(rows), "events_through": rows.through}
+    return dataclasses.replace(dataset, activities=activities), info
+
+
+def _within_window(
+    dataset: Dataset, window: timedelta | None, now: datetime
+) -> tuple[Dataset, dict[str, Any]]:
+    """``dataset`` without activity from before ``now - window`` (undated lines stay)."""
+    import polars as pl
+
+    if window is None:
+        return dataset, {"window_days": None}
+    start = now - window
+    days = round(window / timedelta(days=1), 4)
+    activities: pl.DataFrame = dataset.activities
+    kept = activities.filter(pl.col("timestamp").is_null() | (pl.col("timestamp") >= start))
+    if kept.height == 0:
+        raise InvalidDataError(
+            f"no activity in the last {days:g} days (since {start:%Y-%m-%d %H:%M}Z) to train on"
+        )
+    info = {
+        "window_days": days,
+        "window_start": start.isoformat(timespec="seconds"),
+        "window_dropped_lines": activities.height - kept.height,
+    }
+    return dataclasses.replace(dataset, activities=kept), info
 
 
 def load_newest_valid(model_dir: Path) -> TrainedModel:
@@ -99,6 +172,13 @@ def _pointed_to(model_dir: Path) -> str | None:
         return current_version(model_dir)
     except BundleError:
         return None
+
+
+def serve(trained: TrainedModel, events: EventStore | None = None) -> Recommender:
+    """The :class:`Recommender` that serves ``trained``: every model the service puts in front of
+    clients (at start-up, after a retrain, a rollback or a pointer change) goes through here."""
+    del events  # the events newer than the model are replayed here (issue 4, item 2)
+    return Recommender(trained)
 
 
 def load_or_train(settings: Settings) -> Recommender:

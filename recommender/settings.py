@@ -6,12 +6,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from recommender.errors import SettingsFileError
 
 ExcludeSeen = Literal["redirected", "all", "none"]
+LogFormat = Literal["text", "json"]
 
 
 KNNMeasure = Literal["cosine", "tfidf", "bm25"]
@@ -146,6 +147,37 @@ class Settings(BaseSettings):
     events_path: Path | None = Field(
         default=None,
         description="the SQLite event store; None means events.sqlite3 in data_dir",
+    )
+
+    window_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="train on the activity of the last this many days only (None: all of it)",
+    )
+    keep_bundles: int = Field(
+        default=5, ge=2, description="bundles kept in model_dir; older ones are deleted"
+    )
+    watch_interval_seconds: float = Field(
+        default=2.0,
+        ge=0.0,
+        description="how often the service checks model_dir's CURRENT pointer (0: never)",
+    )
+    admin_api_key: SecretStr | None = Field(
+        default=None,
+        description="the X-API-Key the /admin endpoints require; None turns them off (403)",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='origins allowed by CORS, e.g. ["https://jobs.example"]; empty: CORS off',
+    )
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="larger request bodies get 413"
+    )
+    log_format: LogFormat = Field(
+        default="text", description="'json': one JSON object per log line, with a request id"
+    )
+    explain_top: int = Field(
+        default=5, ge=1, le=50, description="past jobs listed per recommended job with explain"
     )
 
     @property

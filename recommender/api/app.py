@@ -19,11 +19,16 @@ from starlette.concurrency import run_in_threadpool
 from recommender.api.routes import add_routes
 from recommender.api.state import ModelSlot
 from recommender.errors import (
+    AdminDisabledError,
+    AuthenticationError,
     BundleError,
     EventStoreError,
+    ExplainUnsupportedError,
     InvalidDataError,
     ModelNotReadyError,
+    NoPreviousBundleError,
     RecommenderError,
+    RetrainNotFoundError,
     UnknownJobError,
     UnknownUserError,
 )
@@ -37,6 +42,11 @@ log = logging.getLogger(__name__)
 ERROR_STATUS: dict[type[RecommenderError], int] = {
     UnknownJobError: 404,
     UnknownUserError: 404,
+    RetrainNotFoundError: 404,
+    AuthenticationError: 401,
+    AdminDisabledError: 403,
+    NoPreviousBundleError: 409,
+    ExplainUnsupportedError: 422,
     InvalidDataError: 422,
     ModelNotReadyError: 503,
     BundleError: 503,

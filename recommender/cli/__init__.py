@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from recommender.cli import evaluation_commands, service_commands
-from recommender.cli.types import number
+from recommender.cli.types import duration, number
 from recommender.errors import RecommenderError
 
 log = logging.getLogger("recommender")
@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip-invalid",
         action="store_true",
         help="skip invalid lines (counted) instead of failing",
+    )
+    train.add_argument(
+        "--window",
+        type=duration,
+        help="train on the last stretch of activity only, e.g. 90d, 12h or 2w (default: setting)",
     )
     train.set_defaults(func=service_commands.train)
 

@@ -32,6 +32,7 @@ def train(args: argparse.Namespace) -> int:
             model_dir=model_dir,
             skip_invalid=args.skip_invalid,
             progress=progress,
+            window=args.window,
         )
     for report in result.reports:
         print(report.summary())
@@ -78,7 +79,12 @@ def prepare(args: argparse.Namespace) -> int:
         print(f"no model in {settings.model_dir}: training")
         train(
             argparse.Namespace(
-                data=None, out=None, skip_invalid=False, quiet=args.quiet, env_file=args.env_file
+                data=None,
+                out=None,
+                skip_invalid=False,
+                window=None,
+                quiet=args.quiet,
+                env_file=args.env_file,
             )
         )
     return 0

@@ -8,6 +8,21 @@ behind the same interface.
 from __future__ import annotations
 
 from recommender.events.sqlite import SQLiteEventStore
-from recommender.events.store import AppendResult, Event, EventStats, EventStore, EventType
+from recommender.events.store import (
+    AppendResult,
+    Event,
+    EventRows,
+    EventStats,
+    EventStore,
+    EventType,
+)
 
-__all__ = ["AppendResult", "Event", "EventStats", "EventStore", "EventType", "SQLiteEventStore"]
+__all__ = [
+    "AppendResult",
+    "Event",
+    "EventRows",
+    "EventStats",
+    "EventStore",
+    "EventType",
+    "SQLiteEventStore",
+]

@@ -8,18 +8,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import polars as pl
+import numpy as np
 
 from recommender.errors import EventStoreError
 from recommender.events.store import (
     AppendResult,
     Event,
+    EventRows,
     EventStats,
     EventStore,
-    activity_schema,
     from_micros,
     to_micros,
 )
@@ -122,27 +120,23 @@ class SQLiteEventStore(EventStore):
             newest = latest if newest is None else max(newest, latest)
         return EventStats(stats.by_type, None if newest is None else from_micros(newest))
 
-    def read(self) -> pl.DataFrame:
-        """Every stored event in arrival order, in the activities schema."""
-        import polars as pl
-
+    def since(self, after: int = 0) -> EventRows:
+        """Every event stored after id ``after``, in arrival order."""
         with self._locked("read") as conn:
             rows = conn.execute(
-                "SELECT user_id, job_id, type = 'redirect', timestamp FROM events ORDER BY id"
+                "SELECT id, user_id, job_id, type = 'redirect', timestamp FROM events "
+                "WHERE id > ? ORDER BY id",
+                (after,),
             ).fetchall()
-        frame = pl.DataFrame(
-            rows,
-            schema={
-                "user_id": pl.Int64,
-                "job_id": pl.Int64,
-                "is_redirect": pl.Boolean,
-                "timestamp": pl.Int64,
-            },
-            orient="row",
+        columns = np.array(rows, dtype=np.int64).reshape(-1, 5).T
+        return EventRows(
+            after=after,
+            ids=columns[0].copy(),
+            user_ids=columns[1].copy(),
+            job_ids=columns[2].copy(),
+            is_redirect=columns[3].astype(bool),
+            timestamps=columns[4].copy(),
         )
-        return frame.with_columns(
-            pl.col("timestamp").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-        ).cast(activity_schema())  # type: ignore[arg-type]
 
     def close(self) -> None:
         """Close the connection."""

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
+from numpy.typing import NDArray
+
 from recommender.data.activity import ACTIVITY_TYPES
 
 if TYPE_CHECKING:  # polars only where events are read back for training
@@ -86,6 +89,49 @@ def from_micros(micros: int) -> datetime:
     return EPOCH + timedelta(microseconds=micros)
 
 
+@dataclass(frozen=True, slots=True)
+class EventRows:
+    """Stored events as columns, in arrival order, with the store's id of each.
+
+    ``ids`` increase with arrival, so ``through`` (the last id, or the ``after`` asked for when
+    there are none) is where the next :meth:`EventStore.since` call picks up: nothing is read
+    twice or skipped.
+    """
+
+    after: int
+    ids: NDArray[np.int64]
+    user_ids: NDArray[np.int64]
+    job_ids: NDArray[np.int64]
+    is_redirect: NDArray[np.bool_]
+    timestamps: NDArray[np.int64]
+    """Epoch microseconds, UTC."""
+
+    @property
+    def through(self) -> int:
+        """The id of the last event here (``after`` when there is none)."""
+        return int(self.ids[-1]) if self.ids.shape[0] else self.after
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    def frame(self) -> pl.DataFrame:
+        """The events in the activities schema (see :func:`activity_schema`)."""
+        import polars as pl
+
+        return (
+            pl.DataFrame(
+                {
+                    "user_id": self.user_ids,
+                    "job_id": self.job_ids,
+                    "is_redirect": self.is_redirect,
+                    "timestamp": self.timestamps,
+                }
+            )
+            .with_columns(pl.col("timestamp").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+            .cast(activity_schema())  # type: ignore[arg-type]
+        )
+
+
 class EventStore(ABC):
     """Where feedback events are kept.
 
@@ -106,10 +152,14 @@ class EventStore(ABC):
         """Counts by type and the newest event time."""
 
     @abstractmethod
+    def since(self, after: int = 0) -> EventRows:
+        """Every event stored after the one with id ``after``, in arrival order."""
+
     def read(self) -> pl.DataFrame:
         """Every stored event in arrival order, as ``user_id``, ``job_id`` (Int64),
         ``is_redirect`` (Boolean) and ``timestamp`` (``Datetime(us, UTC)``): the activities
         schema, so retraining can concatenate it with ``activities.jsonl``."""
+        return self.since(0).frame()
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op for stores without resources
         """Release the store's resources; it is not used afterwards."""

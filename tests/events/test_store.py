@@ -137,3 +137,19 @@ def test_a_closed_store_fails_with_a_domain_error(store: SQLiteEventStore) -> No
     store.close()
     with pytest.raises(EventStoreError, match="stats failed"):
         store.stats()
+
+
+def test_since_reads_each_event_once_in_arrival_order(tmp_path: Path) -> None:
+    store = SQLiteEventStore(tmp_path / "e.sqlite3")
+    empty = store.since(0)
+    assert len(empty) == 0 and empty.through == 0
+    store.append([Event(1, 10, "impression"), Event(2, 20, "redirect")])
+    first = store.since(0)
+    assert first.ids.tolist() == [1, 2]
+    assert first.user_ids.tolist() == [1, 2]
+    assert first.is_redirect.tolist() == [False, True]
+    store.append([Event(3, 30, "redirect")])
+    later = store.since(first.through)
+    assert later.user_ids.tolist() == [3] and later.through == 3
+    assert len(store.since(later.through)) == 0 and store.since(later.through).through == 3
+    store.close()
