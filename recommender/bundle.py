@@ -13,6 +13,7 @@ Layout of a model directory::
         popularity.npy
         user_top.{cols,scores}.npy               each user's ranked jobs, if precomputed
         similar_top.{cols,scores}.npy            each job's similar jobs, if precomputed
+        interactions.{impressions,redirects}.npy  each pair's clipped funnel counts, if any
         jobs.{expires_at,employer}.npy           job rules data (epoch µs, employer code), if any
 
 A bundle is written under a temporary name and renamed into place, so a crash never leaves half a
@@ -47,7 +48,7 @@ from recommender.matrix import IdIndex
 from recommender.models import MODEL_KINDS
 from recommender.ranking import TopLists
 from recommender.rules import JobMeta
-from recommender.trained import TrainedModel
+from recommender.trained import Funnel, TrainedModel
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -83,6 +84,9 @@ def _arrays_of(trained: TrainedModel) -> dict[str, NDArray[Any]]:
         if lists is not None:
             arrays[f"{name}.cols"] = lists.cols
             arrays[f"{name}.scores"] = lists.scores
+    if trained.funnel is not None:
+        arrays["interactions.impressions"] = trained.funnel.impressions
+        arrays["interactions.redirects"] = trained.funnel.redirects
     if trained.job_meta is not None:
         arrays["jobs.expires_at"] = trained.job_meta.expires_at
         arrays["jobs.employer"] = trained.job_meta.employer
@@ -269,6 +273,15 @@ def _job_meta(arrays: dict[str, NDArray[Any]]) -> JobMeta | None:
     )
 
 
+def _funnel(arrays: dict[str, NDArray[Any]]) -> Funnel | None:
+    if "interactions.impressions" not in arrays:
+        return None  # a bundle written before funnel counts: new events are scored on their own
+    return Funnel(
+        impressions=np.asarray(arrays["interactions.impressions"], dtype=np.float32),
+        redirects=np.asarray(arrays["interactions.redirects"], dtype=np.float32),
+    )
+
+
 def _assemble(manifest: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> TrainedModel:
     for name in ("user_ids", "job_ids"):
         ids = arrays[name]
@@ -310,5 +323,6 @@ def _assemble(manifest: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> Trai
         user_top=_top_lists(arrays, "user_top"),
         similar_top=_top_lists(arrays, "similar_top"),
         job_meta=_job_meta(arrays),
+        funnel=_funnel(arrays),
         info=info,
     )

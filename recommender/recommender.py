@@ -11,12 +11,18 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from recommender.errors import UnknownJobError
+from recommender.events.store import EventStore
+from recommender.fresh import FreshEvents
+from recommender.history import History, full_history, trained_history
 from recommender.matrix import MISSING
 from recommender.models.base import FloatArray
 from recommender.ranking import TopLists, mask_rows
 from recommender.rules import JobRules, Rules
-from recommender.settings import ExcludeSeen
+from recommender.settings import ExcludeSeen, ScoringRule
 from recommender.trained import TrainedModel
+
+RECALCULATED = "recalculated"
+"""The ``source`` of a list scored from a user's history with their events newer than the model."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,9 @@ class Recommender:
     """Answers the three questions of the service from one :class:`TrainedModel`.
 
     * known user: the model's scores minus excluded jobs (by default those redirected to);
+    * a user, known or not, with events newer than the model (:attr:`fresh`): scores from their
+      history with those events, recalculated at request time, ``source="recalculated"``
+      (models that cannot fold a history in, BPR, keep the paths above and below);
     * unknown user: the most popular jobs, ``source="popular"``;
     * a job: the most similar other jobs by the model's item similarity.
 
@@ -54,6 +63,26 @@ class Recommender:
         )
         self._seen = trained.interactions
         self.rules = JobRules(trained.jobs, trained.job_meta)
+        self._rule = ScoringRule(**trained.info.get("scoring", {}))
+        data = trained.info.get("data", {})
+        self.fresh = FreshEvents(int(data.get("events_through") or 0))
+
+    def catch_up(self, events: EventStore) -> int:
+        """Take in the events stored since the model's training (or the last call)."""
+        return self.fresh.catch_up(events)
+
+    def history(self, user_id: int) -> History | None:
+        """The user's history as the service knows it now: trained on plus newer events.
+
+        None for a user with neither (or whose newer events are all about unknown jobs).
+        """
+        row = self.trained.users.row(user_id)
+        events = self.fresh.get(user_id)
+        if events is not None:
+            got = full_history(self.trained, row, events, self._rule)
+            if got is not None:
+                return got
+        return None if row == MISSING else trained_history(self.trained, row)
 
     @property
     def version(self) -> str:
@@ -120,6 +149,10 @@ class Recommender:
         """Top-``n`` jobs for one user; see the class docstring for the rules."""
         row = self.trained.users.row(user_id)
         rules = rules or Rules.at_now()
+        if len(self.fresh):
+            fresh = self._recommend_fresh(user_id, row, n, exclude_seen, rules)
+            if fresh is not None:
+                return fresh
         if row == MISSING:
             return self.popular(n, rules)
         top = self.trained.user_top
@@ -143,12 +176,66 @@ class Recommender:
         """Top-``n`` jobs for each user, in the given order, scored in one matrix product."""
         rows = self.trained.users.rows(np.asarray(user_ids, dtype=np.int64))
         rules = rules or Rules.at_now()
+        fresh: dict[int, Recommendation] = {}
+        if len(self.fresh):
+            for i, (user, row) in enumerate(zip(user_ids, rows.tolist(), strict=True)):
+                got = self._recommend_fresh(user, row, n, exclude_seen, rules)
+                if got is not None:
+                    fresh[i] = got
         known = rows != MISSING
+        if fresh:
+            known[list(fresh)] = False
         ranked = iter(
             self._recommend_rows(rows[known], n, exclude_seen, rules) if known.any() else []
         )
-        fallback = self.popular(n, rules)
-        return [next(ranked) if is_known else fallback for is_known in known.tolist()]
+        fallback = self.popular(n, rules) if len(fresh) + int(known.sum()) < len(rows) else None
+        return [
+            fresh[i] if i in fresh else next(ranked) if is_known else fallback  # type: ignore[misc]
+            for i, is_known in enumerate(known.tolist())
+        ]
+
+    def _recommend_fresh(
+        self, user_id: int, row: int, n: int, exclude_seen: ExcludeSeen, rules: Rules
+    ) -> Recommendation | None:
+        """A list from the user's full history with their newer events, or None when the user
+        has no such events or the model cannot fold a history in."""
+        events = self.fresh.get(user_id)
+        if events is None:
+            return None
+        history = full_history(self.trained, row, events, self._rule)
+        if history is None:
+            return None
+        scores = self.trained.model.history_scores(history.matrix, np.array([row], dtype=np.int64))
+        if scores is None:
+            return None
+        if exclude_seen == "redirected":
+            scores[0, history.redirected] = -np.inf
+        elif exclude_seen == "all":
+            scores[0, history.seen] = -np.inf
+        cols, vals = self.rules.select(
+            np.zeros(1, dtype=np.int64), n, rules, lambda _rows: scores, None
+        )[0]
+        return Recommendation(self.trained.jobs.ids_of(cols), vals, RECALCULATED)
+
+    def explain(
+        self, user_id: int, recommendation: Recommendation, top: int
+    ) -> list[list[tuple[int, float]]]:
+        """For each recommended job, the user's past jobs that contributed most, with shares.
+
+        A user with no history (the popular list) gets an empty explanation for every job.
+
+        Raises
+        ------
+        ExplainUnsupportedError
+            The model in use cannot explain (only ALS can).
+        """
+        history = self.history(user_id)
+        if history is None or recommendation.source == "popular":
+            return [[] for _ in recommendation.job_ids.tolist()]
+        cols = self.trained.jobs.rows(recommendation.job_ids)
+        explained = self.trained.model.explain(history.matrix, cols, top)
+        ids = self.trained.jobs
+        return [[(int(ids.ids_of([col])[0]), share) for col, share in parts] for parts in explained]
 
     def _recommend_rows(
         self, rows: NDArray[np.int64], n: int, exclude_seen: ExcludeSeen, rules: Rules

@@ -177,17 +177,20 @@ def _pointed_to(model_dir: Path) -> str | None:
 def serve(trained: TrainedModel, events: EventStore | None = None) -> Recommender:
     """The :class:`Recommender` that serves ``trained``: every model the service puts in front of
     clients (at start-up, after a retrain, a rollback or a pointer change) goes through here."""
-    del events  # the events newer than the model are replayed here (issue 4, item 2)
-    return Recommender(trained)
+    recommender = Recommender(trained)
+    if events is not None:  # users with events newer than the model are recalculated at once
+        recommender.catch_up(events)
+    return recommender
 
 
-def load_or_train(settings: Settings) -> Recommender:
-    """The recommender the service starts with: the newest valid bundle, or a fresh training run."""
+def load_or_train(settings: Settings, events: EventStore | None = None) -> Recommender:
+    """The recommender the service starts with: the newest valid bundle, or a fresh training run,
+    caught up with ``events`` newer than the model (see :func:`serve`)."""
     try:
         trained = load_newest_valid(settings.model_dir)
     except BundleNotFoundError:
         if not settings.train_if_missing:
             raise
         log.info("no bundle in %s: training on %s", settings.model_dir, settings.data_dir)
-        trained = train_directory(settings).trained
-    return Recommender(trained)
+        trained = train_directory(settings, events=events).trained
+    return serve(trained, events)

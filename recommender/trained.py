@@ -15,6 +15,15 @@ from recommender.ranking import TopLists
 from recommender.rules import JobMeta
 
 
+@dataclass(frozen=True)
+class Funnel:
+    """Each stored pair's impressions and redirects (clipped as the scoring rule clips them),
+    aligned with ``interactions.data``: what a user's new events are added to."""
+
+    impressions: NDArray[np.float32]
+    redirects: NDArray[np.float32]
+
+
 @dataclass
 class TrainedModel:
     """What a bundle holds, in memory.
@@ -35,6 +44,8 @@ class TrainedModel:
         Each user's best jobs with redirected ones excluded, if ranked after training.
     similar_top:
         Each job's most similar other jobs, if ranked after training.
+    funnel:
+        The counts behind each score in ``interactions``; None in bundles written before it.
     job_meta:
         Each job's expiry and employer code, for the job rules; None when unknown (nothing
         expires, no employers).
@@ -51,6 +62,7 @@ class TrainedModel:
     user_top: TopLists | None = None
     similar_top: TopLists | None = None
     job_meta: JobMeta | None = None
+    funnel: Funnel | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -71,6 +83,10 @@ class TrainedModel:
             for name in ("expires_at", "employer"):
                 if getattr(self.job_meta, name).shape != (shape[1],):
                     raise ValueError(f"job_meta.{name} has the wrong shape, expected ({shape[1]},)")
+        if self.funnel is not None:
+            for name in ("impressions", "redirects"):
+                if getattr(self.funnel, name).shape != self.interactions.data.shape:
+                    raise ValueError(f"funnel.{name} is not aligned with interactions")
         if self.popularity.shape != (shape[1],):
             raise ValueError(
                 f"popularity has shape {self.popularity.shape}, expected ({shape[1]},)"

@@ -23,7 +23,7 @@ from recommender.recommender import Recommender
 from recommender.rules import JobMeta
 from recommender.scoring import PairScores, score_activities
 from recommender.settings import Settings
-from recommender.trained import TrainedModel
+from recommender.trained import Funnel, TrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,7 @@ def fit_pairs(
         interactions=interactions,
         redirected=redirected,
         popularity=popularity,
+        funnel=_funnel(rows, cols, pairs, settings.scoring.clip),
         info=info,
     )
     if settings.precompute_top:
@@ -119,6 +120,17 @@ def _rank_ahead(trained: TrainedModel, k: int) -> None:
         lambda rows: recommender.user_scores(rows, "redirected"), (n_users, n_jobs), k
     )
     trained.similar_top = rank_all(recommender.similar_scores, (n_jobs, n_jobs), k)
+
+
+def _funnel(
+    rows: np.ndarray[Any, Any], cols: np.ndarray[Any, Any], pairs: PairScores, clip: int
+) -> Funnel:
+    """The pairs' clipped counts in the matrix's order (pairs are unique: CSR sorts by row, col)."""
+    order = np.lexsort((cols, rows))
+    return Funnel(
+        impressions=np.minimum(pairs.impressions[order], clip).astype(np.float32),
+        redirects=np.minimum(pairs.redirects[order], clip).astype(np.float32),
+    )
 
 
 def _redirected(

@@ -94,3 +94,23 @@ def test_make_current_false_leaves_the_pointer(tmp_path: Path, jsonl: WriteJsonl
     )
     with pytest.raises(BundleNotFoundError):
         current_version(tmp_path / "nowhere")
+
+
+def test_a_restarted_service_recalculates_users_with_events_after_the_model(
+    tmp_path: Path, jsonl: WriteJsonl
+) -> None:
+    from recommender.service import load_or_train
+
+    settings = tiny_settings(tmp_path)
+    jsonl(settings.data_dir / "activities.jsonl", block_activities())
+    store = SQLiteEventStore(settings.events_file)
+    store.append([Event(8888, 1000, "redirect")])  # trained on: 8888 is a known user
+    train_directory(settings, events=store)
+    store.append([Event(9999, 1005, "redirect")])  # after the model
+
+    served = load_or_train(settings, store)
+
+    assert served.fresh.through == 2 and len(served.fresh) == 1
+    assert served.recommend(9999, 3).source == "recalculated"
+    assert served.recommend(8888, 3).source == "als"
+    store.close()

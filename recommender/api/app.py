@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from recommender.api.metrics import add_metrics
+from recommender.api.middleware import add_middleware
 from recommender.api.routes import add_routes
 from recommender.api.state import ModelSlot
 from recommender.errors import (
@@ -33,6 +35,7 @@ from recommender.errors import (
     UnknownUserError,
 )
 from recommender.events import EventStore, SQLiteEventStore
+from recommender.logs import configure_logging
 from recommender.recommender import Recommender
 from recommender.service import load_or_train
 from recommender.settings import Settings, get_settings
@@ -129,6 +132,7 @@ def create_app(
         ``settings.events_file`` at start-up (a store passed in is not closed by the app).
     """
     settings = settings or get_settings()
+    configure_logging(settings.log_format)
     slot = ModelSlot(recommender)
 
     @asynccontextmanager
@@ -140,7 +144,7 @@ def create_app(
             log.info("recording events in %s", settings.events_file)
         try:
             if not slot.ready:
-                slot.set(await run_in_threadpool(load_or_train, settings))
+                slot.set(await run_in_threadpool(load_or_train, settings, app.state.events))
                 log.info("serving model %s", slot.get().version)
             yield
         finally:
@@ -158,6 +162,7 @@ def create_app(
     app.state.slot = slot
     app.state.events = events
     add_routes(app)
+    add_middleware(app, settings, add_metrics(app))
     app.add_exception_handler(RecommenderError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(Exception, _unexpected_error)

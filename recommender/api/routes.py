@@ -112,7 +112,13 @@ async def jobs_single_user(body: SingleUserRequest, request: Request) -> Respons
         rec = recommender.recommend(body.user_id, body.n, exclude, rules)
     else:  # scoring every job (slow for neighbourhood models) must not block the event loop
         rec = await run_in_threadpool(recommender.recommend, body.user_id, body.n, exclude, rules)
-    return _json({"user_id": body.user_id, "jobs": rec.as_pairs(), "source": rec.source})
+    jobs = rec.as_pairs()
+    if body.explain:
+        top = request.app.state.settings.explain_top
+        explained = await run_in_threadpool(recommender.explain, body.user_id, rec, top)
+        for job, parts in zip(jobs, explained, strict=True):
+            job["explanation"] = [{"job_id": j, "share": round(s, 6)} for j, s in parts]
+    return _json({"user_id": body.user_id, "jobs": jobs, "source": rec.source})
 
 
 @_post_both(
@@ -157,9 +163,13 @@ _STORE_ERRORS: dict[int | str, dict[str, Any]] = {
 def post_events(body: EventsRequest, request: Request) -> Response:
     """Record 1 to 10,000 impressions and redirects; a 200 means they are committed."""
     # a plain def: the append blocks on fsync, so FastAPI runs it in the threadpool
-    result = _events(request).append(
+    store = _events(request)
+    result = store.append(
         [Event(e.user_id, e.job_id, e.type, e.timestamp, e.event_id) for e in body.events]
     )
+    slot = request.app.state.slot
+    if slot.ready:  # the users' next lists are recalculated with these events
+        slot.get().catch_up(store)
     return _json({"accepted": result.accepted, "duplicates": result.duplicates})
 
 

@@ -51,6 +51,12 @@ class SingleUserRequest(JobRulesFields):
     user_id: Id
     n: Count = 10
     exclude_seen: ExcludeSeen | None = Field(default=None, description=EXCLUDE_DESCRIPTION)
+    explain: bool = Field(
+        default=False,
+        strict=True,
+        description="Add to each job the user's past jobs that contributed most to its score "
+        "(ALS models only; 422 otherwise).",
+    )
 
 
 class MultipleUsersRequest(JobRulesFields):
@@ -167,18 +173,30 @@ class EventStatsResponse(BaseModel):
     newest: str | None
 
 
+class Contribution(BaseModel):
+    """A past job of the user and its share of a recommended job's score (shares over all past
+    jobs add up to 1; a negative share pulled the score down)."""
+
+    job_id: int
+    share: float
+
+
 class JobScore(BaseModel):
     """One recommended job; a higher score is a better match (the scale depends on ``source``)."""
 
     model_config = ConfigDict(extra="allow")
     job_id: int
     score: float
+    explanation: list[Contribution] | None = Field(
+        default=None, description="With `explain`: the past jobs that contributed most."
+    )
 
 
 class SingleUserResponse(BaseModel):
-    """``source`` names the model that ranked the list (``"als"`` by default; ``"bpr"``,
-    ``"itemknn"``, ``"userknn"`` when the bundle holds one of those), or ``"popular"`` for the
-    fallback a user unknown to the model gets."""
+    """``source`` names the path that ranked the list: the model (``"als"`` by default;
+    ``"bpr"``, ``"itemknn"``, ``"userknn"`` when the bundle holds one of those) for a known user;
+    ``"recalculated"`` for a user, known or new, with events newer than the model, scored from
+    their whole history at request time; ``"popular"`` for a user the service knows nothing of."""
 
     model_config = ConfigDict(extra="allow")
     user_id: int

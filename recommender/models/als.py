@@ -5,11 +5,16 @@ Hu, Koren & Volinsky (2008), Collaborative Filtering for Implicit Feedback Datas
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, ClassVar, Self
 
-from recommender.models.base import Progress, params_of
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from recommender.models.base import FloatArray, Progress, params_of
 from recommender.models.factors import FactorModel
 from recommender.settings import ALSParams
 
@@ -35,6 +40,8 @@ class ALSModel(FactorModel):
         self.als_params = params or ALSParams()
         self.threads = threads
         super().__init__(factors=self.als_params.factors, seed=seed)
+        self._solver: Any = None
+        self._solver_lock = threading.Lock()
 
     def _factory(self, *, track_loss: bool) -> Callable[[], Any]:
         from implicit.cpu.als import AlternatingLeastSquares
@@ -56,6 +63,64 @@ class ALSModel(FactorModel):
             progress(iteration + 1, loss)
 
         return callback
+
+    def set_factors(self, user_factors: NDArray[Any], item_factors: NDArray[Any]) -> None:
+        super().set_factors(user_factors, item_factors)
+        self._solver = None
+
+    def _implicit(self) -> Any:
+        """implicit's ALS over our item factors, for ``recalculate_user`` and ``explain``.
+
+        Built once (BLAS held to one thread while implicit checks it), single-threaded: one user
+        at a time is solved on a request thread.
+        """
+        if self._solver is None:
+            with self._solver_lock:
+                if self._solver is None:
+                    from threadpoolctl import threadpool_limits
+
+                    build = self._factory(track_loss=False)
+                    with threadpool_limits(1, "blas"):
+                        solver = build()
+                    solver.num_threads = 1
+                    solver.item_factors = self.item_factors
+                    solver.user_factors = self.user_factors
+                    self._solver = solver
+        return self._solver
+
+    def _confidence(self, history: sp.csr_matrix) -> sp.csr_matrix:
+        """The histories as the model was fitted on them: ``confidence_scale · score``."""
+        scale = np.float32(self.als_params.confidence_scale)
+        return sp.csr_matrix(history * scale, dtype=np.float32)
+
+    def fold_in(self, history: sp.csr_matrix) -> FloatArray:
+        """User factors solved from the histories with the item factors fixed (implicit's
+        ``recalculate_user``): one least-squares step of ALS, exact for the given history."""
+        solver = self._implicit()
+        factors = solver.recalculate_user(np.arange(history.shape[0]), self._confidence(history))
+        return np.asarray(factors, dtype=np.float32).reshape(history.shape[0], -1)
+
+    def history_scores(self, history: sp.csr_matrix, own_rows: NDArray[np.int64]) -> FloatArray:
+        """Scores from factors recalculated from the histories."""
+        del own_rows
+        scores: FloatArray = self.fold_in(history) @ self.item_factors.T
+        return scores
+
+    def explain(
+        self, history: sp.csr_matrix, item_rows: NDArray[np.int64], top: int
+    ) -> list[list[tuple[int, float]]]:
+        """implicit's ``explain`` (Hu, Koren & Volinsky 2008, section 5): a job's score for the
+        recalculated user is a sum over the user's past jobs; each share is a past job's part of
+        that sum (shares of all past jobs add up to 1; a negative share pulled the score down)."""
+        solver = self._implicit()
+        confidence = self._confidence(history)
+        weights = None
+        explained: list[list[tuple[int, float]]] = []
+        for item in item_rows.tolist():
+            total, parts, weights = solver.explain(0, confidence, item, user_weights=weights, N=top)
+            share = 1.0 / float(total) if total > 0 else 0.0
+            explained.append([(int(col), float(part) * share) for col, part in parts])
+        return explained
 
     def params(self) -> dict[str, Any]:
         return {**self.als_params.model_dump(), "seed": self.seed}

@@ -16,6 +16,8 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from pydantic import BaseModel
 
+from recommender.errors import ExplainUnsupportedError
+
 FloatArray = NDArray[np.float32]
 ParamsT = TypeVar("ParamsT", bound=BaseModel)
 Progress = Callable[[int, float | None], None]
@@ -64,6 +66,42 @@ class Model(ABC):
             The users × jobs matrix of the user rows' histories (the training matrix, or one with
             new events). Factor models ignore it; neighbourhood models score from its given rows.
         """
+
+    def history_scores(
+        self, history: sp.csr_matrix, own_rows: NDArray[np.int64]
+    ) -> FloatArray | None:
+        """Each history's score of every job, for users the model must see afresh.
+
+        Parameters
+        ----------
+        history:
+            One row per user, over the model's job columns, in the same units as the
+            ``user_items`` of :meth:`user_scores` (implicit scores): a known user's full history
+            with their newer events, or a new user's few events.
+        own_rows:
+            Each user's row in the model, or -1 for a user it was not fitted on.
+
+        Returns None when the model cannot fold a new history in (the default); callers then
+        keep what the model learned.
+        """
+        del history, own_rows
+        return None
+
+    def explain(
+        self, history: sp.csr_matrix, item_rows: NDArray[np.int64], top: int
+    ) -> list[list[tuple[int, float]]]:
+        """For each job, the ``top`` jobs of a one-row ``history`` that contributed most to its
+        score, as (job column, share of the score), largest first.
+
+        Raises
+        ------
+        ExplainUnsupportedError
+            The model has no such explanation (the default).
+        """
+        del history, item_rows, top
+        raise ExplainUnsupportedError(
+            f"the model in use ({self.kind}) cannot explain its recommendations; only als can"
+        )
 
     @abstractmethod
     def similar_scores(self, item_rows: NDArray[np.int64]) -> FloatArray:

@@ -98,6 +98,11 @@ class ItemKNNModel(Model):
         scores: FloatArray = (history @ self.similarity).toarray()
         return scores
 
+    def history_scores(self, history: sp.csr_matrix, own_rows: NDArray[np.int64]) -> FloatArray:
+        """Scored straight from the histories, as :meth:`user_scores` does from the matrix."""
+        del own_rows
+        return self.user_scores(np.arange(history.shape[0], dtype=np.int64), history)
+
     def similar_scores(self, item_rows: NDArray[np.int64]) -> FloatArray:
         """The jobs' similarity rows, each divided by its largest absolute value (so in [-1, 1])."""
         if self._similar is None:

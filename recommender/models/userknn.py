@@ -79,13 +79,20 @@ class UserKNNModel(Model):
 
     def user_scores(self, user_rows: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
         """Scores from each user's ``neighbours`` most similar other users, in batches of users."""
+        return self._scores(take_rows(user_items, user_rows), user_rows)
+
+    def history_scores(self, history: sp.csr_matrix, own_rows: NDArray[np.int64]) -> FloatArray:
+        """Neighbours of the new histories; a known user is never their own (old) neighbour."""
+        return self._scores(history, own_rows)
+
+    def _scores(self, history: sp.csr_matrix, own_rows: NDArray[np.int64]) -> FloatArray:
         if self._users_normed_t is None:
             self._users_normed_t = normalize_sparse_rows(self.user_items).T.tocsr()
-        history = normalize_sparse_rows(take_rows(user_items, user_rows))
-        scores = np.zeros((user_rows.shape[0], self.n_items), dtype=np.float32)
+        history = normalize_sparse_rows(history)
+        scores = np.zeros((history.shape[0], self.n_items), dtype=np.float32)
         for start, stop in self._batches(history):
             sims = history[start:stop] @ self._users_normed_t
-            weights = _nearest(sims, user_rows[start:stop], self.knn_params.neighbours)
+            weights = _nearest(sims, own_rows[start:stop], self.knn_params.neighbours)
             scores[start:stop] = (weights @ self.user_items).toarray()
         return scores
 

@@ -1,0 +1,91 @@
+"""Events newer than the model, per user: what a request recalculates a user's factors from.
+
+A model is trained on the event store up to some event id (``events_through`` in its bundle).
+:class:`FreshEvents` keeps, in memory, every event stored after that id, grouped by user, and
+catches up with the store by id, so each event is counted exactly once however often and from
+however many threads it is asked to. The next model trained on the store makes them old news.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recommender.events.store import EventRows, EventStore
+
+
+@dataclass(frozen=True, slots=True)
+class UserEvents:
+    """One user's events newer than the model, in arrival order."""
+
+    job_ids: NDArray[np.int64]
+    is_redirect: NDArray[np.bool_]
+
+
+class FreshEvents:
+    """Events stored after event id ``through``, grouped by user id.
+
+    Parameters
+    ----------
+    through:
+        The last event id the model was trained on (0: none).
+    """
+
+    def __init__(self, through: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._through = through
+        self._by_user: dict[int, UserEvents] = {}
+        self._count = 0
+
+    @property
+    def through(self) -> int:
+        """The id of the last event taken in."""
+        return self._through
+
+    def __len__(self) -> int:
+        """Events held."""
+        return self._count
+
+    @property
+    def users(self) -> int:
+        """Users with events newer than the model."""
+        return len(self._by_user)
+
+    def get(self, user_id: int) -> UserEvents | None:
+        """The user's events newer than the model, or None (a dict lookup)."""
+        return self._by_user.get(user_id)
+
+    def catch_up(self, store: EventStore) -> int:
+        """Take in the events stored since the last call; returns how many were new."""
+        with self._lock:
+            rows = store.since(self._through)
+            self._add(rows)
+            return len(rows)
+
+    def add(self, rows: EventRows) -> None:
+        """Take in ``rows``; those at or before :attr:`through` are ignored (already counted)."""
+        with self._lock:
+            self._add(rows)
+
+    def _add(self, rows: EventRows) -> None:
+        new = rows.ids > self._through
+        if not new.any():
+            return
+        users, jobs, redirect = rows.user_ids[new], rows.job_ids[new], rows.is_redirect[new]
+        order = np.argsort(users, kind="stable")  # arrival order within each user
+        users, jobs, redirect = users[order], jobs[order], redirect[order]
+        starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
+        ends = np.r_[starts[1:], users.shape[0]]
+        by_user = self._by_user  # one item assignment per user: atomic for readers
+        for user, start, end in zip(users[starts].tolist(), starts, ends, strict=True):
+            before = by_user.get(user)
+            add_jobs, add_redirect = jobs[start:end], redirect[start:end]
+            if before is not None:
+                add_jobs = np.concatenate([before.job_ids, add_jobs])
+                add_redirect = np.concatenate([before.is_redirect, add_redirect])
+            by_user[user] = UserEvents(add_jobs, add_redirect)
+        self._count += int(new.sum())
+        self._through = int(rows.ids[new][-1])
