@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,6 +41,16 @@ _INSERT = (
 )
 
 
+@dataclass(slots=True)
+class _Pending:
+    """One ``append`` waiting for the group commit that takes it."""
+
+    rows: Sequence[tuple[int, int, str, int, str | None]]
+    accepted: int = -1
+    error: EventStoreError | None = None
+    done: bool = False
+
+
 class SQLiteEventStore(EventStore):
     """Events in the SQLite file at ``path`` (created with its directory when missing).
 
@@ -47,11 +58,17 @@ class SQLiteEventStore(EventStore):
     loss. ``timestamp`` is stored as epoch microseconds; ``event_id`` is UNIQUE, so a retried
     event is stored once. One connection, guarded by a lock, serves every thread: SQLite takes
     one writer at a time anyway.
+
+    Appends that arrive while another is committing are committed together in the next
+    transaction (group commit), so concurrent single-event requests share one fsync instead of
+    queueing for one each; each still returns only once its own events are durable.
     """
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Pending] = []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
@@ -95,17 +112,55 @@ class SQLiteEventStore(EventStore):
             )
             for e in events
         ]
-        with self._locked("append") as conn:
-            before = conn.total_changes
+        pending = _Pending(rows)
+        with self._queue_lock:
+            self._queue.append(pending)
+        with self._lock:
+            if not pending.done:  # else a caller before us committed it with its own
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                self._commit(group)
+        if pending.error is not None:
+            raise pending.error
+        return AppendResult(accepted=pending.accepted, duplicates=len(rows) - pending.accepted)
+
+    def _commit(self, group: list[_Pending]) -> None:
+        """Commit every queued append in one transaction: one fsync for all of them.
+
+        Each append is its own savepoint, so one that fails is rolled back alone and fails alone.
+        Called with the connection lock held.
+        """
+        conn = self._conn
+        try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany(_INSERT, rows)
+                for item in group:
+                    conn.execute("SAVEPOINT one_append")
+                    before = conn.total_changes
+                    try:
+                        conn.executemany(_INSERT, item.rows)
+                    except sqlite3.Error as exc:
+                        conn.execute("ROLLBACK TO one_append")
+                        item.error = self._failed("append", exc)
+                    else:
+                        item.accepted = conn.total_changes - before
+                    conn.execute("RELEASE one_append")
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            accepted = conn.total_changes - before
-        return AppendResult(accepted=accepted, duplicates=len(rows) - accepted)
+        except sqlite3.Error as exc:
+            for item in group:
+                item.error = item.error or self._failed("append", exc)
+        finally:
+            for item in group:
+                if item.error is None and item.accepted < 0:
+                    item.error = EventStoreError(f"event store {self.path}: append interrupted")
+                item.done = True
+
+    def _failed(self, doing: str, exc: sqlite3.Error) -> EventStoreError:
+        return EventStoreError(f"event store {self.path}: {doing} failed: {exc}")
 
     def stats(self) -> EventStats:
         """Counts by type and the newest event time."""

@@ -153,3 +153,46 @@ def test_since_reads_each_event_once_in_arrival_order(tmp_path: Path) -> None:
     assert later.user_ids.tolist() == [3] and later.through == 3
     assert len(store.since(later.through)) == 0 and store.since(later.through).through == 3
     store.close()
+
+
+def test_concurrent_appends_are_group_committed_and_each_counted_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = SQLiteEventStore(tmp_path / "e.sqlite3")
+
+    def post(k: int) -> tuple[int, int]:
+        # every writer repeats event "shared": exactly one of them stores it
+        events = [Event(k, 10, "impression", event_id=f"own-{k}"), Event(k, 11, "redirect")]
+        result = store.append([*events, Event(0, 0, "redirect", event_id="shared")])
+        return result.accepted, result.duplicates
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(post, range(400)))
+
+    assert sum(a for a, _ in results) == 400 * 2 + 1
+    assert sum(d for _, d in results) == 399
+    assert store.stats().total == 801
+    assert len(store.since(0)) == 801
+    store.close()
+
+
+def test_a_failing_append_fails_alone_within_a_group(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = SQLiteEventStore(tmp_path / "e.sqlite3")
+    bad = Event(1, 1, "click")  # type: ignore[arg-type]  # breaks the table's CHECK
+
+    def post(k: int) -> str:
+        try:
+            store.append([Event(k, 1, "impression")] + ([bad] if k % 5 == 0 else []))
+        except EventStoreError as exc:
+            return str(exc)
+        return "ok"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(post, range(100)))
+
+    assert outcomes.count("ok") == 80
+    assert all("CHECK constraint failed" in o for o in outcomes if o != "ok")
+    assert store.stats().total == 80  # the failing appends left nothing behind
+    store.close()
