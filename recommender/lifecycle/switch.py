@@ -1,0 +1,247 @@
+"""Changing the model in front of clients: activate a new bundle, roll back, follow ``CURRENT``.
+
+Every change loads the bundle whole and verifies its checksums *before* anything moves; a bundle
+that is refused leaves both the model being served and ``CURRENT`` as they were. The swap itself
+is one assignment to the holder: requests never wait for it, and a request that started on the
+old model finishes on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from recommender.bundle import (
+    current_version,
+    list_bundles,
+    load_bundle,
+    read_manifest,
+    set_current,
+)
+from recommender.errors import BundleError, NoPreviousBundleError
+from recommender.events import EventStore
+from recommender.lifecycle.pruning import prune_bundles
+from recommender.recommender import Recommender
+from recommender.service import serve
+from recommender.trained import TrainedModel
+
+log = logging.getLogger(__name__)
+
+
+class ModelHolder(Protocol):
+    """Where the served :class:`Recommender` lives (the API's ``ModelSlot`` is one)."""
+
+    def get(self) -> Recommender:
+        """The recommender in use (raises ``ModelNotReadyError`` before there is one)."""
+
+    def set(self, recommender: Recommender) -> None:
+        """Serve ``recommender`` from the next request on."""
+
+
+@dataclass(frozen=True)
+class Swap:
+    """One change of the served model, and what each step took.
+
+    Attributes
+    ----------
+    version, previous:
+        The bundle now served, and the model's version before (None if it was not a bundle).
+    load_seconds:
+        Reading the bundle and verifying every checksum.
+    serve_seconds:
+        Building the :class:`Recommender` (:func:`recommender.service.serve`).
+    swap_seconds:
+        The swap itself: one assignment, the only moment anything changes under requests.
+    skipped:
+        Older bundles a rollback refused (corrupt or incompatible) on its way.
+    """
+
+    version: str
+    previous: str | None
+    load_seconds: float
+    serve_seconds: float
+    swap_seconds: float
+    skipped: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    """A bundle of the model directory, as ``GET /admin/bundles`` lists it.
+
+    ``problem`` is what is wrong with its manifest, if anything; checksums are not verified here
+    (that reads every file), only when the bundle is loaded.
+    """
+
+    version: str
+    trained_at: str | None
+    model: str | None
+    current: bool
+    served: bool
+    problem: str | None = None
+
+
+def served_version(recommender: Recommender) -> str | None:
+    """The bundle version ``recommender`` was loaded from; None for a model never written."""
+    version = recommender.trained.info.get("version")
+    return None if version is None else str(version)
+
+
+class ModelSwitch:
+    """Every change of the served model goes through here, one at a time.
+
+    Parameters
+    ----------
+    holder:
+        Where the served recommender lives.
+    model_dir:
+        The bundles and their ``CURRENT`` pointer.
+    events:
+        Passed to :func:`recommender.service.serve` with each new model.
+    keep:
+        Bundles kept after an activation (see :func:`prune_bundles`).
+    """
+
+    def __init__(
+        self, holder: ModelHolder, model_dir: Path, events: EventStore | None, keep: int
+    ) -> None:
+        self.holder = holder
+        self.model_dir = Path(model_dir)
+        self.events = events
+        self.keep = keep
+        self._lock = threading.Lock()
+
+    @property
+    def served(self) -> str | None:
+        """The version being served (None when the model is not a bundle)."""
+        return served_version(self.holder.get())
+
+    def activate(self, version: str) -> Swap:
+        """Serve the bundle ``version`` and point ``CURRENT`` at it, then prune old bundles.
+
+        Raises
+        ------
+        BundleError
+            The bundle is refused; nothing changed.
+        """
+        with self._lock:
+            previous = self.served
+            started = time.perf_counter()
+            trained = load_bundle(self.model_dir, version)
+            swap = self._install(trained, previous, started, move_current=True)
+            prune_bundles(self.model_dir, self.keep, protect=(swap.version, previous))
+        return swap
+
+    def rollback(self) -> Swap:
+        """Serve the newest older bundle that loads, and point ``CURRENT`` at it.
+
+        An older bundle that is refused (corrupt or incompatible) is skipped with a log line and
+        listed in :attr:`Swap.skipped`.
+
+        Raises
+        ------
+        NoPreviousBundleError
+            The model served is not a bundle, or no older bundle loads.
+        """
+        with self._lock:
+            previous = self.served
+            if previous is None:
+                raise NoPreviousBundleError("the model in use was not loaded from a bundle")
+            skipped: list[str] = []
+            for version in reversed(list_bundles(self.model_dir)):
+                if version >= previous:
+                    continue
+                started = time.perf_counter()
+                try:
+                    trained = load_bundle(self.model_dir, version)
+                except BundleError as exc:
+                    log.error("rollback skips bundle %s: %s", version, exc)
+                    skipped.append(version)
+                    continue
+                swap = self._install(trained, previous, started, move_current=True)
+                return dataclasses.replace(swap, skipped=tuple(skipped))
+            refused = f" ({len(skipped)} refused: {', '.join(skipped)})" if skipped else ""
+            raise NoPreviousBundleError(
+                f"no bundle older than {previous} in {self.model_dir} loads{refused}"
+            )
+
+    def follow(self, version: str) -> Swap | None:
+        """Serve ``version``, which ``CURRENT`` names, unless it is served already (then None).
+
+        For a ``CURRENT`` moved by someone else: ``python -m recommender train``, or another
+        worker's retrain or rollback. None too if ``CURRENT`` has moved on from ``version``
+        meanwhile (the next check follows it).
+
+        Raises
+        ------
+        BundleError
+            The bundle is refused; the served model stays.
+        """
+        with self._lock:
+            previous = self.served
+            if version == previous or version != current_version(self.model_dir):
+                return None
+            started = time.perf_counter()
+            trained = load_bundle(self.model_dir, version)
+            return self._install(trained, previous, started, move_current=False)
+
+    def pointed_to(self) -> str:
+        """The version ``CURRENT`` names (or the newest bundle, without a ``CURRENT``)."""
+        return current_version(self.model_dir)
+
+    def bundles(self) -> list[BundleInfo]:
+        """The bundles of the model directory, oldest first."""
+        try:
+            pointed: str | None = current_version(self.model_dir)
+        except BundleError:
+            pointed = None
+        served = self.served
+        listed: list[BundleInfo] = []
+        for version in list_bundles(self.model_dir):
+            trained_at = model = problem = None
+            try:
+                manifest = read_manifest(self.model_dir / version)
+                trained_at = manifest.get("trained_at")
+                model = manifest["model"]["kind"]
+            except BundleError as exc:
+                problem = str(exc)
+            listed.append(
+                BundleInfo(
+                    version, trained_at, model, version == pointed, version == served, problem
+                )
+            )
+        return listed
+
+    def _install(
+        self, trained: TrainedModel, previous: str | None, started: float, *, move_current: bool
+    ) -> Swap:
+        """Build the recommender, move ``CURRENT`` if asked, and swap (the lock is held)."""
+        loaded = time.perf_counter()
+        recommender = serve(trained, self.events)
+        built = time.perf_counter()
+        version = str(trained.info["version"])
+        if move_current:
+            set_current(self.model_dir, version)
+        swapping = time.perf_counter()
+        self.holder.set(recommender)
+        swapped = time.perf_counter()
+        swap = Swap(
+            version=version,
+            previous=previous,
+            load_seconds=loaded - started,
+            serve_seconds=built - loaded,
+            swap_seconds=swapped - swapping,
+        )
+        log.info(
+            "serving model %s (was %s): load and verify %.3f s, serve %.3f s, swap %.1f µs",
+            version,
+            previous,
+            swap.load_seconds,
+            swap.serve_seconds,
+            swap.swap_seconds * 1e6,
+        )
+        return swap

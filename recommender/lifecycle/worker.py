@@ -1,0 +1,87 @@
+"""The training process: :func:`recommender.service.train_directory` in a child of the service.
+
+A child process (started with "spawn", a fresh interpreter) means a crash or an out-of-memory kill
+in training cannot take the server down, and the memory training used goes back to the system
+when it ends. It reports through a pipe: :class:`PhaseReport` as it goes, then one
+:class:`Trained` or :class:`TrainingFailed`. It runs at a lower CPU priority than the server, so
+requests keep their share of the cores while it trains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import traceback
+from dataclasses import dataclass
+from datetime import timedelta
+from multiprocessing.connection import Connection
+
+from recommender.errors import RecommenderError
+from recommender.lifecycle.jobs import Phase
+from recommender.settings import Settings
+
+NICENESS = 10
+"""How much lower than the server the training process is scheduled."""
+
+
+@dataclass(frozen=True)
+class PhaseReport:
+    """The child entered ``phase``; ``fraction`` is how far through it (fitting iterations)."""
+
+    phase: Phase
+    fraction: float = 0.0
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The child wrote bundle ``version`` (without moving ``CURRENT``) in ``seconds``."""
+
+    version: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TrainingFailed:
+    """Training stopped with ``error`` (a domain error's message, or the exception's type too)."""
+
+    error: str
+
+
+Report = PhaseReport | Trained | TrainingFailed
+
+
+def iterations_of(settings: Settings) -> int | None:
+    """How many progress calls fitting makes (None for models that make none)."""
+    return {"als": settings.als.iterations, "bpr": settings.bpr.iterations}.get(settings.model)
+
+
+def train_in_child(conn: Connection, settings: Settings, window_days: int | None) -> None:
+    """The child's entry point: train, write a bundle beside the live one, report, exit."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    with contextlib.suppress(OSError):  # not permitted: train at the server's priority
+        os.nice(NICENESS)
+    try:
+        conn.send(PhaseReport("reading"))
+        from recommender.service import train_directory
+
+        total = iterations_of(settings)
+
+        def progress(done: int, _loss: float | None) -> None:
+            if total is None:
+                return
+            if done >= total:
+                conn.send(PhaseReport("writing"))
+            else:
+                conn.send(PhaseReport("fitting", done / total))
+
+        window = None if window_days is None else timedelta(days=window_days)
+        result = train_directory(settings, window=window, make_current=False, progress=progress)
+        conn.send(Trained(result.bundle_dir.name, result.seconds))
+    except RecommenderError as exc:
+        conn.send(TrainingFailed(str(exc)))
+    except Exception as exc:
+        traceback.print_exc()
+        conn.send(TrainingFailed(f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
