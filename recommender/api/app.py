@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from recommender.api.admin import add_admin_routes
 from recommender.api.metrics import add_metrics
 from recommender.api.middleware import add_middleware
 from recommender.api.routes import add_routes
@@ -35,6 +36,7 @@ from recommender.errors import (
     UnknownUserError,
 )
 from recommender.events import EventStore, SQLiteEventStore
+from recommender.lifecycle import Lifecycle
 from recommender.logs import configure_logging
 from recommender.recommender import Recommender
 from recommender.service import load_or_train
@@ -146,7 +148,10 @@ def create_app(
             if not slot.ready:
                 slot.set(await run_in_threadpool(load_or_train, settings, app.state.events))
                 log.info("serving model %s", slot.get().version)
-            yield
+            # retraining, rollback and the CURRENT watcher; stopped before the event store closes
+            with Lifecycle(settings, slot, app.state.events) as lifecycle:
+                app.state.lifecycle = lifecycle
+                yield
         finally:
             if opened is not None:
                 app.state.events = None
@@ -162,6 +167,7 @@ def create_app(
     app.state.slot = slot
     app.state.events = events
     add_routes(app)
+    add_admin_routes(app)
     add_middleware(app, settings, add_metrics(app))
     app.add_exception_handler(RecommenderError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
