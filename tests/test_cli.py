@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from recommender.bundle import list_bundles, load_bundle
+from recommender.bundle import list_bundles, load_bundle, set_current
 from recommender.cli import main
+from recommender.settings import get_settings
 from tests.conftest import WriteJsonl, block_activities
 
 
@@ -70,3 +71,30 @@ def test_prepare_makes_demo_data_and_a_model_only_when_missing(
     assert main(["-q", "prepare"]) == 0
     assert capsys.readouterr().out == ""
     assert len(list_bundles(tmp_path / "m")) == 1
+
+
+def test_train_keeps_the_newest_bundles_and_the_one_it_replaced(
+    tmp_path: Path, jsonl: WriteJsonl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jsonl(tmp_path / "data" / "activities.jsonl", block_activities())
+    args = ["-q", "train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "m")]
+    for _ in range(3):
+        assert main(args) == 0
+    first, _, third = list_bundles(tmp_path / "m")
+    set_current(tmp_path / "m", first)  # a rollback: the service serves the oldest
+
+    assert main([*args, "--keep", "2"]) == 0
+    fourth = list_bundles(tmp_path / "m")[-1]
+    assert list_bundles(tmp_path / "m") == [first, third, fourth]
+
+    monkeypatch.setenv("RECOMMENDER_KEEP_BUNDLES", "2")  # the setting when --keep is absent
+    get_settings.cache_clear()
+    assert main(args) == 0
+    assert list_bundles(tmp_path / "m")[0] == fourth
+    assert len(list_bundles(tmp_path / "m")) == 2
+
+
+def test_keep_must_be_a_positive_integer(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["train", "--keep", "0"])
+    assert "--keep: 0 is outside [1, ∞)" in capsys.readouterr().err

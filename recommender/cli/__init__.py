@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=duration,
         help="train on the last stretch of activity only, e.g. 90d, 12h or 2w (default: setting)",
     )
+    train.add_argument(
+        "--keep",
+        type=number(int, 1),
+        help="then delete all but the newest KEEP bundles; CURRENT and the bundle it replaced "
+        "always stay (default: setting keep_bundles, 5)",
+    )
     train.set_defaults(func=service_commands.train)
 
     demo = sub.add_parser("generate-demo-data", help="write realistic synthetic data")

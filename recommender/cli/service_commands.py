@@ -12,11 +12,13 @@ def train(args: argparse.Namespace) -> int:
     """Train on a data directory and write a bundle."""
     from tqdm import tqdm
 
+    from recommender.lifecycle import prune_bundles
     from recommender.service import train_directory
 
     settings = settings_from(args.env_file)
     data_dir = Path(args.data or settings.data_dir)
     model_dir = Path(args.out or settings.model_dir)
+    replaced = _current_or_none(model_dir)  # perhaps what a running service serves: kept
     iterations = {"als": settings.als.iterations, "bpr": settings.bpr.iterations}
     total = iterations.get(settings.model, 1)
     with tqdm(total=total, desc=settings.model, unit="it", disable=args.quiet) as bar:
@@ -41,7 +43,21 @@ def train(args: argparse.Namespace) -> int:
         f"trained {result.trained.model.kind} on {counts['users']} users × {counts['jobs']} jobs "
         f"({counts['interactions']} pairs) in {result.seconds:.1f} s → {result.bundle_dir}"
     )
+    keep = args.keep if args.keep is not None else settings.keep_bundles
+    deleted = prune_bundles(model_dir, keep, protect=(replaced,))
+    if deleted:
+        print(f"deleted {len(deleted)} old bundle(s), keeping the newest {keep}")
     return 0
+
+
+def _current_or_none(model_dir: Path) -> str | None:
+    from recommender.bundle import current_version
+    from recommender.errors import BundleError
+
+    try:
+        return current_version(model_dir)
+    except BundleError:
+        return None
 
 
 def generate_demo_data(args: argparse.Namespace) -> int:
@@ -83,6 +99,7 @@ def prepare(args: argparse.Namespace) -> int:
                 out=None,
                 skip_invalid=False,
                 window=None,
+                keep=None,
                 quiet=args.quiet,
                 env_file=args.env_file,
             )
