@@ -76,6 +76,12 @@ class _JsonHandler(logging.StreamHandler[TextIO]):
     """The root handler :func:`configure_logging` installs (a class of its own so that a second
     call replaces it instead of adding another)."""
 
+    def emit(self, record: logging.LogRecord) -> None:
+        # stderr as it is now, as logging's last-resort handler does: a redirection made after
+        # set-up (a test's capture, a supervisor's) is followed
+        self.stream = sys.stderr
+        super().emit(record)
+
 
 def configure_logging(log_format: LogFormat, level: int = logging.INFO) -> None:
     """Route every log record through one handler on the root logger when ``log_format`` is json.

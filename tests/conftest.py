@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ import polars as pl
 import pytest
 
 from recommender.data.readers import Dataset
+from recommender.logs import UVICORN_LOGGERS
 from recommender.settings import ALSParams, Settings, get_settings
 from recommender.trained import TrainedModel
 from recommender.training import train
@@ -31,6 +33,21 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Undo what ``configure_logging("json")`` (an app with JSON logs) did to global logging."""
+    root = logging.getLogger()
+    saved_root = root.handlers[:], root.level
+    loggers = [logging.getLogger(name) for name in UVICORN_LOGGERS]
+    saved = [(logger.handlers[:], logger.propagate) for logger in loggers]
+    yield
+    root.handlers[:] = saved_root[0]
+    root.setLevel(saved_root[1])
+    for logger, (handlers, propagate) in zip(loggers, saved, strict=True):
+        logger.handlers[:] = handlers
+        logger.propagate = propagate
 
 
 def write_jsonl(path: Path, records: Iterable[Any]) -> Path:
