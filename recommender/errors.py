@@ -15,6 +15,7 @@ message and a non-zero exit code. Every message names the offending value::
     │   └── BundleIncompatibleError  written by an unsupported format version or for another model
     ├── ModelNotReadyError        no model is loaded yet
     ├── EventStoreError           the event store cannot be opened, written or read
+    ├── StorageError              object storage (s3://…) cannot be read or written
     ├── SettingsFileError         a settings file named on the command line is missing
     ├── EvaluationError           a split leaves nothing to evaluate
     ├── AdminDisabledError        no admin API key is configured: the admin endpoints are off
@@ -131,6 +132,10 @@ class SettingsFileError(RecommenderError):
 
 class EvaluationError(RecommenderError):
     """An evaluation that cannot give meaningful numbers (say, no warm test user)."""
+
+
+class StorageError(RecommenderError):
+    """Object storage (``s3://…``) cannot be reached, read or written; the message names the URL."""
 
 
 class AdminDisabledError(RecommenderError):
