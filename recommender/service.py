@@ -10,12 +10,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recommender.bundle import current_version, list_bundles, load_bundle, write_bundle
+from recommender.bundle import (
+    current_version,
+    list_bundles,
+    load_bundle,
+    set_current,
+    write_bundle,
+)
 from recommender.errors import BundleError, BundleNotFoundError, InvalidDataError
 from recommender.events import EventStore, SQLiteEventStore
 from recommender.models.base import Progress
 from recommender.recommender import Recommender
 from recommender.settings import Settings
+from recommender.storage import ModelStore, fetch_inputs, is_url
 from recommender.trained import TrainedModel
 
 if TYPE_CHECKING:  # the readers pull in DuckDB, pyarrow and polars: only training needs them
@@ -38,7 +45,7 @@ class TrainResult:
 def train_directory(
     settings: Settings,
     *,
-    data_dir: Path | None = None,
+    data_dir: Path | str | None = None,
     model_dir: Path | None = None,
     skip_invalid: bool = False,
     progress: Progress | None = None,
@@ -62,7 +69,7 @@ def train_directory(
     from recommender.data.readers import ACTIVITIES_FILE, JOBS_FILE, USERS_FILE, load_dataset
     from recommender.training import fingerprint_files, train
 
-    data_dir = Path(data_dir or settings.data_dir)
+    data_dir = local_inputs(settings, data_dir)
     model_dir = Path(model_dir or settings.model_dir)
     if window is None and settings.window_days is not None:
         window = timedelta(days=settings.window_days)
@@ -83,9 +90,41 @@ def train_directory(
     }
     trained.info["train_seconds"] = round(seconds, 4)
     bundle_dir = write_bundle(trained, model_dir, make_current=make_current)
+    if settings.model_store is not None:
+        ModelStore(settings.model_store).publish(bundle_dir, make_current=make_current)
+        log.info("published %s to %s", bundle_dir.name, settings.model_store)
     return TrainResult(
         trained=trained, bundle_dir=bundle_dir, reports=dataset.reports, seconds=seconds
     )
+
+
+def local_inputs(settings: Settings, data_dir: Path | str | None = None) -> Path:
+    """The local directory of the input files: ``data_dir`` (default the setting), or, for a URL
+    (``s3://…``, also ``settings.data_store``), a local cache its files are fetched into first."""
+    from recommender.data.readers import ACTIVITIES_FILE, JOBS_FILE, USERS_FILE
+
+    url = str(data_dir) if data_dir is not None and is_url(data_dir) else None
+    if data_dir is None and settings.data_store is not None:
+        url = settings.data_store
+    if url is None:
+        return Path(data_dir or settings.data_dir)
+    log.info("fetching the input files of %s", url)
+    return fetch_inputs(url, [ACTIVITIES_FILE, JOBS_FILE, USERS_FILE], settings.cache_dir)
+
+
+def sync_from_store(settings: Settings) -> str | None:
+    """Fetch the bundle the model store's ``CURRENT`` names into ``model_dir`` and point the local
+    ``CURRENT`` at it; the version, or None when there is no store or no bundle in it yet."""
+    if settings.model_store is None:
+        return None
+    store = ModelStore(settings.model_store)
+    version = store.current_version()
+    if version is None:
+        return None
+    store.fetch(version, settings.model_dir)
+    set_current(settings.model_dir, version)
+    log.info("fetched bundle %s from %s", version, settings.model_store)
+    return version
 
 
 def _with_events(
@@ -186,6 +225,7 @@ def serve(trained: TrainedModel, events: EventStore | None = None) -> Recommende
 def load_or_train(settings: Settings, events: EventStore | None = None) -> Recommender:
     """The recommender the service starts with: the newest valid bundle, or a fresh training run,
     caught up with ``events`` newer than the model (see :func:`serve`)."""
+    sync_from_store(settings)
     try:
         trained = load_newest_valid(settings.model_dir)
     except BundleNotFoundError:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from recommender.errors import SettingsFileError
+from recommender.storage import is_url, local_cache_for
 
 ExcludeSeen = Literal["redirected", "all", "none"]
 LogFormat = Literal["text", "json"]
@@ -179,6 +180,35 @@ class Settings(BaseSettings):
     explain_top: int = Field(
         default=5, ge=1, le=50, description="past jobs listed per recommended job with explain"
     )
+
+    cache_dir: Path = Field(
+        default=Path(".cache"),
+        description="where data and bundles fetched from object storage are kept locally",
+    )
+    data_store: str | None = Field(
+        default=None,
+        description="s3://bucket/prefix holding the input files (set by giving data_dir a URL)",
+    )
+    model_store: str | None = Field(
+        default=None,
+        description="s3://bucket/prefix bundles are published to and loaded from "
+        "(set by giving model_dir a URL); model_dir is then its local cache",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _urls_to_stores(cls, data: Any) -> Any:
+        """``data_dir``/``model_dir`` given as URLs become stores, with local caches as dirs."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for field, store in (("data_dir", "data_store"), ("model_dir", "model_store")):
+            value = data.get(field)
+            if isinstance(value, str) and is_url(value):
+                cache = Path(str(data.get("cache_dir") or ".cache"))
+                data[store] = value.rstrip("/")
+                data[field] = local_cache_for(value, cache)
+        return data
 
     @property
     def events_file(self) -> Path:

@@ -30,9 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a model on a data directory and write a bundle")
     train.add_argument(
-        "--data", type=Path, help="directory with activities.jsonl (default: setting)"
+        "--data",
+        help="directory with activities.jsonl, local or s3://bucket/prefix (default: setting)",
     )
-    train.add_argument("--out", type=Path, help="model directory to write the bundle to")
+    train.add_argument(
+        "--out", help="model directory to write the bundle to, local or s3://bucket/prefix"
+    )
     train.add_argument(
         "--skip-invalid",
         action="store_true",

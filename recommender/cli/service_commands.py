@@ -16,8 +16,9 @@ def train(args: argparse.Namespace) -> int:
     from recommender.service import train_directory
 
     settings = settings_from(args.env_file)
-    data_dir = Path(args.data or settings.data_dir)
-    model_dir = Path(args.out or settings.model_dir)
+    if args.out is not None:  # a URL becomes the model store, with a local cache as model_dir
+        settings = settings.model_validate({**settings.model_dump(), "model_dir": args.out})
+    model_dir = settings.model_dir
     replaced = _current_or_none(model_dir)  # perhaps what a running service serves: kept
     iterations = {"als": settings.als.iterations, "bpr": settings.bpr.iterations}
     total = iterations.get(settings.model, 1)
@@ -30,8 +31,7 @@ def train(args: argparse.Namespace) -> int:
 
         result = train_directory(
             settings,
-            data_dir=data_dir,
-            model_dir=model_dir,
+            data_dir=args.data,
             skip_invalid=args.skip_invalid,
             progress=progress,
             window=args.window,
