@@ -8,8 +8,10 @@ model being served changes only at that swap; a job that fails anywhere leaves i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -30,6 +32,10 @@ from recommender.lifecycle.worker import (
 from recommender.settings import Settings
 
 log = logging.getLogger(__name__)
+
+NICENESS = 10
+"""How much lower than the server the training process is scheduled: on a busy machine requests
+keep the cores and training takes what is left."""
 
 EXIT_GRACE_SECONDS = 30.0
 """How long a child that has reported is given to exit before it is terminated."""
@@ -170,6 +176,7 @@ class RetrainManager:
             if self._closing:
                 return TrainingFailed("the service stopped before this job ran")
             child.start()
+            _lower_priority(child)  # from the start: its imports compete with requests too
             self._child = child
         sender.close()  # the child holds the only writer: its exit ends our reading
         try:
@@ -205,6 +212,14 @@ class RetrainManager:
         changes = {} if train is None else {"timings": {"train": round(train, 4)}}
         self.book.update(job_id, status="failed", error=error, finished_at=now(), **changes)
         log.error("retraining job %s failed: %s", job_id, error)
+
+
+def _lower_priority(child: BaseProcess) -> None:
+    if child.pid is None:
+        return
+    with contextlib.suppress(OSError):  # not permitted, or gone: it trains at our priority
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PROCESS, child.pid, min(19, ours + NICENESS))
 
 
 def _died(exitcode: int | None, closing: bool) -> str:

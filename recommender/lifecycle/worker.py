@@ -3,15 +3,12 @@
 A child process (started with "spawn", a fresh interpreter) means a crash or an out-of-memory kill
 in training cannot take the server down, and the memory training used goes back to the system
 when it ends. It reports through a pipe: :class:`PhaseReport` as it goes, then one
-:class:`Trained` or :class:`TrainingFailed`. It runs at a lower CPU priority than the server, so
-requests keep their share of the cores while it trains.
+:class:`Trained` or :class:`TrainingFailed`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import traceback
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,9 +17,6 @@ from multiprocessing.connection import Connection
 from recommender.errors import RecommenderError
 from recommender.lifecycle.jobs import Phase
 from recommender.settings import Settings
-
-NICENESS = 10
-"""How much lower than the server the training process is scheduled."""
 
 
 @dataclass(frozen=True)
@@ -59,8 +53,6 @@ def iterations_of(settings: Settings) -> int | None:
 def train_in_child(conn: Connection, settings: Settings, window_days: int | None) -> None:
     """The child's entry point: train, write a bundle beside the live one, report, exit."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    with contextlib.suppress(OSError):  # not permitted: train at the server's priority
-        os.nice(NICENESS)
     try:
         conn.send(PhaseReport("reading"))
         from recommender.service import train_directory

@@ -103,6 +103,8 @@ def test_a_training_process_that_dies_fails_its_job(tmp_path: Path, jsonl: Write
             time.sleep(0.005)
         pid = manager.training_pid
         assert pid is not None
+        # training yields the cores to the server
+        assert os.getpriority(os.PRIO_PROCESS, pid) > os.getpriority(os.PRIO_PROCESS, 0)
         os.kill(pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
         _wait(manager, job.id)
         after = manager.submit()  # the queue goes on
