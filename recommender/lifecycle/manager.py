@@ -63,12 +63,20 @@ class RetrainManager:
         self._thread: threading.Thread | None = None
 
     def submit(self, window_days: int | None = None) -> RetrainJob:
-        """Queue a retraining run; ``window_days`` None means the ``window_days`` setting."""
+        """Queue a retraining run; ``window_days`` None means the ``window_days`` setting.
+
+        A request like one still queued (same window) gets that job: both would start after the
+        run under way and train on the same data, so the queue never holds two of them.
+        """
         if window_days is None:
             window_days = self.settings.window_days
         with self._wake:
             if self._closing:
                 raise RuntimeError("the retrain manager is closed")
+            for queued in map(self.book.get, self._queue):
+                if queued.window_days == window_days:
+                    log.info("retraining request joins queued job %s", queued.id)
+                    return queued
             job = self.book.create(window_days)
             self._queue.append(job.id)
             if self._thread is None:

@@ -51,6 +51,7 @@ def test_jobs_run_one_at_a_time_first_in_first_out(tmp_path: Path, jsonl: WriteJ
         second = manager.submit(window_days=3650)
         assert (first.status, second.status) == ("queued", "queued")
         assert manager.get(second.id).status == "queued"  # waits for the first
+        assert manager.submit(window_days=3650).id == second.id  # joins the queued twin
         history = _wait(manager, first.id)
         _wait(manager, second.id)
     finally:
@@ -123,7 +124,8 @@ def test_a_training_process_that_dies_fails_its_job(tmp_path: Path, jsonl: Write
 def test_close_fails_the_queued_jobs(tmp_path: Path, jsonl: WriteJsonl) -> None:
     manager, slot, _ = _service(tmp_path, jsonl, block_activities())
     old = slot.get().version
-    jobs = [manager.submit() for _ in range(3)]
+    jobs = [manager.submit(window_days) for window_days in (None, 7, 30)]
+    assert len({job.id for job in jobs}) == 3
     manager.close()
     records = [manager.get(job.id) for job in jobs]
     assert [r.status for r in records] == ["failed"] * 3
