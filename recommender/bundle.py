@@ -222,8 +222,11 @@ def read_manifest(bundle_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def load_bundle(model_dir: Path, version: str | None = None) -> TrainedModel:
+def load_bundle(model_dir: Path, version: str | None = None, *, mmap: bool = True) -> TrainedModel:
     """Load and verify a bundle (``CURRENT`` by default); refuse it whole if anything is wrong.
+
+    With ``mmap`` (the default) the arrays are memory-mapped read-only, so every process serving
+    the bundle shares one copy of them in the page cache instead of holding its own.
 
     Raises
     ------
@@ -249,7 +252,9 @@ def load_bundle(model_dir: Path, version: str | None = None) -> TrainedModel:
         if _sha256(path) != expected:
             raise BundleCorruptError(f"{path} fails its checksum: the bundle is corrupt")
         try:
-            arrays[filename.removesuffix(".npy")] = np.load(path, allow_pickle=False)
+            arrays[filename.removesuffix(".npy")] = np.load(
+                path, allow_pickle=False, mmap_mode="r" if mmap else None
+            )
         except (OSError, ValueError) as exc:
             raise BundleCorruptError(f"{path} is unreadable: {exc}") from exc
     try:

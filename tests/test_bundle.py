@@ -164,3 +164,19 @@ def test_unsorted_ids_from_another_writer_are_refused(
     (bundle_dir / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleCorruptError, match="job_ids must be sorted"):
         load_bundle(tmp_path)
+
+
+def test_arrays_are_memory_mapped_read_only_so_workers_share_them(
+    tmp_path: Path, tiny_trained: TrainedModel
+) -> None:
+    from recommender.models.als import ALSModel
+
+    write_bundle(tiny_trained, tmp_path)
+    mapped = load_bundle(tmp_path)
+    assert isinstance(mapped.model, ALSModel)
+    assert isinstance(mapped.model.user_factors.base, np.memmap)
+    assert not mapped.model.user_factors.flags.writeable
+    assert isinstance(mapped.user_top.cols if mapped.user_top else None, np.memmap)
+    private = load_bundle(tmp_path, mmap=False)
+    assert isinstance(private.model, ALSModel) and private.model.user_factors.flags.writeable
+    np.testing.assert_array_equal(mapped.model.user_factors, private.model.user_factors)

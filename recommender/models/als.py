@@ -83,7 +83,9 @@ class ALSModel(FactorModel):
                     with threadpool_limits(1, "blas"):
                         solver = build()
                     solver.num_threads = 1
-                    solver.item_factors = self.item_factors
+                    # implicit's Cython wants a writable buffer; a memory-mapped bundle is not
+                    items = self.item_factors
+                    solver.item_factors = items if items.flags.writeable else items.copy()
                     solver.user_factors = self.user_factors
                     self._solver = solver
         return self._solver
