@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,7 +76,13 @@ def train_directory(
     if window is None and settings.window_days is not None:
         window = timedelta(days=settings.window_days)
     started = time.perf_counter()
+    log.info("reading %s", data_dir)
     dataset = load_dataset(data_dir, skip_invalid=skip_invalid)
+    log.info(
+        "read %s activity lines in %.1f s",
+        f"{dataset.activities.height:,}",
+        time.perf_counter() - started,
+    )
     dataset, event_info = _with_events(dataset, events, settings.events_file)
     dataset, window_info = _within_window(dataset, window, datetime.now(UTC))
     read = time.perf_counter()
@@ -231,6 +239,25 @@ def load_or_train(settings: Settings, events: EventStore | None = None) -> Recom
     except BundleNotFoundError:
         if not settings.train_if_missing:
             raise
-        log.info("no bundle in %s: training on %s", settings.model_dir, settings.data_dir)
-        trained = train_directory(settings, events=events).trained
+        # several workers starting together: one trains, the others wait and load its bundle
+        with exclusive_lock(Path(settings.model_dir) / ".training.lock"):
+            try:
+                trained = load_newest_valid(settings.model_dir)
+            except BundleNotFoundError:
+                log.info("no bundle in %s: training on %s", settings.model_dir, settings.data_dir)
+                trained = train_directory(settings, events=events).trained
     return serve(trained, events)
+
+
+@contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (created if missing) across processes."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

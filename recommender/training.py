@@ -39,6 +39,12 @@ def train(
     started = time.perf_counter()
     pairs = score_activities(dataset.activities, settings.scoring)
     scored = time.perf_counter()
+    log.info(
+        "scored %s activity lines into %s (user, job) pairs in %.1f s",
+        f"{dataset.activities.height:,}",
+        f"{len(pairs):,}",
+        scored - started,
+    )
     trained = fit_pairs(pairs, settings, progress=progress)
     trained.job_meta = JobMeta.of(trained.jobs.ids, dataset.jobs)
     trained.info.update(
@@ -71,6 +77,13 @@ def fit_pairs(
     interactions = build_matrix(rows, cols, pairs.scores.astype(np.float32), shape)
     redirected = _redirected(rows, cols, pairs, shape)
     built = time.perf_counter()
+    log.info(
+        "built the %s × %s matrix in %.1f s; fitting %s",
+        f"{shape[0]:,}",
+        f"{shape[1]:,}",
+        built - started,
+        settings.model,
+    )
     model = create_model(settings.model, settings)
     confidence = interactions * np.float32(settings.als.confidence_scale)
     model.fit(sp.csr_matrix(confidence, dtype=np.float32), progress=progress)
@@ -106,8 +119,14 @@ def fit_pairs(
         funnel=_funnel(rows, cols, pairs, settings.scoring.clip),
         info=info,
     )
+    log.info("fitted in %.1f s", fitted - built)
     if settings.precompute_top:
         _rank_ahead(trained, settings.precompute_top)
+        log.info(
+            "ranked every user's and job's top %d in %.1f s",
+            settings.precompute_top,
+            time.perf_counter() - fitted,
+        )
     info["timings"]["rank_seconds"] = round(time.perf_counter() - fitted, 4)
     return trained
 

@@ -114,3 +114,16 @@ def test_a_restarted_service_recalculates_users_with_events_after_the_model(
     assert served.recommend(9999, 3).source == "recalculated"
     assert served.recommend(8888, 3).source == "als"
     store.close()
+
+
+def test_workers_starting_together_train_one_bundle(tmp_path: Path, jsonl: WriteJsonl) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from recommender.service import load_or_train
+
+    settings = tiny_settings(tmp_path)
+    jsonl(settings.data_dir / "activities.jsonl", block_activities())
+    with ThreadPoolExecutor(3) as pool:
+        served = list(pool.map(lambda _: load_or_train(settings), range(3)))
+    assert len(list_bundles(settings.model_dir)) == 1
+    assert len({r.version for r in served}) == 1
