@@ -21,13 +21,13 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recommender.api.metrics import UNMATCHED, RequestMetrics
+from recommender.api.openapi import document_body_answers
 from recommender.logs import REQUEST_ID
 from recommender.settings import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
 _HTTP1 = frozenset({"1.0", "1.1"})
-_DISCONNECT: Message = {"type": "http.disconnect"}
 
 access_log = logging.getLogger("recommender.access")
 
@@ -197,7 +197,7 @@ class _CountedBody:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def counted_receive() -> Message:
             if self.refused:
-                return _DISCONNECT
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 self.received += len(message.get("body", b""))
@@ -205,7 +205,7 @@ class _CountedBody:
                     self.refused = True
                     if not self.started:
                         await _refuse(send, too_large(self.received, self.limit, exact=False))
-                    return _DISCONNECT
+                    return {"type": "http.disconnect"}
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -221,7 +221,7 @@ class _CountedBody:
 def add_middleware(app: FastAPI, settings: Settings, metrics: RequestMetrics) -> None:
     """Wrap ``app`` in CORS (only when ``settings.cors_origins`` names some) and, outermost,
     :class:`RequestMiddleware`: every answer, a CORS refusal or a 413 too, is counted and
-    carries a request id."""
+    carries a request id. The 413 goes into the OpenAPI spec of each operation with a body."""
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -236,3 +236,4 @@ def add_middleware(app: FastAPI, settings: Settings, metrics: RequestMetrics) ->
         metrics=metrics,
         access_log_enabled=settings.log_format == "json",
     )
+    document_body_answers(app)

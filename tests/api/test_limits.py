@@ -125,3 +125,24 @@ def test_lists_and_counts_over_their_limit_get_422_naming_it(
     (error,) = r.json()["detail"]
     assert error["loc"] == ["body", field]
     assert limit in error["msg"]
+
+
+def test_a_body_that_is_not_utf8_is_400(client: TestClient) -> None:
+    r = client.post(SINGLE, content=b'{"user_id": "\xff"}', headers=JSON)
+    assert r.status_code == 400
+    assert r.json() == {"detail": "There was an error parsing the body"}
+
+
+def test_413_and_400_are_documented_on_every_operation_with_a_body(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    with_body = [
+        (path, method, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation
+    ]
+    assert {path for path, _, _ in with_body} >= {SINGLE, MULTI, SIMILAR, EVENTS}
+    for path, method, operation in with_body:
+        for status in ("400", "413"):
+            assert "application/json" in operation["responses"][status]["content"], (path, method)
+    assert "413" not in spec["paths"]["/health"]["get"]["responses"]

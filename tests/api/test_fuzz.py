@@ -1,0 +1,96 @@
+"""Schemathesis over the app's own OpenAPI spec, in-process: no 5xx, every answer as documented.
+
+Each operation gets schemathesis' examples, coverage and fuzzing phases (valid and invalid
+requests), with a bounded, derandomized number of fuzzed examples. The admin endpoints are
+fuzzed without the key (401, as documented) and again with it, except ``POST /admin/retrain``,
+which would start real training.
+
+schemathesis builds its tests from a schema known at import time (its fixture-based loader
+does not run under pytest 9), while the app under test needs a trained model and a temporary
+event store: the schema is read from an app built at import (routes only, never started), and
+requests go to :data:`TARGET`, which forwards them to the app the module fixture builds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from pydantic import SecretStr
+from schemathesis.checks import not_a_server_error
+from schemathesis.python.asgi import shutdown_lifespans
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from recommender.api import create_app
+from recommender.data.readers import Dataset
+from recommender.events import SQLiteEventStore
+from recommender.recommender import Recommender
+from recommender.training import train
+from tests.conftest import activities_frame, block_activities, block_jobs, tiny_settings
+
+ADMIN_KEY = "fuzz-admin-key"
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+FUZZ = settings(
+    max_examples=20,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+class Target:
+    """The ASGI app schemathesis calls: it forwards to :attr:`app`, set by the module fixture."""
+
+    def __init__(self) -> None:
+        self.app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None, "the fuzzed_app fixture sets the app under test"
+        await self.app(scope, receive, send)
+
+
+TARGET = Target()
+schema = schemathesis.openapi.from_dict(create_app(tiny_settings()).openapi())
+schema.app = TARGET
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The block model with its jobs file, a fresh SQLite store, an admin key; started once."""
+    tmp_path: Path = tmp_path_factory.mktemp("fuzz")
+    dataset = Dataset(activities_frame(block_activities()), block_jobs(), users=None, reports=())
+    settings = tiny_settings(tmp_path).model_copy(update={"admin_api_key": SecretStr(ADMIN_KEY)})
+    store = SQLiteEventStore(tmp_path / "events.sqlite3")
+    TARGET.app = create_app(settings, Recommender(train(dataset, settings)), events=store)
+    yield
+    shutdown_lifespans()  # schemathesis keeps an app started until the process exits otherwise
+    TARGET.app = None
+    store.close()
+
+
+@schema.parametrize()
+@FUZZ
+def test_every_operation_without_the_admin_key(case: schemathesis.Case) -> None:
+    case.call_and_validate(checks=CHECKS)
+
+
+@schema.include(path_regex="^/admin").exclude(method="POST", path="/admin/retrain").parametrize()
+@FUZZ
+def test_admin_operations_with_the_key(case: schemathesis.Case) -> None:
+    case.call_and_validate(headers={"X-API-Key": ADMIN_KEY}, checks=CHECKS)
