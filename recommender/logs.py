@@ -20,12 +20,16 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 """The id of the request being handled, or None outside a request."""
 
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+ACCESS_LOGGER = "recommender.access"
+"""The API's access lines (method, route, status, duration_ms), written with JSON logs only."""
 
-# Attributes every LogRecord has: anything else on a record came from ``extra=`` and is a field.
+# Attributes every LogRecord has: anything else on a record came from ``extra=`` and is a field
+# (but uvicorn's color_message, its message with terminal colours).
 _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
     "asctime",
     "request_id",
+    "color_message",
 }
 
 
@@ -88,8 +92,9 @@ def configure_logging(log_format: LogFormat, level: int = logging.INFO) -> None:
 
     The root logger gets a stderr handler with :class:`JsonFormatter` and
     :class:`RequestIdFilter`; uvicorn's loggers lose their own handlers and propagate to it, so
-    the server's lines are JSON too. Calling it again replaces the handler. ``"text"`` leaves
-    logging as the server configured it.
+    the server's lines are JSON too, except ``uvicorn.access``, which is silenced: the API's own
+    access line (:data:`ACCESS_LOGGER`) carries the route template, the duration and the request
+    id. Calling it again replaces the handler. ``"text"`` leaves logging as the server set it.
     """
     if log_format != "json":
         return
@@ -104,4 +109,5 @@ def configure_logging(log_format: LogFormat, level: int = logging.INFO) -> None:
     for name in UVICORN_LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers.clear()
-        logger.propagate = True
+        # uvicorn writes access lines only while its logger has a handler to reach
+        logger.propagate = name != "uvicorn.access"

@@ -49,10 +49,11 @@ def test_the_request_id_is_added_while_one_is_set() -> None:
 
 
 def test_extra_fields_are_kept_and_odd_values_stringified() -> None:
-    line = _line(_record(status=200, route="/x", where=object()))
+    line = _line(_record(status=200, route="/x", where=object(), color_message="\x1b[36m"))
     assert line["status"] == 200
     assert line["route"] == "/x"
     assert str(line["where"]).startswith("<object")
+    assert "color_message" not in line
 
 
 def test_the_exception_text_is_included() -> None:
@@ -77,7 +78,8 @@ def test_json_set_up_replaces_its_handler_and_routes_uvicorn_to_root(
     assert len(ours) == 1
     for name in UVICORN_LOGGERS:
         assert logging.getLogger(name).handlers == []
-        assert logging.getLogger(name).propagate
+    assert logging.getLogger("uvicorn.error").propagate
+    assert not logging.getLogger("uvicorn.access").hasHandlers()  # our access line replaces it
     logging.getLogger("uvicorn.error").info("Started server process")
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert lines[-1]["logger"] == "uvicorn.error"

@@ -22,14 +22,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recommender.api.metrics import UNMATCHED, RequestMetrics
 from recommender.api.openapi import document_body_answers
-from recommender.logs import REQUEST_ID
+from recommender.logs import ACCESS_LOGGER, REQUEST_ID
 from recommender.settings import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
 _HTTP1 = frozenset({"1.0", "1.1"})
 
-access_log = logging.getLogger("recommender.access")
+access_log = logging.getLogger(ACCESS_LOGGER)
 
 
 def request_id_from(given: bytes | None) -> str:
