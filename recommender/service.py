@@ -77,14 +77,18 @@ def train_directory(
         window = timedelta(days=settings.window_days)
     started = time.perf_counter()
     log.info("reading %s", data_dir)
-    dataset = load_dataset(data_dir, skip_invalid=skip_invalid)
+    since = None if window is None else datetime.now(UTC) - window
+    dataset = load_dataset(
+        data_dir, skip_invalid=skip_invalid, counts=True, since=since, with_users=False
+    )
     log.info(
-        "read %s activity lines in %.1f s",
+        "read %s activity lines (%s (user, job, type) counts) in %.1f s",
+        f"{dataset.reports[0].records:,}",
         f"{dataset.activities.height:,}",
         time.perf_counter() - started,
     )
-    dataset, event_info = _with_events(dataset, events, settings.events_file)
-    dataset, window_info = _within_window(dataset, window, datetime.now(UTC))
+    dataset, event_info = _with_events(dataset, events, settings.events_file, since)
+    window_info = _window_info(dataset, window, since)
     read = time.perf_counter()
     inputs = [data_dir / name for name in (ACTIVITIES_FILE, JOBS_FILE, USERS_FILE)]
     fingerprint = fingerprint_files(p for p in inputs if p.exists())
@@ -136,14 +140,16 @@ def sync_from_store(settings: Settings) -> str | None:
 
 
 def _with_events(
-    dataset: Dataset, events: EventStore | None, default_path: Path
+    dataset: Dataset, events: EventStore | None, default_path: Path, since: datetime | None
 ) -> tuple[Dataset, dict[str, Any]]:
-    """``dataset`` with the event store's events appended to its activities.
+    """``dataset`` with the event store's events (those since ``since``) added to its counts.
 
     ``events_through`` (the last event id read) goes into the bundle, so a service knows which
     events the model has seen and which it must still recalculate users for.
     """
     import polars as pl
+
+    from recommender.data.activity_counts import COUNT_SCHEMA
 
     opened: EventStore | None = None
     if events is None and default_path.is_file():
@@ -155,33 +161,37 @@ def _with_events(
             opened.close()
     if rows is None or len(rows) == 0:
         return dataset, {"event_lines": 0, "events_through": 0 if rows is None else rows.through}
-    activities = pl.concat([dataset.activities, rows.frame()], how="vertical")
+    frame = rows.frame()
+    kept = frame if since is None else frame.filter(pl.col("timestamp") >= since)
+    counts = (
+        kept.group_by("user_id", "job_id", "is_redirect")
+        .agg(weight=pl.len().cast(pl.Float64))
+        .cast(COUNT_SCHEMA)  # type: ignore[arg-type]
+    )
     info = {"event_lines": len(rows), "events_through": rows.through}
-    return dataclasses.replace(dataset, activities=activities), info
+    return dataclasses.replace(
+        dataset,
+        activities=pl.concat([dataset.activities, counts], how="vertical"),
+        dropped_lines=dataset.dropped_lines + frame.height - kept.height,
+    ), info
 
 
-def _within_window(
-    dataset: Dataset, window: timedelta | None, now: datetime
-) -> tuple[Dataset, dict[str, Any]]:
-    """``dataset`` without activity from before ``now - window`` (undated lines stay)."""
-    import polars as pl
-
-    if window is None:
-        return dataset, {"window_days": None}
-    start = now - window
+def _window_info(
+    dataset: Dataset, window: timedelta | None, since: datetime | None
+) -> dict[str, Any]:
+    """What the moving window left out, for the bundle; an error when it leaves nothing."""
+    if window is None or since is None:
+        return {"window_days": None}
     days = round(window / timedelta(days=1), 4)
-    activities: pl.DataFrame = dataset.activities
-    kept = activities.filter(pl.col("timestamp").is_null() | (pl.col("timestamp") >= start))
-    if kept.height == 0:
+    if dataset.activities.height == 0:
         raise InvalidDataError(
-            f"no activity in the last {days:g} days (since {start:%Y-%m-%d %H:%M}Z) to train on"
+            f"no activity in the last {days:g} days (since {since:%Y-%m-%d %H:%M}Z) to train on"
         )
-    info = {
+    return {
         "window_days": days,
-        "window_start": start.isoformat(timespec="seconds"),
-        "window_dropped_lines": activities.height - kept.height,
+        "window_start": since.isoformat(timespec="seconds"),
+        "window_dropped_lines": dataset.dropped_lines,
     }
-    return dataclasses.replace(dataset, activities=kept), info
 
 
 def load_newest_valid(model_dir: Path) -> TrainedModel:

@@ -26,8 +26,10 @@ MODEL_NAMES: tuple[str, ...] = (
     "itemknn-tfidf",
     "itemknn-bm25",
     "userknn",
+    "spark-als",
 )
-"""The models :func:`recommender.models.create_model` builds (``itemknn-*`` pick a measure)."""
+"""The models :func:`recommender.models.create_model` builds (``itemknn-*`` pick a measure;
+``spark-als`` fits Spark's ALS and needs the optional pyspark)."""
 
 
 EVENTS_FILE = "events.sqlite3"
@@ -109,6 +111,42 @@ class UserKNNParams(BaseModel):
     neighbours: int = Field(default=50, ge=1, le=10_000)
 
 
+class SparkParams(BaseModel):
+    """Where and how Spark trains ``spark-als`` (``train --engine spark``, ``--models spark-als``).
+
+    Spark's ALS is fitted with ``rank = factors``, ``maxIter = iterations`` and ``alpha = alpha``
+    of :class:`ALSParams`, on ratings ``r = confidence_scale · score − 1/alpha``, so that Spark's
+    confidence ``1 + alpha · r`` equals implicit's ``alpha · confidence_scale · score``. Spark
+    multiplies ``regParam`` by each user's and each job's number of ratings (ALS-WR); implicit's
+    regularisation is not scaled. ``reg_param`` None maps it as ``regularization / (ratings per
+    job)``, which gives a job of average activity implicit's regularisation (see
+    :mod:`recommender.models.spark_als`).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    master: str | None = Field(
+        default=None,
+        description="Spark master URL; None: spark-submit's --master, else local[2]",
+    )
+    checkpoint_dir: str | None = Field(
+        default=None,
+        description="ALS checkpoint directory (a shared hdfs:// or s3a:// one on a cluster); "
+        "None: a temporary local directory",
+    )
+    checkpoint_interval: int = Field(default=10, ge=1, description="ALS iterations per checkpoint")
+    blocks: int = Field(default=4, ge=1, description="ALS user and item blocks (partitions)")
+    shuffle_partitions: int = Field(default=4, ge=1, description="spark.sql.shuffle.partitions")
+    reg_param: float | None = Field(
+        default=None, ge=0.0, description="Spark's regParam; None: mapped from als.regularization"
+    )
+    log_level: Literal["ERROR", "WARN", "INFO"] = "WARN"
+    conf: dict[str, str] = Field(
+        default_factory=dict,
+        description='more Spark settings, e.g. {"spark.driver.memory": "4g"}',
+    )
+
+
 class Settings(BaseSettings):
     """Everything the service and the CLI can be configured with.
 
@@ -132,6 +170,7 @@ class Settings(BaseSettings):
     bpr: BPRParams = BPRParams()
     itemknn: ItemKNNParams = ItemKNNParams()
     userknn: UserKNNParams = UserKNNParams()
+    spark: SparkParams = SparkParams()
     train_threads: int = Field(
         default=0, ge=0, description="implicit's num_threads for fit; 0 means one per core"
     )
@@ -141,6 +180,12 @@ class Settings(BaseSettings):
         ge=0,
         le=1000,
         description="rank this many jobs per user after training (0: rank every request live)",
+    )
+    precompute_max_cells: int = Field(
+        default=2_000_000_000,
+        ge=0,
+        description="rank ahead only while rows × jobs stays under this many scores (the users' "
+        "lists and the jobs' lists each); larger catalogues are ranked per request",
     )
     train_if_missing: bool = Field(
         default=True, description="train at start-up when the model directory has no bundle"

@@ -41,7 +41,7 @@ def train(
     scored = time.perf_counter()
     log.info(
         "scored %s activity lines into %s (user, job) pairs in %.1f s",
-        f"{dataset.activities.height:,}",
+        f"{_lines(dataset.activities):,}",
         f"{len(pairs):,}",
         scored - started,
     )
@@ -50,7 +50,7 @@ def train(
     trained.info.update(
         data={
             "fingerprint": fingerprint,
-            "activity_lines": dataset.activities.height,
+            "activity_lines": _lines(dataset.activities),
             "catalogue_jobs": dataset.jobs.height if dataset.jobs is not None else None,
             "profile_users": dataset.users.height if dataset.users is not None else None,
             "unlisted_jobs": _unlisted_jobs(dataset),
@@ -121,24 +121,28 @@ def fit_pairs(
     )
     log.info("fitted in %.1f s", fitted - built)
     if settings.precompute_top:
-        _rank_ahead(trained, settings.precompute_top)
-        log.info(
-            "ranked every user's and job's top %d in %.1f s",
-            settings.precompute_top,
-            time.perf_counter() - fitted,
-        )
+        _rank_ahead(trained, settings.precompute_top, settings.precompute_max_cells)
     info["timings"]["rank_seconds"] = round(time.perf_counter() - fitted, 4)
     return trained
 
 
-def _rank_ahead(trained: TrainedModel, k: int) -> None:
-    """Rank each user's best jobs (redirected excluded) and each job's similar jobs once."""
+def _rank_ahead(trained: TrainedModel, k: int, max_cells: int) -> None:
+    """Rank each user's best jobs (redirected excluded) and each job's similar jobs once, for
+    each of the two whose rows × jobs scores stay within ``max_cells``."""
+    started = time.perf_counter()
     recommender = Recommender(trained)
     n_users, n_jobs = trained.interactions.shape
-    trained.user_top = rank_all(
-        lambda rows: recommender.user_scores(rows, "redirected"), (n_users, n_jobs), k
-    )
-    trained.similar_top = rank_all(recommender.similar_scores, (n_jobs, n_jobs), k)
+    if n_users * n_jobs <= max_cells:
+        trained.user_top = rank_all(
+            lambda rows: recommender.user_scores(rows, "redirected"), (n_users, n_jobs), k
+        )
+    else:
+        log.info("%s users × %s jobs: users' lists are ranked per request", n_users, n_jobs)
+    if n_jobs * n_jobs <= max_cells:
+        trained.similar_top = rank_all(recommender.similar_scores, (n_jobs, n_jobs), k)
+    else:
+        log.info("%s jobs: similar jobs are ranked per request", n_jobs)
+    log.info("ranked ahead in %.1f s", time.perf_counter() - started)
 
 
 def _funnel(
@@ -160,6 +164,14 @@ def _redirected(
 ) -> sp.csr_matrix:
     hit = pairs.redirects > 0
     return build_matrix(rows[hit], cols[hit], np.ones(int(hit.sum()), dtype=np.float32), shape)
+
+
+def _lines(activities: pl.DataFrame) -> int:
+    """Activity lines behind ``activities``: its rows, or their summed ``weight`` when it holds
+    counts (as training reads them)."""
+    if "weight" in activities.columns:
+        return int(activities["weight"].sum())
+    return activities.height
 
 
 def _unlisted_jobs(dataset: Dataset) -> int | None:

@@ -127,3 +127,15 @@ def test_workers_starting_together_train_one_bundle(tmp_path: Path, jsonl: Write
         served = list(pool.map(lambda _: load_or_train(settings), range(3)))
     assert len(list_bundles(settings.model_dir)) == 1
     assert len({r.version for r in served}) == 1
+
+
+def test_lists_are_ranked_ahead_only_within_the_budget(tmp_path: Path, jsonl: WriteJsonl) -> None:
+    jsonl(tmp_path / "data" / "activities.jsonl", block_activities())
+    small = tiny_settings(tmp_path)  # 12 users × 10 jobs = 120, 10 × 10 = 100 scores
+    assert train_directory(small).trained.user_top is not None
+    between = small.model_copy(update={"precompute_max_cells": 110})
+    trained = train_directory(between).trained
+    assert trained.user_top is None and trained.similar_top is not None
+    none = small.model_copy(update={"precompute_max_cells": 50})
+    trained = train_directory(none).trained
+    assert trained.user_top is None and trained.similar_top is None
