@@ -176,7 +176,7 @@ class RetrainManager:
         receiver, sender = context.Pipe(duplex=False)
         child = context.Process(
             target=train_in_child,
-            args=(sender, self.settings, job.window_days),
+            args=(sender, self.settings.model_dump(), job.window_days),
             name=f"retrain-{job.id[:8]}",
             daemon=True,
         )

@@ -13,6 +13,7 @@ import traceback
 from dataclasses import dataclass
 from datetime import timedelta
 from multiprocessing.connection import Connection
+from typing import Any
 
 from recommender.errors import RecommenderError
 from recommender.lifecycle.jobs import Phase
@@ -50,11 +51,17 @@ def iterations_of(settings: Settings) -> int | None:
     return {"als": settings.als.iterations, "bpr": settings.bpr.iterations}.get(settings.model)
 
 
-def train_in_child(conn: Connection, settings: Settings, window_days: int | None) -> None:
-    """The child's entry point: train, write a bundle beside the live one, report, exit."""
+def train_in_child(conn: Connection, values: dict[str, Any], window_days: int | None) -> None:
+    """The child's entry point: train, write a bundle beside the live one, report, exit.
+
+    ``values`` are the server's settings as plain values (``Settings.model_dump()``), validated
+    afresh here: the child imports the code on disk, which may be newer than the server's (an
+    upgrade while it runs), and a pickled ``Settings`` would miss any field added since.
+    """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         conn.send(PhaseReport("reading"))
+        settings = Settings.model_validate(values)
         from recommender.service import train_directory
 
         total = iterations_of(settings)
