@@ -117,7 +117,8 @@ class JobBook:
         with self._lock:
             job = self._jobs[job_id]
             if "progress" in changes:
-                changes["progress"] = max(job.progress, min(1.0, float(changes["progress"])))
+                progress = round(min(1.0, float(changes["progress"])), 3)
+                changes["progress"] = max(job.progress, progress)
             job = dataclasses.replace(job, **changes)
             self._jobs[job_id] = job
         return job
