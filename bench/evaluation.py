@@ -19,6 +19,9 @@ from recommender.evaluation.tuning import tune
 from recommender.models import MODEL_NAMES
 from recommender.settings import Settings
 
+LOCAL_MODELS = tuple(name for name in MODEL_NAMES if name != "spark-als")
+"""Every model but spark-als, which needs the optional pyspark (README: Training on Spark)."""
+
 ML_100K = REPO.parent / "shared" / "data" / "ml-100k" / "u.data"
 ML_MAPPING = ColumnMapping("1", "2", weight_col="3", time_col="4", sep="\t", has_header=False)
 TUNING_TRIALS = 4
@@ -60,8 +63,8 @@ def _ratio(ours: float, reference: float) -> str:
 
 def measure(name: str, log: EventLog, settings: Settings) -> tuple[list[Row], dict[str, object]]:
     split = time_split(log.events)
-    say(f"evaluation: {name}, {len(MODEL_NAMES)} models")
-    results, counts = evaluate_models(split, MODEL_NAMES, settings, [10])
+    say(f"evaluation: {name}, {len(LOCAL_MODELS)} models")
+    results, counts = evaluate_models(split, LOCAL_MODELS, settings, [10])
     users = counts["warm_users"]
     rows = [
         Row(

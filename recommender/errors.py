@@ -16,6 +16,7 @@ message and a non-zero exit code. Every message names the offending value::
     ├── ModelNotReadyError        no model is loaded yet
     ├── EventStoreError           the event store cannot be opened, written or read
     ├── StorageError              object storage (s3://…) cannot be read or written
+    ├── EngineUnavailableError    an optional training engine (Spark) is not installed
     ├── SettingsFileError         a settings file named on the command line is missing
     ├── EvaluationError           a split leaves nothing to evaluate
     ├── AdminDisabledError        no admin API key is configured: the admin endpoints are off
@@ -136,6 +137,11 @@ class EvaluationError(RecommenderError):
 
 class StorageError(RecommenderError):
     """Object storage (``s3://…``) cannot be reached, read or written; the message names the URL."""
+
+
+class EngineUnavailableError(RecommenderError):
+    """An optional training engine (``--engine spark``) is not installed or cannot start; the
+    message says what to install."""
 
 
 class AdminDisabledError(RecommenderError):

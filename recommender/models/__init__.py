@@ -8,11 +8,13 @@ from recommender.models.bpr import BPRModel
 from recommender.models.factors import FactorModel
 from recommender.models.itemknn import ItemKNNModel
 from recommender.models.popular import PopularityModel
+from recommender.models.spark_als import SparkALSModel
 from recommender.models.userknn import UserKNNModel
 from recommender.settings import MODEL_NAMES, Settings
 
 MODEL_KINDS: dict[str, type[Model]] = {
-    cls.kind: cls for cls in (ALSModel, BPRModel, PopularityModel, ItemKNNModel, UserKNNModel)
+    cls.kind: cls
+    for cls in (ALSModel, BPRModel, PopularityModel, ItemKNNModel, UserKNNModel, SparkALSModel)
 }
 """Model classes by the kind a bundle records."""
 
@@ -29,7 +31,8 @@ def create_model(name: str, settings: Settings) -> Model:
         default); ``itemknn-tfidf`` and ``itemknn-bm25`` override its measure.
     settings:
         Hyper-parameters (``als``, ``bpr``, ``itemknn``, ``userknn``), ``seed`` and
-        ``train_threads`` (for ALS and item kNN; BPR always fits on one thread).
+        ``train_threads`` (for ALS and item kNN; BPR always fits on one thread); ``spark``
+        for ``spark-als`` (whose fit imports pyspark; building it does not).
 
     Raises
     ------
@@ -49,6 +52,8 @@ def create_model(name: str, settings: Settings) -> Model:
         return ItemKNNModel(params, threads=settings.train_threads)
     if name == "userknn":
         return UserKNNModel(settings.userknn)
+    if name == "spark-als":
+        return SparkALSModel(settings.als, spark=settings.spark, seed=settings.seed)
     raise ValueError(f"unknown model {name!r}; known: {', '.join(MODEL_NAMES)}")
 
 
@@ -61,6 +66,7 @@ __all__ = [
     "ItemKNNModel",
     "Model",
     "PopularityModel",
+    "SparkALSModel",
     "UserKNNModel",
     "create_model",
 ]
