@@ -1,0 +1,332 @@
+"""The training inputs read into Spark: a data directory or any mapped interaction log.
+
+The events come out as the local readers return them (see
+:mod:`recommender.data.interactions`)::
+
+    user_id: bigint, job_id: bigint, is_redirect: boolean, weight: double, timestamp: timestamp
+
+* a **data directory** holds ``activities.jsonl`` (the service's schema, read as strictly as
+  :func:`recommender.data.readers.read_activities`: ids must be JSON integers, ``type`` one of
+  ``impression``/``redirect``) and optionally ``jobs.jsonl`` (expiry and employer, for the job
+  rules);
+* a **log file** (CSV, TSV, Parquet or JSON Lines, or delimited text with ``mapping.sep``) is read
+  with a :class:`~recommender.data.interactions.ColumnMapping`, with the local semantics: a weight
+  column counts a row that many times, without a type column every row is a redirect, a time
+  column gives the timestamps.
+
+Reading is strict: the first bad record raises :class:`~recommender.errors.InvalidDataError`
+naming the file, the field and the value (Spark does not number lines), unless ``skip_invalid``
+drops such records and counts them. One difference: Spark reads a JSON value as text before it
+is checked, so a quoted epoch time (``"1714564800"``) is taken as epoch seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pyspark.errors import AnalysisException
+from pyspark.sql import functions as sf
+from pyspark.sql import types
+
+from recommender.data.interactions import JOB_CLICKS_MAPPING, ColumnMapping
+from recommender.data.interactions.columns import Role, interaction_roles, listed
+from recommender.data.interactions.formats import layout
+from recommender.data.readers import ACTIVITIES_FILE, ACTIVITY_FIELDS, JOB_FIELDS, JOBS_FILE
+from recommender.errors import InvalidDataError, MissingDataError
+from recommender.spark.checks import Rule, first_error, rule_of
+from recommender.spark.records import CORRUPT, diagnose, json_rules, json_schema
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+EVENT_COLUMNS = ("user_id", "job_id", "is_redirect", "weight", "timestamp")
+
+
+@dataclass
+class SparkReadReport:
+    """What reading one input found: records kept, records skipped and the first reason."""
+
+    path: str
+    records: int = 0
+    skipped: int = 0
+    first_error: InvalidDataError | None = None
+
+    def summary(self) -> str:
+        """One line for people."""
+        text = f"{self.path}: {self.records} records"
+        if self.skipped:
+            text += f", {self.skipped} invalid records skipped (first: {self.first_error})"
+        return text
+
+
+@dataclass(frozen=True)
+class SparkInputs:
+    """The events, the jobs of ``jobs.jsonl`` (``job_id``, ``employer``, ``expires_at``; None
+    without it), a report per file, and the local files read (for the data fingerprint)."""
+
+    events: DataFrame
+    jobs: DataFrame | None
+    reports: tuple[SparkReadReport, ...]
+    local_files: tuple[Path, ...]
+
+
+def is_url(path: str) -> bool:
+    """Whether ``path`` names a Hadoop filesystem (``s3a://``, ``hdfs://``), not a local path."""
+    return "://" in path and not path.startswith("file://")
+
+
+def read_inputs(
+    spark: SparkSession,
+    path: str,
+    mapping: ColumnMapping | None = None,
+    *,
+    skip_invalid: bool = False,
+) -> SparkInputs:
+    """Read a data directory or a log file (see the module docstring) into Spark.
+
+    A path is a log file when a mapping is given, when it is a local file, or when it is a URL
+    whose suffix names a format (``.csv``, ``.tsv``, ``.parquet``, ``.jsonl``, ...); otherwise it is
+    a data directory.
+
+    Raises
+    ------
+    MissingDataError
+        A file is missing or holds no records.
+    InvalidDataError
+        A column or a record breaks its rules (unless ``skip_invalid``).
+    """
+    if _is_log(path, mapping):
+        events, report = read_log(spark, path, mapping, skip_invalid=skip_invalid)
+        return SparkInputs(events, None, (report,), _local_files([report]))
+    base = path.rstrip("/")
+    events, report = read_activities(spark, f"{base}/{ACTIVITIES_FILE}", skip_invalid=skip_invalid)
+    reports = [report]
+    jobs = None
+    if _exists(spark, f"{base}/{JOBS_FILE}"):
+        jobs, jobs_report = read_jobs(spark, f"{base}/{JOBS_FILE}", skip_invalid=skip_invalid)
+        reports.append(jobs_report)
+    return SparkInputs(events, jobs, tuple(reports), _local_files(reports))
+
+
+def _local_files(reports: list[SparkReadReport]) -> tuple[Path, ...]:
+    """The files behind ``reports`` that are local (a Parquet path may be a directory)."""
+    paths = [Path(r.path.removeprefix("file://")) for r in reports if not is_url(r.path)]
+    return tuple(p for p in paths if p.is_file())
+
+
+def read_activities(
+    spark: SparkSession, path: str, *, skip_invalid: bool = False
+) -> tuple[DataFrame, SparkReadReport]:
+    """``activities.jsonl`` as events (weight 1), with the service's schema and checks."""
+    raw = _load(path, lambda: spark.read.schema(json_schema(ACTIVITY_FIELDS)).json(path))
+    good, report = _validated(raw, json_rules(ACTIVITY_FIELDS), path, skip_invalid, ACTIVITY_FIELDS)
+    events = good.select(
+        "user_id",
+        "job_id",
+        (sf.col("type") == "redirect").alias("is_redirect"),
+        sf.lit(1.0).alias("weight"),
+        sf.col("timestamp"),
+    )
+    return events, report
+
+
+def read_jobs(
+    spark: SparkSession, path: str, *, skip_invalid: bool = False
+) -> tuple[DataFrame, SparkReadReport]:
+    """``jobs.jsonl``'s ``job_id``, ``employer`` and ``expires_at``; a repeated id is an error."""
+    raw = _load(path, lambda: spark.read.schema(json_schema(JOB_FIELDS)).json(path))
+    good, report = _validated(raw, json_rules(JOB_FIELDS), path, skip_invalid, JOB_FIELDS)
+    jobs = good.select("job_id", "employer", "expires_at")
+    repeated = jobs.groupBy("job_id").count().where("count > 1").limit(1).collect()
+    if repeated:
+        raise InvalidDataError("repeated id", path=path, field="job_id", value=repeated[0][0])
+    return jobs, report
+
+
+def read_log(
+    spark: SparkSession,
+    path: str,
+    mapping: ColumnMapping | None,
+    *,
+    skip_invalid: bool = False,
+) -> tuple[DataFrame, SparkReadReport]:
+    """A CSV/TSV/Parquet/JSON Lines log as events, its columns named by ``mapping``.
+
+    Without a mapping, JSON Lines is read as ``activities.jsonl`` and a file with
+    ``job_clicks.csv``'s columns with :data:`JOB_CLICKS_MAPPING`.
+    """
+    fmt, sep = layout(Path(path), mapping)
+    if mapping is None and fmt == "jsonl":
+        return read_activities(spark, path, skip_invalid=skip_invalid)
+    if fmt == "jsonl":
+        assert mapping is not None
+        names = [role.source for role in interaction_roles(mapping)]
+        schema = types.StructType([types.StructField(name, types.StringType()) for name in names])
+        raw = _load(path, lambda: spark.read.schema(schema).json(path))
+    elif fmt == "parquet":
+        raw = _load(path, lambda: spark.read.parquet(path))
+    else:
+        header = mapping.has_header if mapping is not None else True
+        raw = _load(path, lambda: _read_delimited(spark, path, sep, header))
+    if mapping is None:
+        if not {"userId", "jobId", "Clicks"} <= set(raw.columns):
+            raise InvalidDataError(
+                f"no column mapping given and the columns ({listed(raw.columns)}) are not "
+                "job_clicks.csv's (userId, jobId, Clicks): name the user and item columns "
+                "(--user-col, --item-col)",
+                path=path,
+            )
+        mapping = JOB_CLICKS_MAPPING
+    roles = interaction_roles(mapping)
+    checked: list[tuple[str, str, Rule, Column]] = []
+    for role in roles:
+        column = raw[_spark_name(raw, role, path, fmt, mapping)]
+        checked.append((role.name, role.source, rule_of(role, _dtype(raw, column), column), column))
+    good, report = _validated_roles(raw, checked, path, skip_invalid)
+    present = {role.name for role in roles}
+    events = good.select(
+        "user_id",
+        "job_id",
+        (sf.col("type") == "redirect" if "type" in present else sf.lit(True)).alias("is_redirect"),
+        (sf.col("weight") if "weight" in present else sf.lit(1.0)).alias("weight"),
+        (sf.col("timestamp") if "timestamp" in present else sf.lit(None))
+        .cast("timestamp")
+        .alias("timestamp"),
+    )
+    return events, report
+
+
+def _is_log(path: str, mapping: ColumnMapping | None) -> bool:
+    if mapping is not None:
+        return True
+    if not is_url(path):
+        return Path(path.removeprefix("file://")).is_file()
+    suffix = Path(path.rstrip("/")).suffix.lower()
+    return suffix in {".csv", ".tsv", ".tab", ".parquet", ".jsonl", ".ndjson", ".json"}
+
+
+def _exists(spark: SparkSession, path: str) -> bool:
+    """Whether ``path`` exists, asked of its Hadoop filesystem (local paths: of the OS)."""
+    if not is_url(path):
+        return Path(path.removeprefix("file://")).exists()
+    context: Any = spark.sparkContext
+    hadoop_path = context._jvm.org.apache.hadoop.fs.Path(path)
+    filesystem = hadoop_path.getFileSystem(context._jsc.hadoopConfiguration())
+    return bool(filesystem.exists(hadoop_path))
+
+
+def _load(path: str, read: Any) -> DataFrame:
+    """``read()``, with a missing path as :class:`MissingDataError`."""
+    try:
+        frame: DataFrame = read()
+    except AnalysisException as exc:
+        if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
+            raise MissingDataError("file not found", path=path) from exc
+        raise InvalidDataError(f"Spark cannot read it: {exc}", path=path) from exc
+    return frame
+
+
+def _read_delimited(spark: SparkSession, path: str, sep: str, header: bool) -> DataFrame:
+    reader = spark.read.option("header", header).option("sep", sep)
+    reader = reader.option("quote", '"').option("escape", '"').option("inferSchema", False)
+    return reader.csv(path)
+
+
+def _spark_name(raw: DataFrame, role: Role, path: str, fmt: str, mapping: ColumnMapping) -> str:
+    """The role's column in ``raw``; without a header Spark names columns ``_c0``, ``_c1``, ...
+    for the 1-based positions ``1``, ``2``, ... of the mapping."""
+    names = list(raw.columns)
+    positional = fmt == "delimited" and not mapping.has_header
+    name = role.source
+    if positional and role.source.isdigit():
+        name = f"_c{int(role.source) - 1}"
+    if name not in names:
+        shown = [str(i + 1) for i in range(len(names))] if positional else names
+        hint = (
+            "; without a header, columns are named by position: '1', '2', ..." if positional else ""
+        )
+        raise InvalidDataError(
+            f"no such column; the columns are {listed(shown)}{hint}", path=path, field=role.source
+        )
+    return name
+
+
+def _dtype(raw: DataFrame, column: Column) -> types.DataType:
+    return raw.select(column).schema.fields[0].dataType
+
+
+def _validated(
+    raw: DataFrame,
+    rules: list[tuple[str, Rule]],
+    path: str,
+    skip_invalid: bool,
+    fields: Any,
+) -> tuple[DataFrame, SparkReadReport]:
+    """The typed good records of a JSON Lines read; corrupt ones explained on the driver."""
+    corrupt = sf.col(CORRUPT)
+    checked = [(name, name, rule, sf.col(name)) for name, rule in rules]
+    reason, field, value = first_error(
+        [(name, rule, raw_col) for _, name, rule, raw_col in checked]
+    )
+    staged = raw.select(
+        *(rule.value.alias(name) for name, _, rule, _ in checked),
+        sf.when(corrupt.isNotNull(), sf.lit("corrupt")).otherwise(reason).alias("error_reason"),
+        field.alias("error_field"),
+        sf.coalesce(corrupt, value).alias("error_value"),
+    )
+    return _split(staged, path, skip_invalid, lambda row: _json_error(row, path, fields))
+
+
+def _validated_roles(
+    raw: DataFrame,
+    checked: list[tuple[str, str, Rule, Column]],
+    path: str,
+    skip_invalid: bool,
+) -> tuple[DataFrame, SparkReadReport]:
+    reason, field, value = first_error([(source, rule, col) for _, source, rule, col in checked])
+    staged = raw.select(
+        *(rule.value.alias(name) for name, _, rule, _ in checked), reason, field, value
+    )
+    return _split(staged, path, skip_invalid, lambda row: _row_error(row, path))
+
+
+def _split(
+    staged: DataFrame, path: str, skip_invalid: bool, to_error: Any
+) -> tuple[DataFrame, SparkReadReport]:
+    """Good rows (persisted, error columns dropped) and the report; raise on a bad row unless
+    ``skip_invalid``."""
+    staged = staged.persist()
+    bad = staged.where(sf.col("error_reason").isNotNull())
+    first = bad.limit(1).collect()
+    report = SparkReadReport(path=path)
+    if first:
+        error: InvalidDataError = to_error(first[0])
+        if not skip_invalid:
+            staged.unpersist()
+            raise error
+        report.first_error = error
+        report.skipped = bad.count()
+    good = staged.where(sf.col("error_reason").isNull()).drop(
+        "error_reason", "error_field", "error_value"
+    )
+    report.records = good.count()
+    if report.records == 0:
+        staged.unpersist()
+        detail = f" ({report.skipped} invalid records skipped)" if report.skipped else ""
+        raise MissingDataError(f"no records in file{detail}", path=path)
+    return good, report
+
+
+def _row_error(row: Any, path: str) -> InvalidDataError:
+    return InvalidDataError(
+        row["error_reason"], path=path, field=row["error_field"], value=row["error_value"]
+    )
+
+
+def _json_error(row: Any, path: str, fields: Any) -> InvalidDataError:
+    if row["error_reason"] != "corrupt":
+        return _row_error(row, path)
+    field, reason, value = diagnose(row["error_value"], fields)
+    return InvalidDataError(reason, path=path, field=field, value=value)

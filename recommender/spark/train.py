@@ -1,0 +1,191 @@
+"""``train --engine spark``: read and score with Spark, fit Spark's ALS, write the same bundle.
+
+The run, step by step:
+
+1. read the inputs into Spark (:mod:`recommender.spark.inputs`) and drop what is older than the
+   window;
+2. score each (user, job) pair in Spark SQL (:mod:`recommender.spark.scoring`; equal to the local
+   scorer) and collect the scored pairs to the driver, which needs them all for the bundle;
+3. :func:`recommender.training.fit_pairs` with the ``spark-als`` model: the same id maps (row k
+   is the k-th smallest id, as :class:`~recommender.matrix.IdIndex` numbers them), seen jobs,
+   popularity, funnel counts and precomputed top lists as local training, the factors fitted by
+   Spark's ALS (:mod:`recommender.spark.als`);
+4. job rules from ``jobs.jsonl`` and the provenance, then :func:`recommender.bundle.write_bundle`.
+
+The event store (a local SQLite file of the service) is not read: the bundle records
+``events_through`` 0, so a service folds every recorded event in on top of the model.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from recommender.bundle import write_bundle
+from recommender.data.interactions import ColumnMapping
+from recommender.errors import EngineUnavailableError, InvalidDataError
+from recommender.models.base import Progress
+from recommender.rules import JobMeta
+from recommender.settings import Settings
+from recommender.spark.inputs import SparkInputs, SparkReadReport, read_inputs
+from recommender.spark.scoring import collect_pairs, score_pairs, within_window
+from recommender.spark.session import get_session
+from recommender.trained import TrainedModel
+from recommender.training import fingerprint_files, fit_pairs
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+SPARK_MODELS = ("als", "spark-als")
+"""Settings' ``model`` values the Spark engine trains (both as ``spark-als``)."""
+
+
+@dataclass(frozen=True)
+class SparkTrainResult:
+    """A finished Spark training run: the model, its bundle, and what reading found."""
+
+    trained: TrainedModel
+    bundle_dir: Path
+    reports: tuple[SparkReadReport, ...]
+    seconds: float
+
+
+def train_spark(
+    settings: Settings,
+    data: str | Path,
+    *,
+    model_dir: Path | None = None,
+    mapping: ColumnMapping | None = None,
+    window: timedelta | None = None,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+    make_current: bool = True,
+) -> SparkTrainResult:
+    """Train ``spark-als`` with Spark on a data directory or log and write a bundle.
+
+    Parameters
+    ----------
+    settings:
+        ``als`` (mapped onto Spark's ALS), ``spark`` (master, checkpoints, ``reg_param``),
+        ``scoring``, ``seed``, ``precompute_top``; ``model`` must be ``als`` or ``spark-als``.
+    data:
+        A directory with ``activities.jsonl`` (and optionally ``jobs.jsonl``), or a log file read
+        with ``mapping``; a local path or a Hadoop URL (``s3a://``, ``hdfs://``).
+    window:
+        Train on the activity of this last stretch of time only (``settings.window_days`` when
+        None); undated activity is kept.
+
+    Raises
+    ------
+    EngineUnavailableError
+        pyspark is missing or Spark cannot start, or ``settings.model`` is not ALS.
+    InvalidDataError
+        Bad input, or nothing left to train on.
+    """
+    if settings.model not in SPARK_MODELS:
+        raise EngineUnavailableError(
+            f"the Spark engine trains ALS only, not {settings.model!r} "
+            "(unset RECOMMENDER_MODEL or set it to als)"
+        )
+    settings = settings.model_copy(update={"model": "spark-als"})
+    if window is None and settings.window_days is not None:
+        window = timedelta(days=settings.window_days)
+    started = time.perf_counter()
+    spark = get_session(settings.spark)
+    session_ready = time.perf_counter()
+    inputs = read_inputs(spark, str(data), mapping, skip_invalid=skip_invalid)
+    events, window_info = _within(inputs.events, window, datetime.now(UTC))
+    read = time.perf_counter()
+    pairs = collect_pairs(score_pairs(events, settings.scoring))
+    scored = time.perf_counter()
+    if len(pairs) == 0:
+        raise InvalidDataError("no (user, job) pair has a positive score: nothing to train on")
+    trained = fit_pairs(pairs, settings, progress=progress)
+    jobs = _jobs_frame(inputs)
+    spark.catalog.clearCache()  # the validated inputs were cached for counting and scoring
+    trained.job_meta = JobMeta.of(trained.jobs.ids, jobs)
+    seconds = time.perf_counter() - started
+    trained.info["data"] = {
+        "source": str(data),
+        "fingerprint": fingerprint_files(inputs.local_files) if inputs.local_files else None,
+        "activity_lines": window_info.pop("lines"),
+        "catalogue_jobs": jobs.height if jobs is not None else None,
+        "profile_users": None,
+        "unlisted_jobs": _unlisted(trained, jobs),
+        "event_lines": 0,
+        "events_through": 0,
+        **window_info,
+    }
+    trained.info["engine"] = _engine_info(spark, session_ready - started)
+    trained.info["timings"] = {
+        "session_seconds": round(session_ready - started, 4),
+        "read_seconds": round(read - session_ready, 4),
+        "score_seconds": round(scored - read, 4),
+        **trained.info["timings"],
+        "total_seconds": round(seconds, 4),
+    }
+    trained.info["train_seconds"] = round(seconds, 4)
+    bundle_dir = write_bundle(
+        trained, Path(model_dir or settings.model_dir), make_current=make_current
+    )
+    return SparkTrainResult(trained, bundle_dir, inputs.reports, seconds)
+
+
+def _within(
+    events: DataFrame, window: timedelta | None, now: datetime
+) -> tuple[DataFrame, dict[str, Any]]:
+    """The events in the window, and what it kept (``lines``) and dropped."""
+    total = events.count()
+    if window is None:
+        return events, {"lines": total, "window_days": None}
+    start = now - window
+    days = round(window / timedelta(days=1), 4)
+    kept = within_window(events, window, now)
+    lines = kept.count()
+    if lines == 0:
+        raise InvalidDataError(
+            f"no activity in the last {days:g} days (since {start:%Y-%m-%d %H:%M}Z) to train on"
+        )
+    return kept, {
+        "lines": lines,
+        "window_days": days,
+        "window_start": start.isoformat(timespec="seconds"),
+        "window_dropped_lines": total - lines,
+    }
+
+
+def _jobs_frame(inputs: SparkInputs) -> pl.DataFrame | None:
+    """``jobs.jsonl``'s columns on the driver, typed as the local reader types them."""
+    if inputs.jobs is None:
+        return None
+    frame = pl.from_arrow(inputs.jobs.toArrow())
+    assert isinstance(frame, pl.DataFrame)
+    return frame.select(
+        pl.col("job_id").cast(pl.Int64),
+        pl.col("employer").cast(pl.String),
+        pl.col("expires_at").cast(pl.Datetime("us", "UTC")),
+    )
+
+
+def _unlisted(trained: TrainedModel, jobs: pl.DataFrame | None) -> int | None:
+    """How many jobs with activity are missing from ``jobs.jsonl`` (None without that file)."""
+    if jobs is None:
+        return None
+    active = pl.DataFrame({"job_id": trained.jobs.ids})
+    return active.join(jobs.select("job_id"), on="job_id", how="anti").height
+
+
+def _engine_info(spark: Any, session_seconds: float) -> dict[str, Any]:
+    context = spark.sparkContext
+    return {
+        "name": "spark",
+        "spark_version": spark.version,
+        "master": context.master,
+        "default_parallelism": context.defaultParallelism,
+        "session_seconds": round(session_seconds, 4),
+    }
