@@ -82,7 +82,7 @@ def train_directory(
         data_dir, skip_invalid=skip_invalid, counts=True, since=since, with_users=False
     )
     log.info(
-        "read %s activity lines (%s (user, job, type) counts) in %.1f s",
+        "read %s activity lines (%s (user, job) pairs) in %.1f s",
         f"{dataset.reports[0].records:,}",
         f"{dataset.activities.height:,}",
         time.perf_counter() - started,
@@ -149,7 +149,7 @@ def _with_events(
     """
     import polars as pl
 
-    from recommender.data.activity_counts import COUNT_SCHEMA
+    from recommender.data.activity_counts import add_pairs, count_pairs
 
     opened: EventStore | None = None
     if events is None and default_path.is_file():
@@ -163,15 +163,10 @@ def _with_events(
         return dataset, {"event_lines": 0, "events_through": 0 if rows is None else rows.through}
     frame = rows.frame()
     kept = frame if since is None else frame.filter(pl.col("timestamp") >= since)
-    counts = (
-        kept.group_by("user_id", "job_id", "is_redirect")
-        .agg(weight=pl.len().cast(pl.Float64))
-        .cast(COUNT_SCHEMA)  # type: ignore[arg-type]
-    )
     info = {"event_lines": len(rows), "events_through": rows.through}
     return dataclasses.replace(
         dataset,
-        activities=pl.concat([dataset.activities, counts], how="vertical"),
+        activities=add_pairs(dataset.activities, count_pairs(kept)),
         dropped_lines=dataset.dropped_lines + frame.height - kept.height,
     ), info
 

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from recommender.data.activity_counts import total_lines
 from recommender.data.readers import Dataset
 from recommender.matrix import IdIndex, build_matrix
 from recommender.models import create_model
@@ -21,7 +22,7 @@ from recommender.models.base import Progress
 from recommender.ranking import rank_all
 from recommender.recommender import Recommender
 from recommender.rules import JobMeta
-from recommender.scoring import PairScores, score_activities
+from recommender.scoring import PairScores, score_activities, score_pair_counts
 from recommender.settings import Settings
 from recommender.trained import Funnel, TrainedModel
 
@@ -37,7 +38,17 @@ def train(
 ) -> TrainedModel:
     """Score the activities, build the users × jobs matrix and fit the configured model."""
     started = time.perf_counter()
-    pairs = score_activities(dataset.activities, settings.scoring)
+    activities = dataset.activities
+    if "impressions" in activities.columns:  # already counted per pair while read
+        pairs = score_pair_counts(
+            activities["user_id"].to_numpy(),
+            activities["job_id"].to_numpy(),
+            activities["impressions"].to_numpy(),
+            activities["redirects"].to_numpy(),
+            settings.scoring,
+        )
+    else:
+        pairs = score_activities(activities, settings.scoring)
     scored = time.perf_counter()
     log.info(
         "scored %s activity lines into %s (user, job) pairs in %.1f s",
@@ -167,8 +178,10 @@ def _redirected(
 
 
 def _lines(activities: pl.DataFrame) -> int:
-    """Activity lines behind ``activities``: its rows, or their summed ``weight`` when it holds
-    counts (as training reads them)."""
+    """Activity lines behind ``activities``: its rows, their summed ``weight``, or the pairs'
+    impressions and redirects when it holds pair counts (as training reads them)."""
+    if "impressions" in activities.columns:
+        return total_lines(activities)
     if "weight" in activities.columns:
         return int(activities["weight"].sum())
     return activities.height

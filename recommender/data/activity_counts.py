@@ -1,4 +1,4 @@
-"""``activities.jsonl`` aggregated while it is read: one row per (user, job, type) and its count.
+"""``activities.jsonl`` aggregated while it is read: one row per (user, job) pair and its funnel.
 
 Training needs only how often each user saw and clicked each job. DuckDB parses the file in
 parallel, checks every line exactly as :func:`recommender.data.readers.read_activities` does, drops
@@ -20,20 +20,20 @@ from recommender.data.lines import count_lines
 from recommender.data.schema_sql import fast_query
 from recommender.errors import MissingDataError
 
-COUNT_SCHEMA: dict[str, pl.DataType] = {
+PAIR_SCHEMA: dict[str, pl.DataType] = {
     "user_id": pl.Int64(),
     "job_id": pl.Int64(),
-    "is_redirect": pl.Boolean(),
-    "weight": pl.Float64(),
+    "impressions": pl.Float64(),
+    "redirects": pl.Float64(),
 }
-"""The columns :func:`read_activity_counts` returns; ``weight`` is the number of lines."""
+"""The columns :func:`read_activity_counts` returns: each pair's impression and redirect lines."""
 
 
 def read_activity_counts(
     path: Path, *, skip_invalid: bool = False, since: datetime | None = None
 ) -> tuple[pl.DataFrame, LoadReport, int]:
-    """Lines per (``user_id``, ``job_id``, ``is_redirect``) as ``weight``, and the lines dropped
-    for being older than ``since`` (lines without a timestamp are kept).
+    """Each (``user_id``, ``job_id``) pair's ``impressions`` and ``redirects`` (lines of each
+    type), and the lines dropped for being older than ``since`` (undated lines are kept).
 
     Accepts and refuses exactly the lines :func:`~recommender.data.readers.read_activities` does.
 
@@ -70,8 +70,9 @@ def _count_fast(
     query = f"""
         WITH records AS ({records}),
         marked AS (SELECT *, ({kept}) AS in_window FROM records)
-        SELECT user_id, job_id, type = 'redirect' AS is_redirect,
-               count(*) FILTER (WHERE in_window)::DOUBLE AS weight,
+        SELECT user_id, job_id,
+               count(*) FILTER (WHERE in_window AND type = 'impression')::DOUBLE AS impressions,
+               count(*) FILTER (WHERE in_window AND type = 'redirect')::DOUBLE AS redirects,
                count(*) AS lines, count(error_reason) AS errors
         FROM marked GROUP BY ALL
     """
@@ -90,9 +91,43 @@ def _count_fast(
     if result.height and result["errors"].sum() > 0:
         return None
     lines = int(result["lines"].sum()) if result.height else 0
-    frame = result.filter(pl.col("weight") > 0).select(list(COUNT_SCHEMA)).cast(COUNT_SCHEMA)  # type: ignore[arg-type]
-    dropped = lines - int(frame["weight"].sum()) if frame.height else lines
-    return frame, lines, dropped
+    frame = (
+        result.filter((pl.col("impressions") + pl.col("redirects")) > 0)
+        .select(list(PAIR_SCHEMA))
+        .cast(PAIR_SCHEMA)  # type: ignore[arg-type]
+    )
+    return frame, lines, lines - total_lines(frame)
+
+
+def total_lines(pairs: pl.DataFrame) -> int:
+    """The activity lines behind pair counts."""
+    if pairs.height == 0:
+        return 0
+    return int(pairs.select(pl.sum("impressions") + pl.sum("redirects")).item())
+
+
+def count_pairs(lines: pl.DataFrame) -> pl.DataFrame:
+    """Activity lines (``user_id``, ``job_id``, ``is_redirect``) grouped into pair counts."""
+    return (
+        lines.group_by("user_id", "job_id")
+        .agg(
+            impressions=(~pl.col("is_redirect")).sum().cast(pl.Float64),
+            redirects=pl.col("is_redirect").sum().cast(pl.Float64),
+        )
+        .cast(PAIR_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def add_pairs(pairs: pl.DataFrame, more: pl.DataFrame) -> pl.DataFrame:
+    """``pairs`` with the counts of ``more`` (a few pairs) added; only the pairs ``more`` touches
+    are regrouped, so adding a day of events to a year of counts stays cheap."""
+    if more.height == 0:
+        return pairs
+    keys = ["user_id", "job_id"]
+    touched = pairs.join(more.select(keys), on=keys, how="semi")
+    untouched = pairs.join(more.select(keys), on=keys, how="anti")
+    summed = pl.concat([touched, more]).group_by(keys).agg(pl.col("impressions", "redirects").sum())
+    return pl.concat([untouched, summed.cast(PAIR_SCHEMA)])  # type: ignore[arg-type]
 
 
 def _count_precise(
@@ -105,9 +140,4 @@ def _count_precise(
     kept = frame
     if since is not None:
         kept = frame.filter(pl.col("timestamp").is_null() | (pl.col("timestamp") >= since))
-    counts = (
-        kept.group_by("user_id", "job_id", "is_redirect")
-        .agg(weight=pl.len().cast(pl.Float64))
-        .cast(COUNT_SCHEMA)  # type: ignore[arg-type]
-    )
-    return counts, report, frame.height - kept.height
+    return count_pairs(kept), report, frame.height - kept.height

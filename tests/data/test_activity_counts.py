@@ -8,7 +8,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from recommender.data.activity_counts import read_activity_counts
+from recommender.data.activity_counts import (
+    add_pairs,
+    count_pairs,
+    read_activity_counts,
+    total_lines,
+)
 from recommender.data.readers import read_activities
 from recommender.errors import InvalidDataError, MissingDataError
 from tests.conftest import WriteJsonl
@@ -22,26 +27,31 @@ RECORDS = [
 ]
 
 
-def _grouped(frame: pl.DataFrame) -> list[tuple[int, int, bool, float]]:
-    return sorted(frame.select("user_id", "job_id", "is_redirect", "weight").iter_rows())
+def _grouped(frame: pl.DataFrame) -> list[tuple[int, int, float, float]]:
+    return sorted(frame.select("user_id", "job_id", "impressions", "redirects").iter_rows())
 
 
 def test_counts_equal_grouping_the_lines(tmp_path: Path, jsonl: WriteJsonl) -> None:
     path = jsonl(tmp_path / "a.jsonl", [*RECORDS, ""])  # a blank line is counted, not an error
     counts, report, dropped = read_activity_counts(path)
     lines, _ = read_activities(path)
-    expected = lines.group_by("user_id", "job_id", "is_redirect").agg(
-        weight=pl.len().cast(pl.Float64)
+    expected = lines.group_by("user_id", "job_id").agg(
+        impressions=(~pl.col("is_redirect")).sum().cast(pl.Float64),
+        redirects=pl.col("is_redirect").sum().cast(pl.Float64),
     )
-    assert _grouped(counts) == _grouped(expected)
-    assert counts.schema["weight"] == pl.Float64
+    assert (
+        _grouped(counts)
+        == _grouped(expected)
+        == [(1, 10, 2.0, 1.0), (2, 10, 0.0, 1.0), (2, 11, 1.0, 0.0)]
+    )
+    assert counts.schema["impressions"] == pl.Float64
     assert (report.records, report.blank, dropped) == (5, 1, 0)
 
 
 def test_since_drops_old_lines_and_keeps_undated(tmp_path: Path, jsonl: WriteJsonl) -> None:
     path = jsonl(tmp_path / "a.jsonl", RECORDS)
     counts, _, dropped = read_activity_counts(path, since=datetime(2026, 3, 1, tzinfo=UTC))
-    assert _grouped(counts) == [(1, 10, True, 1.0), (2, 10, True, 1.0)]
+    assert _grouped(counts) == [(1, 10, 0.0, 1.0), (2, 10, 0.0, 1.0)]
     assert dropped == 3
 
 
@@ -61,7 +71,7 @@ def test_a_bad_line_is_named_by_its_line(
     with pytest.raises(InvalidDataError, match=rf"a\.jsonl:3: .*{match}"):
         read_activity_counts(path)
     counts, report, _ = read_activity_counts(path, skip_invalid=True)
-    assert report.skipped == 1 and counts["weight"].sum() == 5
+    assert report.skipped == 1 and total_lines(counts) == 5
 
 
 def test_missing_and_empty_files(tmp_path: Path) -> None:
@@ -70,3 +80,20 @@ def test_missing_and_empty_files(tmp_path: Path) -> None:
     (tmp_path / "empty.jsonl").write_text("\n\n")
     with pytest.raises(MissingDataError, match="no records"):
         read_activity_counts(tmp_path / "empty.jsonl")
+
+
+def test_add_pairs_sums_the_touched_pairs_and_keeps_the_rest() -> None:
+    base = count_pairs(
+        pl.DataFrame(
+            {"user_id": [1, 1, 2], "job_id": [10, 10, 20], "is_redirect": [False, True, False]}
+        )
+    )
+    more = count_pairs(
+        pl.DataFrame({"user_id": [1, 3], "job_id": [10, 30], "is_redirect": [True, False]})
+    )
+    assert _grouped(add_pairs(base, more)) == [
+        (1, 10, 1.0, 2.0),
+        (2, 20, 1.0, 0.0),
+        (3, 30, 1.0, 0.0),
+    ]
+    assert add_pairs(base, more.head(0)) is base
