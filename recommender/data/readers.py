@@ -110,8 +110,9 @@ def load_dataset(
     Parameters
     ----------
     counts:
-        Read the activities aggregated, one row per (user, job, type) with a ``weight`` (see
-        :func:`~recommender.data.activity_counts.read_activity_counts`): what training needs,
+        Read the activities aggregated, one row per (user, job) pair with its ``impressions`` and
+        ``redirects`` (see :func:`~recommender.data.activity_counts.read_activity_counts`): what
+        training needs,
         in memory that grows with pairs rather than lines.
     since:
         Leave out activity lines older than this (lines without a timestamp stay).
