@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a model on a data directory and write a bundle")
     train.add_argument(
         "--data",
-        help="directory with activities.jsonl, local or s3://bucket/prefix (default: setting)",
+        help="directory with activities.jsonl, local or s3://bucket/prefix (default: setting); "
+        "with --engine spark also a log file (see the column mapping) or an s3a:// or hdfs:// URL",
     )
     train.add_argument(
         "--out", help="model directory to write the bundle to, local or s3://bucket/prefix"
@@ -52,6 +53,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="then delete all but the newest KEEP bundles; CURRENT and the bundle it replaced "
         "always stay (default: setting keep_bundles, 5)",
     )
+    train.add_argument(
+        "--engine",
+        choices=("implicit", "spark"),
+        default="implicit",
+        help="implicit: read, score and fit here (default); spark: read, score and fit ALS with "
+        "Spark (needs requirements-spark.txt), writing the same bundle",
+    )
+    train.add_argument(
+        "--master",
+        help="Spark master URL for --engine spark, e.g. local[4] or yarn "
+        "(default: spark-submit's, else local[2])",
+    )
+    evaluation_commands.add_mapping_options(train)
     train.set_defaults(func=service_commands.train)
 
     demo = sub.add_parser("generate-demo-data", help="write realistic synthetic data")

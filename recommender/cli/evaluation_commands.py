@@ -18,6 +18,12 @@ def add_log_options(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="a data directory (activities.jsonl or job_clicks.csv) or a CSV/TSV/Parquet/JSONL log",
     )
+    add_mapping_options(parser)
+    parser.add_argument("--skip-invalid", action="store_true", help="skip invalid rows (counted)")
+
+
+def add_mapping_options(parser: argparse.ArgumentParser) -> None:
+    """The column mapping of an interaction log (read by :func:`column_mapping`)."""
     group = parser.add_argument_group("column mapping (for logs other than the service's own)")
     group.add_argument(
         "--user-col", help="user id column (a name, or 1-based position with --no-header)"
@@ -30,7 +36,6 @@ def add_log_options(parser: argparse.ArgumentParser) -> None:
         "--sep", help=r"field separator, e.g. ',' or '\t' (default: from the suffix)"
     )
     group.add_argument("--no-header", action="store_true", help="the file has no header line")
-    parser.add_argument("--skip-invalid", action="store_true", help="skip invalid rows (counted)")
 
 
 def add_split_options(parser: argparse.ArgumentParser, default_validation: float) -> None:
@@ -60,7 +65,9 @@ def add_split_options(parser: argparse.ArgumentParser, default_validation: float
     parser.add_argument("--k", type=ks, default=[10], help="cut-offs, e.g. 10 or 5,10,20")
 
 
-def _mapping(args: argparse.Namespace) -> Any:
+def column_mapping(args: argparse.Namespace) -> Any:
+    """The :class:`~recommender.data.interactions.ColumnMapping` of the mapping options, or None
+    when none is given."""
     from recommender.data.interactions import ColumnMapping
 
     if args.user_col is None and args.item_col is None:
@@ -103,7 +110,7 @@ def evaluate(args: argparse.Namespace) -> int:
     from recommender.evaluation.runner import ModelResult, evaluate_models
 
     settings = settings_from(args.env_file)
-    log = load_log(args.data, _mapping(args), skip_invalid=args.skip_invalid)
+    log = load_log(args.data, column_mapping(args), skip_invalid=args.skip_invalid)
     for report in log.reports:
         print(report.summary())
     split = _split(args, log)
@@ -151,7 +158,7 @@ def tune(args: argparse.Namespace) -> int:
     )
 
     settings = settings_from(args.env_file)
-    log = load_log(args.data, _mapping(args), skip_invalid=args.skip_invalid)
+    log = load_log(args.data, column_mapping(args), skip_invalid=args.skip_invalid)
     split = _split(args, log)
     space = SPARK_SPACE if args.space == "spark" else DEFAULT_SPACE
     k = args.k[0]

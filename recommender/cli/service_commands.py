@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recommender.settings import settings_from
+
+if TYPE_CHECKING:
+    from recommender.service import TrainResult
+    from recommender.spark.train import SparkTrainResult
 
 
 def train(args: argparse.Namespace) -> int:
     """Train on a data directory and write a bundle."""
     from tqdm import tqdm
 
+    from recommender.cli.spark_command import check_engine_options, train_on_spark
     from recommender.lifecycle import prune_bundles
     from recommender.service import train_directory
 
+    check_engine_options(args)
     settings = settings_from(args.env_file)
     if args.out is not None:  # a URL becomes the model store, with a local cache as model_dir
         settings = settings.model_validate({**settings.model_dump(), "model_dir": args.out})
@@ -29,13 +36,17 @@ def train(args: argparse.Namespace) -> int:
             if loss is not None:
                 bar.set_postfix(loss=f"{loss:.5f}")
 
-        result = train_directory(
-            settings,
-            data_dir=args.data,
-            skip_invalid=args.skip_invalid,
-            progress=progress,
-            window=args.window,
-        )
+        result: TrainResult | SparkTrainResult
+        if getattr(args, "engine", "implicit") == "spark":
+            result = train_on_spark(args, settings, progress)
+        else:
+            result = train_directory(
+                settings,
+                data_dir=args.data,
+                skip_invalid=args.skip_invalid,
+                progress=progress,
+                window=args.window,
+            )
     for report in result.reports:
         print(report.summary())
     counts = result.trained.info["counts"]

@@ -33,7 +33,13 @@ from pyspark.sql import types
 from recommender.data.interactions import JOB_CLICKS_MAPPING, ColumnMapping
 from recommender.data.interactions.columns import Role, interaction_roles, listed
 from recommender.data.interactions.formats import layout
-from recommender.data.readers import ACTIVITIES_FILE, ACTIVITY_FIELDS, JOB_FIELDS, JOBS_FILE
+from recommender.data.readers import (
+    ACTIVITIES_FILE,
+    ACTIVITY_FIELDS,
+    JOB_FIELDS,
+    JOBS_FILE,
+    USERS_FILE,
+)
 from recommender.errors import InvalidDataError, MissingDataError
 from recommender.spark.checks import Rule, first_error, rule_of
 from recommender.spark.records import CORRUPT, diagnose, json_rules, json_schema
@@ -107,7 +113,11 @@ def read_inputs(
     if _exists(spark, f"{base}/{JOBS_FILE}"):
         jobs, jobs_report = read_jobs(spark, f"{base}/{JOBS_FILE}", skip_invalid=skip_invalid)
         reports.append(jobs_report)
-    return SparkInputs(events, jobs, tuple(reports), _local_files(reports))
+    local = _local_files(reports)
+    users = Path(base, USERS_FILE)
+    if local and users.is_file():  # fingerprinted, as local training does, though not read
+        local = (*local, users)
+    return SparkInputs(events, jobs, tuple(reports), local)
 
 
 def _local_files(reports: list[SparkReadReport]) -> tuple[Path, ...]:
@@ -120,7 +130,7 @@ def read_activities(
     spark: SparkSession, path: str, *, skip_invalid: bool = False
 ) -> tuple[DataFrame, SparkReadReport]:
     """``activities.jsonl`` as events (weight 1), with the service's schema and checks."""
-    raw = _load(path, lambda: spark.read.schema(json_schema(ACTIVITY_FIELDS)).json(path))
+    raw = _load(spark, path, lambda: spark.read.schema(json_schema(ACTIVITY_FIELDS)).json(path))
     good, report = _validated(raw, json_rules(ACTIVITY_FIELDS), path, skip_invalid, ACTIVITY_FIELDS)
     events = good.select(
         "user_id",
@@ -136,7 +146,7 @@ def read_jobs(
     spark: SparkSession, path: str, *, skip_invalid: bool = False
 ) -> tuple[DataFrame, SparkReadReport]:
     """``jobs.jsonl``'s ``job_id``, ``employer`` and ``expires_at``; a repeated id is an error."""
-    raw = _load(path, lambda: spark.read.schema(json_schema(JOB_FIELDS)).json(path))
+    raw = _load(spark, path, lambda: spark.read.schema(json_schema(JOB_FIELDS)).json(path))
     good, report = _validated(raw, json_rules(JOB_FIELDS), path, skip_invalid, JOB_FIELDS)
     jobs = good.select("job_id", "employer", "expires_at")
     repeated = jobs.groupBy("job_id").count().where("count > 1").limit(1).collect()
@@ -164,12 +174,12 @@ def read_log(
         assert mapping is not None
         names = [role.source for role in interaction_roles(mapping)]
         schema = types.StructType([types.StructField(name, types.StringType()) for name in names])
-        raw = _load(path, lambda: spark.read.schema(schema).json(path))
+        raw = _load(spark, path, lambda: spark.read.schema(schema).json(path))
     elif fmt == "parquet":
-        raw = _load(path, lambda: spark.read.parquet(path))
+        raw = _load(spark, path, lambda: spark.read.parquet(path))
     else:
         header = mapping.has_header if mapping is not None else True
-        raw = _load(path, lambda: _read_delimited(spark, path, sep, header))
+        raw = _load(spark, path, lambda: _read_delimited(spark, path, sep, header))
     if mapping is None:
         if not {"userId", "jobId", "Clicks"} <= set(raw.columns):
             raise InvalidDataError(
@@ -217,8 +227,11 @@ def _exists(spark: SparkSession, path: str) -> bool:
     return bool(filesystem.exists(hadoop_path))
 
 
-def _load(path: str, read: Any) -> DataFrame:
-    """``read()``, with a missing path as :class:`MissingDataError`."""
+def _load(spark: SparkSession, path: str, read: Any) -> DataFrame:
+    """``read()``, with a missing path as :class:`MissingDataError` (asked first: Spark would log
+    a stack trace)."""
+    if not _exists(spark, path):
+        raise MissingDataError("file not found", path=path)
     try:
         frame: DataFrame = read()
     except AnalysisException as exc:

@@ -51,6 +51,10 @@ def get_session(params: SparkParams) -> SparkSession:
     from pyspark import SparkConf
     from pyspark.sql import SparkSession
 
+    active = SparkSession.getActiveSession()
+    if active is not None:  # configured already (by us, or by whoever embeds this code)
+        _ensure_checkpoint_dir(active, params)
+        return active
     builder = SparkSession.builder.appName(APP_NAME)
     try:
         submitted = SparkConf().contains("spark.master")  # spark-submit says where to run
@@ -69,11 +73,15 @@ def get_session(params: SparkParams) -> SparkSession:
     for key, value in (settings | params.conf).items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
+    session.sparkContext.setLogLevel(params.log_level)
+    _ensure_checkpoint_dir(session, params)
+    return session
+
+
+def _ensure_checkpoint_dir(session: SparkSession, params: SparkParams) -> None:
     context = session.sparkContext
-    context.setLogLevel(params.log_level)
     if context.getCheckpointDir() is None:
         context.setCheckpointDir(params.checkpoint_dir or _temporary_dir())
-    return session
 
 
 def _temporary_dir() -> str:

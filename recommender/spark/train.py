@@ -133,6 +133,10 @@ def train_spark(
     bundle_dir = write_bundle(
         trained, Path(model_dir or settings.model_dir), make_current=make_current
     )
+    if settings.model_store is not None:  # s3:// model directory: the bundle is published too
+        from recommender.storage import ModelStore
+
+        ModelStore(settings.model_store).publish(bundle_dir, make_current=make_current)
     return SparkTrainResult(trained, bundle_dir, inputs.reports, seconds)
 
 
