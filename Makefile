@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 
 MODELS ?= als,bpr,popular,itemknn,itemknn-tfidf,itemknn-bm25,userknn
 
-.PHONY: help install install-dev prepare run evaluate test lint format bench clean
+.PHONY: help install install-dev install-spark prepare run evaluate test lint format bench clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,6 +31,12 @@ install: $(VENV)/.runtime ## Create .venv and install the runtime dependencies
 
 install-dev: $(VENV)/.dev ## Install the test, lint and benchmark tools too
 
+$(VENV)/.spark: requirements-spark.txt $(VENV)/.runtime
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-spark.txt
+	touch $@
+
+install-spark: $(VENV)/.spark ## Install the optional Spark engine (pyspark; needs Java 17)
+
 prepare: install ## Generate demo data if there is none, train a model if there is none
 	$(PY) -m recommender prepare
 
@@ -42,7 +48,7 @@ evaluate: prepare ## Tune ALS, then evaluate every model on the demo data (repor
 	$(PY) -m recommender -q --env-file reports/demo-tuned.env evaluate --data dataset --split time \
 		--models $(MODELS) --k 5,10,20 --out reports/demo
 
-lint: install-dev ## ruff (lint + format check) and mypy --strict
+lint: install-dev install-spark ## ruff (lint + format check) and mypy --strict (pyspark's types too)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
