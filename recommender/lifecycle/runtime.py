@@ -9,6 +9,7 @@ from recommender.lifecycle.manager import RetrainManager
 from recommender.lifecycle.switch import ModelHolder, ModelSwitch
 from recommender.lifecycle.watcher import BundleWatcher
 from recommender.settings import Settings
+from recommender.storage import ModelStore
 
 
 class Lifecycle:
@@ -25,7 +26,10 @@ class Lifecycle:
     """
 
     def __init__(self, settings: Settings, holder: ModelHolder, events: EventStore | None) -> None:
-        self.switch = ModelSwitch(holder, settings.model_dir, events, settings.keep_bundles)
+        store = None if settings.model_store is None else ModelStore(settings.model_store)
+        self.switch = ModelSwitch(
+            holder, settings.model_dir, events, settings.keep_bundles, store=store
+        )
         self.retrains = RetrainManager(settings, self.switch)
         self.watcher = BundleWatcher(self.switch, settings.watch_interval_seconds)
 

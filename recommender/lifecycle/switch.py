@@ -28,6 +28,7 @@ from recommender.events import EventStore
 from recommender.lifecycle.pruning import prune_bundles
 from recommender.recommender import Recommender
 from recommender.service import serve
+from recommender.storage import ModelStore
 from recommender.trained import TrainedModel
 
 log = logging.getLogger(__name__)
@@ -104,15 +105,24 @@ class ModelSwitch:
         Passed to :func:`recommender.service.serve` with each new model.
     keep:
         Bundles kept after an activation (see :func:`prune_bundles`).
+    store:
+        An object store (``s3://…``) the model directory mirrors: its ``CURRENT`` is the one
+        followed and moved, and bundles are fetched from it into ``model_dir``.
     """
 
     def __init__(
-        self, holder: ModelHolder, model_dir: Path, events: EventStore | None, keep: int
+        self,
+        holder: ModelHolder,
+        model_dir: Path,
+        events: EventStore | None,
+        keep: int,
+        store: ModelStore | None = None,
     ) -> None:
         self.holder = holder
         self.model_dir = Path(model_dir)
         self.events = events
         self.keep = keep
+        self.store = store
         self._lock = threading.Lock()
 
     @property
@@ -183,15 +193,27 @@ class ModelSwitch:
         """
         with self._lock:
             previous = self.served
-            if version == previous or version != current_version(self.model_dir):
+            if version == previous or version != self.pointed_to():
                 return None
             started = time.perf_counter()
+            if self.store is not None:  # fetched into the local cache, then verified as any
+                self.store.fetch(version, self.model_dir)
             trained = load_bundle(self.model_dir, version)
-            return self._install(trained, previous, started, move_current=False)
+            return self._install(trained, previous, started, move_current=self.store is not None)
 
     def pointed_to(self) -> str:
-        """The version ``CURRENT`` names (or the newest bundle, without a ``CURRENT``)."""
+        """The version ``CURRENT`` names (the store's, with one), or the newest local bundle."""
+        if self.store is not None:
+            version = self.store.current_version()
+            if version is not None:
+                return version
         return current_version(self.model_dir)
+
+    def catch_up(self) -> int:
+        """Let the served model take in events stored since it last looked (by any process)."""
+        if self.events is None:
+            return 0
+        return self.holder.get().catch_up(self.events)
 
     def bundles(self) -> list[BundleInfo]:
         """The bundles of the model directory, oldest first."""
@@ -216,6 +238,13 @@ class ModelSwitch:
             )
         return listed
 
+    def _publish(self, version: str) -> None:
+        """Point the store's ``CURRENT`` at ``version``, uploading the bundle if it lacks it."""
+        assert self.store is not None
+        if version not in self.store.versions():
+            self.store.publish(self.model_dir / version, make_current=False)
+        self.store.set_current(version)
+
     def _install(
         self, trained: TrainedModel, previous: str | None, started: float, *, move_current: bool
     ) -> Swap:
@@ -226,9 +255,13 @@ class ModelSwitch:
         version = str(trained.info["version"])
         if move_current:
             set_current(self.model_dir, version)
+            if self.store is not None and self.store.current_version() != version:
+                self._publish(version)
         swapping = time.perf_counter()
         self.holder.set(recommender)
         swapped = time.perf_counter()
+        if self.events is not None:  # events stored while it was being built
+            recommender.catch_up(self.events)
         swap = Swap(
             version=version,
             previous=previous,

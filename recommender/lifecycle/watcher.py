@@ -11,7 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 
-from recommender.errors import BundleError, BundleNotFoundError, ModelNotReadyError
+from recommender.errors import (
+    BundleError,
+    BundleNotFoundError,
+    EventStoreError,
+    ModelNotReadyError,
+    StorageError,
+)
 from recommender.lifecycle.switch import ModelSwitch, Swap
 
 log = logging.getLogger(__name__)
@@ -57,12 +63,20 @@ class BundleWatcher:
         return self._thread is not None and self._thread.is_alive()
 
     def check(self) -> Swap | None:
-        """One check: swap to the bundle ``CURRENT`` names if it differs; the swap, if any."""
+        """One check: swap to the bundle ``CURRENT`` names if it differs; the swap, if any.
+
+        Each check also lets the served model take in the events other processes stored (a
+        worker takes in its own at once), so every worker recalculates with every event.
+        """
+        try:
+            self.switch.catch_up()
+        except (ModelNotReadyError, EventStoreError) as exc:
+            log.debug("catching up with the event store: %s", exc)
         try:
             pointed = self.switch.pointed_to()
         except BundleNotFoundError:
             return None  # no bundle yet: nothing to follow
-        except BundleError as exc:  # CURRENT itself is unreadable
+        except (BundleError, StorageError) as exc:  # CURRENT itself is unreadable
             self._refuse(str(exc), exc)
             return None
         if pointed in self._refused:
@@ -71,11 +85,11 @@ class BundleWatcher:
             return self.switch.follow(pointed)
         except ModelNotReadyError:
             return None
-        except BundleError as exc:
+        except (BundleError, StorageError) as exc:
             self._refuse(pointed, exc)
             return None
 
-    def _refuse(self, key: str, exc: BundleError) -> None:
+    def _refuse(self, key: str, exc: BundleError | StorageError) -> None:
         if key in self._refused:
             return
         if len(self._refused) >= _REMEMBERED:
