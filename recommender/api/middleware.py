@@ -10,9 +10,9 @@ wraps ``send`` to add ``X-Request-ID`` and note the status, and records two metr
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 
 import orjson
 from fastapi import FastAPI
@@ -32,11 +32,23 @@ _HTTP1 = frozenset({"1.0", "1.1"})
 access_log = logging.getLogger(ACCESS_LOGGER)
 
 
+# the version (4) and variant (RFC 4122) bits of a random UUID
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def fresh_request_id() -> str:
+    """A random UUID (version 4) as 32 hex digits: ``uuid.uuid4().hex`` at a third of its cost
+    (every request without an id of its own pays it)."""
+    random = int.from_bytes(os.urandom(16), "big")
+    return ((random & _UUID4_CLEAR) | _UUID4_SET).to_bytes(16, "big").hex()
+
+
 def request_id_from(given: bytes | None) -> str:
     """The client's ``X-Request-ID`` when it is 1-128 of ``[A-Za-z0-9._-]``, else a fresh id."""
     if given is not None and _SANE_ID.fullmatch(given):
         return given.decode("ascii")
-    return uuid.uuid4().hex
+    return fresh_request_id()
 
 
 def route_template(scope: Scope) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from starlette.types import Message, Receive, Scope, Send
 
 from recommender.api.metrics import RequestMetrics
-from recommender.api.middleware import RequestMiddleware, request_id_from
+from recommender.api.middleware import RequestMiddleware, fresh_request_id, request_id_from
 from recommender.errors import ModelNotReadyError
 from recommender.logs import REQUEST_ID
 
@@ -166,6 +167,15 @@ def test_an_insane_request_id_is_replaced_by_a_fresh_one(given: bytes | None) ->
     assert len(fresh) == 32
     assert int(fresh, 16) >= 0
     assert fresh != request_id_from(given)
+
+
+def test_fresh_request_ids_are_random_uuid4s() -> None:
+    ids = {fresh_request_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for request_id in ids:
+        parsed = uuid.UUID(hex=request_id)
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert parsed.hex == request_id
 
 
 def test_a_sane_request_id_of_128_characters_is_kept() -> None:
