@@ -7,6 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?= 1
 PYTEST_ARGS ?=
 # Where data and models live comes from RECOMMENDER_DATA_DIR / RECOMMENDER_MODEL_DIR or .env
 # (defaults dataset/ and models/): the Makefile reads them through the same Settings as the code.
@@ -40,8 +41,8 @@ install-spark: $(VENV)/.spark ## Install the optional Spark engine (pyspark; nee
 prepare: install ## Generate demo data if there is none, train a model if there is none
 	$(PY) -m recommender prepare
 
-run: prepare ## Install, make demo data and a model if missing, then serve on HOST:PORT (127.0.0.1:8000)
-	$(VENV)/bin/uvicorn main:app --host $(HOST) --port $(PORT) --no-access-log
+run: prepare ## Install, make demo data and a model if missing, then serve on HOST:PORT with WORKERS processes
+	$(VENV)/bin/uvicorn main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) --no-access-log
 
 evaluate: prepare ## Tune ALS, then evaluate every model on the demo data (reports/demo/)
 	$(PY) -m recommender -q tune --data dataset --split time --budget 24 --write-env reports/demo-tuned.env

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench import batch, evaluation, events, fit, http_load, load, retrain, startup
+from bench import batch, evaluation, events, fit, http_load, load, retrain, startup, workers
 from bench.common import RESULTS, Context, Result, say
 from bench.report import machine, markdown
 
@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, Callable[[Context], Result]] = {
     "batch": batch.run,
     "startup": startup.run,
     "events": events.run,
+    "workers": workers.run,
     "retrain": retrain.run,
     "evaluation": evaluation.run,
 }

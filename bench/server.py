@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -32,8 +32,11 @@ class Server:
     seconds since the process was started.
     """
 
-    def __init__(self, app: str, env: Mapping[str, str], log: Path) -> None:
+    def __init__(
+        self, app: str, env: Mapping[str, str], log: Path, args: Sequence[str] = ()
+    ) -> None:
         self.app = app
+        self.args = list(args)
         self.env = dict(env)
         self.log = log
         self.port = free_port()
@@ -43,7 +46,7 @@ class Server:
 
     def __enter__(self) -> Server:
         command = [sys.executable, "-m", "uvicorn", self.app, "--host", HOST]
-        command += ["--port", str(self.port), "--no-access-log"]
+        command += ["--port", str(self.port), "--no-access-log", *self.args]
         with self.log.open("ab") as out:
             self.started = time.perf_counter()
             self._proc = subprocess.Popen(
@@ -71,6 +74,12 @@ class Server:
         raise TimeoutError(
             f"{self.app} did not answer {path} within {timeout:.0f} s:\n{self._log_tail()}"
         )
+
+    @property
+    def pid(self) -> int:
+        """The uvicorn process (with ``--workers``, the parent of the worker processes)."""
+        assert self._proc is not None
+        return self._proc.pid
 
     def _log_tail(self, lines: int = 20) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
