@@ -42,7 +42,8 @@ prepare: install ## Generate demo data if there is none, train a model if there 
 	$(PY) -m recommender prepare
 
 run: prepare ## Install, make demo data and a model if missing, then serve on HOST:PORT with WORKERS processes
-	$(VENV)/bin/uvicorn main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) --no-access-log
+	@if [ "$(WORKERS)" -gt 1 ]; then export PROMETHEUS_MULTIPROC_DIR=$$(mktemp -d); fi; \
+	exec $(VENV)/bin/uvicorn main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) --no-access-log
 
 evaluate: prepare ## Tune ALS, then evaluate every model on the demo data (reports/demo/)
 	$(PY) -m recommender -q tune --data dataset --split time --budget 24 --write-env reports/demo-tuned.env

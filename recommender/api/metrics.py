@@ -1,14 +1,17 @@
 """Prometheus metrics: requests by route and status, and what the service holds at scrape time.
 
 Each application has its own :class:`~prometheus_client.CollectorRegistry` (several apps in one
-process, as in the tests, do not share counters). Request counts and latencies are recorded by
-:class:`recommender.api.middleware.RequestMiddleware`; the model in use and the event-store
-counts are read when ``GET /metrics`` is scraped, by :class:`ServiceCollector`.
+process, as in the tests, do not share counters). With several worker processes,
+``PROMETHEUS_MULTIPROC_DIR`` makes every scrape add up the request metrics of all of them.
+Request counts and latencies are recorded by :class:`recommender.api.middleware.RequestMiddleware`;
+the model in use and the event-store counts are read when ``GET /metrics`` is scraped, by
+:class:`ServiceCollector`.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -32,6 +35,10 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 """Seconds; a default request takes a few milliseconds, a batch of 1,000 users tens."""
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus_client's multiprocess directory: set (to an empty directory) when several workers
+serve, so that request counts add up across them (``make run WORKERS=N`` sets it)."""
 
 
 class RequestMetrics:
@@ -67,8 +74,18 @@ class RequestMetrics:
         )
         # labels() costs a lock and a tuple of strings: keep the children of each pair seen
         self._children: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
-        self.registry.register(ServiceCollector(model, events))
-        ProcessCollector(registry=self.registry)
+        self.scraped = self.registry
+        shared = os.environ.get(MULTIPROCESS_ENV)
+        if shared:
+            # several workers (make run WORKERS=N): each writes its counters to files in that
+            # directory and a scrape of any worker adds up every worker's
+            from prometheus_client.multiprocess import MultiProcessCollector
+
+            self.scraped = CollectorRegistry()
+            MultiProcessCollector(self.scraped, path=shared)  # type: ignore[no-untyped-call]
+        else:
+            ProcessCollector(registry=self.registry)
+        self.scraped.register(ServiceCollector(model, events))
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         """Count one answered request and its duration."""
@@ -82,7 +99,7 @@ class RequestMetrics:
 
     def render(self) -> bytes:
         """Every metric of the registry in the Prometheus text format (version 0.0.4)."""
-        return generate_latest(self.registry)
+        return generate_latest(self.scraped)
 
 
 def _timestamp(value: Any) -> float | None:
