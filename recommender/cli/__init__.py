@@ -89,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("implicit").setLevel(logging.WARNING)  # it logs every iteration's loss
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # Spark's gateway logs its connections
     try:
         code: int = args.func(args)
     except RecommenderError as exc:
