@@ -40,7 +40,7 @@ from recommender.data.readers import (
     JOBS_FILE,
     USERS_FILE,
 )
-from recommender.errors import InvalidDataError, MissingDataError
+from recommender.errors import InvalidDataError, MissingDataError, StorageError
 from recommender.spark.checks import Rule, first_error, rule_of
 from recommender.spark.records import CORRUPT, diagnose, json_rules, json_schema
 
@@ -222,9 +222,17 @@ def _exists(spark: SparkSession, path: str) -> bool:
     if not is_url(path):
         return Path(path.removeprefix("file://")).exists()
     context: Any = spark.sparkContext
-    hadoop_path = context._jvm.org.apache.hadoop.fs.Path(path)
-    filesystem = hadoop_path.getFileSystem(context._jsc.hadoopConfiguration())
-    return bool(filesystem.exists(hadoop_path))
+    try:
+        hadoop_path = context._jvm.org.apache.hadoop.fs.Path(path)
+        filesystem = hadoop_path.getFileSystem(context._jsc.hadoopConfiguration())
+        return bool(filesystem.exists(hadoop_path))
+    except Exception as exc:  # py4j's Java exception: no such filesystem, no credentials, ...
+        cause = str(getattr(exc, "java_exception", exc)).strip()
+        reason = cause.splitlines()[0] if cause else type(exc).__name__
+        raise StorageError(
+            f"{path}: Spark cannot reach this filesystem ({reason}); s3a:// needs hadoop-aws on "
+            "the classpath and credentials (README: Training on Spark)"
+        ) from exc
 
 
 def _load(spark: SparkSession, path: str, read: Any) -> DataFrame:

@@ -11,7 +11,7 @@ import pytest
 
 from recommender.data.interactions import INTERACTION_SCHEMA, ColumnMapping, read_interactions
 from recommender.data.readers import read_jobs
-from recommender.errors import InvalidDataError, MissingDataError
+from recommender.errors import InvalidDataError, MissingDataError, StorageError
 from tests.conftest import WriteJsonl
 
 if TYPE_CHECKING:
@@ -195,6 +195,8 @@ def test_a_bad_log_row_is_refused_as_the_local_reader_refuses_it(
 
 
 def test_missing_columns_and_files_are_named(spark: SparkSession, tmp_path: Path) -> None:
+    from recommender.spark.inputs import read_inputs
+
     path = tmp_path / "log.csv"
     path.write_text(CSV)
     with pytest.raises(InvalidDataError, match=r"no such column; the columns are 'user'") as raised:
@@ -202,5 +204,7 @@ def test_missing_columns_and_files_are_named(spark: SparkSession, tmp_path: Path
     assert raised.value.field == "job"
     with pytest.raises(MissingDataError, match="file not found"):
         _read(spark, tmp_path / "nothing")
+    with pytest.raises(StorageError, match='No FileSystem for scheme "nosuch"'):
+        read_inputs(spark, "nosuch://bucket/log.csv")
     with pytest.raises(InvalidDataError, match=r"are not job_clicks\.csv.s"):
         _read(spark, path)
