@@ -41,30 +41,14 @@ from recommender.data.readers import (
     USERS_FILE,
 )
 from recommender.errors import InvalidDataError, MissingDataError, StorageError
-from recommender.spark.checks import Rule, first_error, rule_of
-from recommender.spark.records import CORRUPT, diagnose, json_rules, json_schema
+from recommender.spark.checks import Rule, rule_of
+from recommender.spark.records import json_schema
+from recommender.spark.validation import SparkReadReport, validated_columns, validated_json
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
 EVENT_COLUMNS = ("user_id", "job_id", "is_redirect", "weight", "timestamp")
-
-
-@dataclass
-class SparkReadReport:
-    """What reading one input found: records kept, records skipped and the first reason."""
-
-    path: str
-    records: int = 0
-    skipped: int = 0
-    first_error: InvalidDataError | None = None
-
-    def summary(self) -> str:
-        """One line for people."""
-        text = f"{self.path}: {self.records} records"
-        if self.skipped:
-            text += f", {self.skipped} invalid records skipped (first: {self.first_error})"
-        return text
 
 
 @dataclass(frozen=True)
@@ -131,7 +115,7 @@ def read_activities(
 ) -> tuple[DataFrame, SparkReadReport]:
     """``activities.jsonl`` as events (weight 1), with the service's schema and checks."""
     raw = _load(spark, path, lambda: spark.read.schema(json_schema(ACTIVITY_FIELDS)).json(path))
-    good, report = _validated(raw, json_rules(ACTIVITY_FIELDS), path, skip_invalid, ACTIVITY_FIELDS)
+    good, report = validated_json(raw, ACTIVITY_FIELDS, path, skip_invalid)
     events = good.select(
         "user_id",
         "job_id",
@@ -147,7 +131,7 @@ def read_jobs(
 ) -> tuple[DataFrame, SparkReadReport]:
     """``jobs.jsonl``'s ``job_id``, ``employer`` and ``expires_at``; a repeated id is an error."""
     raw = _load(spark, path, lambda: spark.read.schema(json_schema(JOB_FIELDS)).json(path))
-    good, report = _validated(raw, json_rules(JOB_FIELDS), path, skip_invalid, JOB_FIELDS)
+    good, report = validated_json(raw, JOB_FIELDS, path, skip_invalid)
     jobs = good.select("job_id", "employer", "expires_at")
     repeated = jobs.groupBy("job_id").count().where("count > 1").limit(1).collect()
     if repeated:
@@ -194,7 +178,7 @@ def read_log(
     for role in roles:
         column = raw[_spark_name(raw, role, path, fmt, mapping)]
         checked.append((role.name, role.source, rule_of(role, _dtype(raw, column), column), column))
-    good, report = _validated_roles(raw, checked, path, skip_invalid)
+    good, report = validated_columns(raw, checked, path, skip_invalid)
     present = {role.name for role in roles}
     events = good.select(
         "user_id",
@@ -276,78 +260,3 @@ def _spark_name(raw: DataFrame, role: Role, path: str, fmt: str, mapping: Column
 
 def _dtype(raw: DataFrame, column: Column) -> types.DataType:
     return raw.select(column).schema.fields[0].dataType
-
-
-def _validated(
-    raw: DataFrame,
-    rules: list[tuple[str, Rule]],
-    path: str,
-    skip_invalid: bool,
-    fields: Any,
-) -> tuple[DataFrame, SparkReadReport]:
-    """The typed good records of a JSON Lines read; corrupt ones explained on the driver."""
-    corrupt = sf.col(CORRUPT)
-    checked = [(name, name, rule, sf.col(name)) for name, rule in rules]
-    reason, field, value = first_error(
-        [(name, rule, raw_col) for _, name, rule, raw_col in checked]
-    )
-    staged = raw.select(
-        *(rule.value.alias(name) for name, _, rule, _ in checked),
-        sf.when(corrupt.isNotNull(), sf.lit("corrupt")).otherwise(reason).alias("error_reason"),
-        field.alias("error_field"),
-        sf.coalesce(corrupt, value).alias("error_value"),
-    )
-    return _split(staged, path, skip_invalid, lambda row: _json_error(row, path, fields))
-
-
-def _validated_roles(
-    raw: DataFrame,
-    checked: list[tuple[str, str, Rule, Column]],
-    path: str,
-    skip_invalid: bool,
-) -> tuple[DataFrame, SparkReadReport]:
-    reason, field, value = first_error([(source, rule, col) for _, source, rule, col in checked])
-    staged = raw.select(
-        *(rule.value.alias(name) for name, _, rule, _ in checked), reason, field, value
-    )
-    return _split(staged, path, skip_invalid, lambda row: _row_error(row, path))
-
-
-def _split(
-    staged: DataFrame, path: str, skip_invalid: bool, to_error: Any
-) -> tuple[DataFrame, SparkReadReport]:
-    """Good rows (persisted, error columns dropped) and the report; raise on a bad row unless
-    ``skip_invalid``."""
-    staged = staged.persist()
-    bad = staged.where(sf.col("error_reason").isNotNull())
-    first = bad.limit(1).collect()
-    report = SparkReadReport(path=path)
-    if first:
-        error: InvalidDataError = to_error(first[0])
-        if not skip_invalid:
-            staged.unpersist()
-            raise error
-        report.first_error = error
-        report.skipped = bad.count()
-    good = staged.where(sf.col("error_reason").isNull()).drop(
-        "error_reason", "error_field", "error_value"
-    )
-    report.records = good.count()
-    if report.records == 0:
-        staged.unpersist()
-        detail = f" ({report.skipped} invalid records skipped)" if report.skipped else ""
-        raise MissingDataError(f"no records in file{detail}", path=path)
-    return good, report
-
-
-def _row_error(row: Any, path: str) -> InvalidDataError:
-    return InvalidDataError(
-        row["error_reason"], path=path, field=row["error_field"], value=row["error_value"]
-    )
-
-
-def _json_error(row: Any, path: str, fields: Any) -> InvalidDataError:
-    if row["error_reason"] != "corrupt":
-        return _row_error(row, path)
-    field, reason, value = diagnose(row["error_value"], fields)
-    return InvalidDataError(reason, path=path, field=field, value=value)

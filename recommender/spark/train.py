@@ -32,9 +32,10 @@ from recommender.errors import EngineUnavailableError, InvalidDataError
 from recommender.models.base import Progress
 from recommender.rules import JobMeta
 from recommender.settings import Settings
-from recommender.spark.inputs import SparkInputs, SparkReadReport, read_inputs
+from recommender.spark.inputs import SparkInputs, read_inputs
 from recommender.spark.scoring import collect_pairs, score_pairs, within_window
 from recommender.spark.session import get_session
+from recommender.spark.validation import SparkReadReport
 from recommender.trained import TrainedModel
 from recommender.training import fingerprint_files, fit_pairs
 
