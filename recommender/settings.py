@@ -192,7 +192,8 @@ class Settings(BaseSettings):
     )
     events_path: Path | None = Field(
         default=None,
-        description="the SQLite event store; None means events.sqlite3 in data_dir",
+        description="the SQLite event store; None means events.sqlite3 in data_dir (in the "
+        "working directory when data_dir is an s3:// URL)",
     )
 
     window_days: int | None = Field(
@@ -258,7 +259,11 @@ class Settings(BaseSettings):
     @property
     def events_file(self) -> Path:
         """Where the event store lives: ``events_path``, or ``data_dir/events.sqlite3``."""
-        return self.events_path if self.events_path is not None else self.data_dir / EVENTS_FILE
+        if self.events_path is not None:
+            return self.events_path
+        if self.data_store is not None:  # never in the cache of fetched files: it may be cleared
+            return Path(EVENTS_FILE)
+        return self.data_dir / EVENTS_FILE
 
     @field_validator("model")
     @classmethod

@@ -191,3 +191,20 @@ def test_old_bundles_without_funnel_counts_still_recalculate(
     rec = _served(replace(tiny_trained, funnel=None), store, [Event(100, 1000, "redirect")])
     got = rec.recommend(100, 3)
     assert got.source == RECALCULATED and 1000 not in got.job_ids.tolist()
+
+
+def test_job_rules_hold_on_the_recalculated_path(
+    rules_trained: TrainedModel, store: SQLiteEventStore
+) -> None:
+    from recommender.rules import Rules
+
+    # a new user of block 0, whose best job 1000 expired in 2020 (see tests.conftest.block_jobs)
+    rec = _served(rules_trained, store, [Event(7777, 1002, "redirect")])
+    got = rec.recommend(7777, 3)
+    assert got.source == RECALCULATED and 1000 not in got.job_ids.tolist()
+    excluded = rec.recommend(7777, 3, rules=Rules.at_now([1001]))
+    assert not {1000, 1001} & set(excluded.job_ids.tolist())
+    capped = rec.recommend(7777, 9, "none", Rules.at_now(max_per_employer=1))
+    employers = {1001: "acme", 1002: "acme", 1003: "acme", 1004: "bolt"}
+    named = [employers.get(j) for j in capped.job_ids.tolist() if employers.get(j) == "acme"]
+    assert capped.source == RECALCULATED and len(named) <= 1

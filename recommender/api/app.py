@@ -25,6 +25,7 @@ from recommender.errors import (
     AdminDisabledError,
     AuthenticationError,
     BundleError,
+    EngineUnavailableError,
     EventStoreError,
     ExplainUnsupportedError,
     InvalidDataError,
@@ -32,6 +33,7 @@ from recommender.errors import (
     NoPreviousBundleError,
     RecommenderError,
     RetrainNotFoundError,
+    StorageError,
     UnknownJobError,
     UnknownUserError,
 )
@@ -56,6 +58,8 @@ ERROR_STATUS: dict[type[RecommenderError], int] = {
     ModelNotReadyError: 503,
     BundleError: 503,
     EventStoreError: 503,
+    StorageError: 503,
+    EngineUnavailableError: 503,
     RecommenderError: 400,
 }
 

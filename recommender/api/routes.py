@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,8 @@ from recommender.events import Event, EventStore
 from recommender.recommender import Recommender
 from recommender.rules import Rules
 from recommender.settings import ExcludeSeen
+
+log = logging.getLogger(__name__)
 
 Endpoint = Callable[..., Any]
 _ROUTES: list[tuple[str, Endpoint, dict[str, Any]]] = []
@@ -108,7 +111,7 @@ async def jobs_single_user(body: SingleUserRequest, request: Request) -> Respons
     recommender = _recommender(request)
     exclude = _exclude(request, body.exclude_seen)
     rules = _rules(body)
-    if recommender.ranked_ahead(body.n, exclude, rules):
+    if recommender.ranked_ahead(body.n, exclude, rules) and not recommender.fresh.get(body.user_id):
         rec = recommender.recommend(body.user_id, body.n, exclude, rules)
     else:  # scoring every job (slow for neighbourhood models) must not block the event loop
         rec = await run_in_threadpool(recommender.recommend, body.user_id, body.n, exclude, rules)
@@ -169,7 +172,10 @@ def post_events(body: EventsRequest, request: Request) -> Response:
     )
     slot = request.app.state.slot
     if slot.ready:  # the users' next lists are recalculated with these events
-        slot.get().catch_up(store)
+        try:
+            slot.get().catch_up(store)
+        except EventStoreError as exc:  # committed all the same: the watcher catches up later
+            log.warning("events committed, but reading them back failed: %s", exc)
     return _json({"accepted": result.accepted, "duplicates": result.duplicates})
 
 

@@ -6,7 +6,7 @@ Ids are strict 64-bit integers: ``"5"``, ``5.7`` and ``true`` are refused.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, WithJsonSchema
@@ -78,10 +78,31 @@ class SimilarJobsRequest(JobRulesFields):
     n: Count = 10
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+"""How far ahead of the server's clock an event time may be (clients' clocks drift)."""
+
+
 def _parse_time(value: object) -> datetime | None:
-    """An ISO-8601 string or epoch seconds, as the activity files accept; naive means UTC."""
+    """An ISO-8601 string or epoch seconds, as the activity files accept; naive means UTC.
+
+    The time must lie between 1970 and a day after now: a far-future event would stay the store's
+    newest for ever and escape every training window.
+    """
+    moment = _any_time(value)
+    if moment is None:
+        return None
+    latest = datetime.now(UTC) + FUTURE_SLACK
+    if not EARLIEST <= moment <= latest:
+        raise ValueError(
+            f"event time must lie between 1970-01-01 and {latest:%Y-%m-%dT%H:%M}Z (a day ahead)"
+        )
+    return moment
+
+
+def _any_time(value: object) -> datetime | None:
     if value is None or isinstance(value, datetime):
-        return value
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, bool):
         raise ValueError("expected an ISO-8601 time or epoch seconds")
     if isinstance(value, int | float):

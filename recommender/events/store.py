@@ -85,8 +85,12 @@ def to_micros(moment: datetime) -> int:
 
 
 def from_micros(micros: int) -> datetime:
-    """The UTC time ``micros`` microseconds after the Unix epoch."""
-    return EPOCH + timedelta(microseconds=micros)
+    """The UTC time ``micros`` microseconds after the Unix epoch (clamped to what ``datetime``
+    holds, so a stored value out of range cannot break a read)."""
+    try:
+        return EPOCH + timedelta(microseconds=micros)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC) if micros > 0 else datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)

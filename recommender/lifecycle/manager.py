@@ -18,8 +18,9 @@ import time
 from collections import deque
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 
-from recommender.errors import BundleError
+from recommender.errors import BundleError, StorageError
 from recommender.lifecycle.jobs import PHASE_PROGRESS, JobBook, RetrainJob, now
 from recommender.lifecycle.switch import ModelSwitch
 from recommender.lifecycle.worker import (
@@ -29,6 +30,7 @@ from recommender.lifecycle.worker import (
     TrainingFailed,
     train_in_child,
 )
+from recommender.service import exclusive_lock
 from recommender.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -120,7 +122,9 @@ class RetrainManager:
                     return
                 job_id = self._queue.popleft()
             try:
-                self._execute(job_id)
+                # one retrain at a time across every worker process sharing the model directory
+                with exclusive_lock(Path(self.settings.model_dir) / ".retrain.lock"):
+                    self._execute(job_id)
             except Exception as exc:  # never let one job stop the queue
                 log.exception("retraining job %s failed unexpectedly", job_id)
                 self._fail(job_id, f"{type(exc).__name__}: {exc}")
@@ -147,7 +151,7 @@ class RetrainManager:
         )
         try:
             swap = self.switch.activate(outcome.version)
-        except BundleError as exc:
+        except (BundleError, StorageError) as exc:
             self._fail(
                 job_id,
                 f"the new bundle {outcome.version} was refused, the model in use stays: {exc}",

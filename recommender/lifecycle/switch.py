@@ -253,10 +253,10 @@ class ModelSwitch:
         recommender = serve(trained, self.events)
         built = time.perf_counter()
         version = str(trained.info["version"])
-        if move_current:
-            set_current(self.model_dir, version)
+        if move_current:  # the store first: if publishing fails, nothing has moved
             if self.store is not None and self.store.current_version() != version:
                 self._publish(version)
+            set_current(self.model_dir, version)
         swapping = time.perf_counter()
         self.holder.set(recommender)
         swapped = time.perf_counter()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from recommender.api import create_app
 from recommender.data.readers import Dataset
+from recommender.errors import EventStoreError
 from recommender.recommender import Recommender
 from recommender.settings import Settings
 from recommender.training import train
@@ -67,3 +69,37 @@ def test_explain_with_a_model_that_has_none_is_a_clear_422(tmp_path: Path) -> No
         response = client.post(SINGLE, json={"user_id": 100, "explain": True})
     assert response.status_code == 422
     assert "only als" in response.json()["detail"]
+
+
+def test_event_times_out_of_range_are_refused_and_stats_stay_readable(client: TestClient) -> None:
+    for when in ("9999-12-31T23:59:59-14:00", "1969-12-31T23:59:59Z", 4e9):
+        response = client.post(
+            "/events/",
+            json={"events": [{"user_id": 1, "job_id": 2, "type": "redirect", "timestamp": when}]},
+        )
+        assert response.status_code == 422, when
+        assert "event time must lie between 1970-01-01" in response.text
+    assert client.get("/events/stats").status_code == 200
+    assert client.get("/metrics").status_code == 200
+
+
+def test_events_committed_are_acknowledged_even_if_reading_them_back_fails(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Recommender, events: object) -> int:
+        raise EventStoreError("disk I/O error")
+
+    monkeypatch.setattr(Recommender, "catch_up", broken)
+    response = client.post(
+        "/events/", json={"events": [{"user_id": 1, "job_id": 2, "type": "redirect"}]}
+    )
+    assert response.status_code == 200
+    assert client.get("/events/stats").json()["total"] == 1
+
+
+def test_storage_and_engine_errors_are_503() -> None:
+    from recommender.api.app import status_for
+    from recommender.errors import EngineUnavailableError, StorageError
+
+    assert status_for(StorageError("s3://b: down")) == 503
+    assert status_for(EngineUnavailableError("no pyspark")) == 503
