@@ -112,6 +112,18 @@ class SparkALSModel(ALSModel):
             raise ValueError("the model is not fitted: it has no regParam yet")
         return self.reg_param
 
+    def set_factors(self, user_factors: NDArray[Any], item_factors: NDArray[Any]) -> None:
+        super().set_factors(user_factors, item_factors)
+        self._yty: NDArray[np.float64] | None = None
+
+    def _gram(self) -> NDArray[np.float64]:
+        """YᵀY of the job factors, in float64, computed once per model (not per request)."""
+        gram: NDArray[np.float64] | None = getattr(self, "_yty", None)
+        if gram is None:
+            item = self.item_factors.astype(np.float64)
+            gram = self._yty = item.T @ item
+        return gram.copy()
+
     def _equations(
         self, history: sp.csr_matrix, row: int
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int32], NDArray[np.float64]]:
@@ -122,8 +134,7 @@ class SparkALSModel(ALSModel):
         alpha = self.als_params.alpha
         confidence = 1.0 + alpha * spark_ratings(values, alpha).astype(np.float64)
         y = self.item_factors[cols].astype(np.float64)
-        item = self.item_factors.astype(np.float64)
-        a = item.T @ item + (y.T * (confidence - 1.0)) @ y
+        a = self._gram() + (y.T * (confidence - 1.0)) @ y
         a[np.diag_indices_from(a)] += self._reg() * cols.shape[0]
         b = y.T @ confidence
         return a, b, cols, confidence
