@@ -29,13 +29,17 @@ def train(args: argparse.Namespace) -> int:
     replaced = _current_or_none(model_dir)  # perhaps what a running service serves: kept
     iterations = {"als": settings.als.iterations, "bpr": settings.bpr.iterations}
     total = iterations.get(settings.model, 1)
-    with tqdm(total=total, desc=settings.model, unit="it", disable=args.quiet) as bar:
+    bars: list[tqdm[None]] = []  # opened at the first iteration, after reading and scoring
 
-        def progress(done: int, loss: float | None) -> None:
-            bar.update(done - bar.n)
-            if loss is not None:
-                bar.set_postfix(loss=f"{loss:.5f}")
+    def progress(done: int, loss: float | None) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, desc=settings.model, unit="it", disable=args.quiet))
+        bar = bars[0]
+        bar.update(done - bar.n)
+        if loss is not None:
+            bar.set_postfix(loss=f"{loss:.5f}")
 
+    try:
         result: TrainResult | SparkTrainResult
         if getattr(args, "engine", "implicit") == "spark":
             result = train_on_spark(args, settings, progress)
@@ -47,6 +51,9 @@ def train(args: argparse.Namespace) -> int:
                 progress=progress,
                 window=args.window,
             )
+    finally:
+        for bar in bars:
+            bar.close()
     for report in result.reports:
         print(report.summary())
     counts = result.trained.info["counts"]
