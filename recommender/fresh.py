@@ -19,10 +19,36 @@ from recommender.events.store import EventRows, EventStore
 
 @dataclass(frozen=True, slots=True)
 class UserEvents:
-    """One user's events newer than the model, in arrival order."""
+    """One user's events newer than the model, counted per job (so memory grows with the jobs a
+    user touched, not with every event): ``job_ids`` sorted, unique."""
 
     job_ids: NDArray[np.int64]
-    is_redirect: NDArray[np.bool_]
+    impressions: NDArray[np.float64]
+    redirects: NDArray[np.float64]
+
+    @classmethod
+    def count(cls, job_ids: NDArray[np.int64], is_redirect: NDArray[np.bool_]) -> UserEvents:
+        """The counts of a sequence of events."""
+        jobs, inverse = np.unique(job_ids, return_inverse=True)
+        return cls(
+            jobs.astype(np.int64),
+            np.bincount(inverse, weights=~is_redirect, minlength=jobs.shape[0]).astype(np.float64),
+            np.bincount(inverse, weights=is_redirect, minlength=jobs.shape[0]).astype(np.float64),
+        )
+
+    def plus(self, other: UserEvents) -> UserEvents:
+        """Both sets of counts, summed per job."""
+        jobs, inverse = np.unique(
+            np.concatenate([self.job_ids, other.job_ids]), return_inverse=True
+        )
+        size = jobs.shape[0]
+        imp = np.bincount(
+            inverse, weights=np.concatenate([self.impressions, other.impressions]), minlength=size
+        )
+        red = np.bincount(
+            inverse, weights=np.concatenate([self.redirects, other.redirects]), minlength=size
+        )
+        return UserEvents(jobs.astype(np.int64), imp.astype(np.float64), red.astype(np.float64))
 
 
 class FreshEvents:
@@ -75,17 +101,14 @@ class FreshEvents:
         if not new.any():
             return
         users, jobs, redirect = rows.user_ids[new], rows.job_ids[new], rows.is_redirect[new]
-        order = np.argsort(users, kind="stable")  # arrival order within each user
+        order = np.argsort(users, kind="stable")
         users, jobs, redirect = users[order], jobs[order], redirect[order]
         starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
         ends = np.r_[starts[1:], users.shape[0]]
         by_user = self._by_user  # one item assignment per user: atomic for readers
         for user, start, end in zip(users[starts].tolist(), starts, ends, strict=True):
+            counted = UserEvents.count(jobs[start:end], redirect[start:end])
             before = by_user.get(user)
-            add_jobs, add_redirect = jobs[start:end], redirect[start:end]
-            if before is not None:
-                add_jobs = np.concatenate([before.job_ids, add_jobs])
-                add_redirect = np.concatenate([before.is_redirect, add_redirect])
-            by_user[user] = UserEvents(add_jobs, add_redirect)
+            by_user[user] = counted if before is None else before.plus(counted)
         self._count += int(new.sum())
         self._through = int(rows.ids[new][-1])

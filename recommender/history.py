@@ -63,10 +63,9 @@ def full_history(
     known = cols != MISSING
     if not known.any():
         return None
-    cols, redirect = cols[known], events.is_redirect[known]
-    new_cols, inverse = np.unique(cols, return_inverse=True)
-    new_imp = np.bincount(inverse, weights=~redirect, minlength=new_cols.shape[0]).astype(float)
-    new_red = np.bincount(inverse, weights=redirect, minlength=new_cols.shape[0]).astype(float)
+    # job ids are sorted and unique, and so are their columns (IdIndex keeps id order)
+    new_cols = cols[known]
+    new_imp, new_red = events.impressions[known], events.redirects[known]
     imp: NDArray[np.float64]
     red: NDArray[np.float64]
     floor: NDArray[np.float32] | None

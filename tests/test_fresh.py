@@ -46,8 +46,13 @@ def test_catch_up_takes_each_event_once(store: SQLiteEventStore) -> None:
     assert fresh.catch_up(store) == 2
     one = fresh.get(1)
     assert one is not None and one.job_ids.tolist() == [10, 11, 12]
-    assert one.is_redirect.tolist() == [False, True, False]
-    assert len(fresh) == 4 and fresh.users == 2 and fresh.through == 4
+    assert one.impressions.tolist() == [1, 0, 1] and one.redirects.tolist() == [0, 1, 0]
+    store.append([Event(1, 11, "redirect"), Event(1, 10, "impression")])
+    fresh.catch_up(store)
+    again = fresh.get(1)
+    assert again is not None and again.job_ids.tolist() == [10, 11, 12]
+    assert again.impressions.tolist() == [2, 0, 1] and again.redirects.tolist() == [0, 2, 0]
+    assert len(fresh) == 6 and fresh.users == 2 and fresh.through == 6
     assert fresh.get(3) is None
 
 
@@ -73,7 +78,7 @@ def test_full_history_scores_like_training_on_everything(tiny_trained: TrainedMo
         tiny_settings(),
     )
     frame = activities_frame(new)
-    events = UserEvents(frame["job_id"].to_numpy(), frame["is_redirect"].to_numpy())
+    events = UserEvents.count(frame["job_id"].to_numpy(), frame["is_redirect"].to_numpy())
     row = tiny_trained.users.row(100)
     history = full_history(tiny_trained, row, events, ScoringRule())
     assert history is not None
