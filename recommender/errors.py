@@ -153,7 +153,7 @@ class AuthenticationError(RecommenderError):
 
 
 class RetrainNotFoundError(RecommenderError):
-    """No retraining job has the given id (ids do not survive a restart)."""
+    """No retraining job has the given id."""
 
 
 class NoPreviousBundleError(RecommenderError):

@@ -33,7 +33,7 @@ class RetrainAccepted(BaseModel):
 
 
 class RetrainStatus(BaseModel):
-    """A retraining job as it stands (ids are forgotten when the service restarts)."""
+    """A retraining job as it stands (any worker serving the model directory answers for it)."""
 
     id: str
     status: JobStatus

@@ -1,14 +1,22 @@
-"""Retraining job records: what ``GET /admin/retrain/{id}`` reports, kept in memory."""
+"""Retraining job records: what ``GET /admin/retrain/{id}`` reports.
+
+Records are kept in memory and, given a directory, also as one JSON file per job written
+atomically, so that every worker process serving the same model directory (and a restarted
+service) can answer for a job another process accepted.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from recommender.errors import RetrainNotFoundError
@@ -41,7 +49,7 @@ class RetrainJob:
     Attributes
     ----------
     id:
-        32 hex digits; ids live in the memory of the process that accepted the job.
+        32 hex digits.
     window_days:
         The moving window trained on (None: all the activity).
     progress:
@@ -78,13 +86,26 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-class JobBook:
-    """The job records of one process, safe to use from several threads."""
+_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 
-    def __init__(self, history: int = HISTORY) -> None:
+
+class JobBook:
+    """Job records, safe to use from several threads.
+
+    Parameters
+    ----------
+    history:
+        Finished jobs remembered.
+    directory:
+        Where each record is also written as ``<id>.json`` (shared by the processes that serve
+        one model directory); None keeps records in this process's memory only.
+    """
+
+    def __init__(self, history: int = HISTORY, directory: Path | None = None) -> None:
         self._history = history
         self._jobs: OrderedDict[str, RetrainJob] = OrderedDict()
         self._lock = threading.Lock()
+        self._dir = None if directory is None else Path(directory)
 
     def create(self, window_days: int | None) -> RetrainJob:
         """A new queued job, recorded; the oldest finished records beyond the history go."""
@@ -94,22 +115,24 @@ class JobBook:
             finished = [k for k, j in self._jobs.items() if j.finished]
             for key in finished[: max(0, len(finished) - self._history)]:
                 del self._jobs[key]
+                self._forget(key)
+            self._save(job)
         return job
 
     def get(self, job_id: str) -> RetrainJob:
-        """The job's latest record.
+        """The job's latest record (this process's, else the one another process wrote).
 
         Raises
         ------
         RetrainNotFoundError
-            No job has this id in this process (ids do not survive a restart).
+            No job has this id.
         """
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None:
-            raise RetrainNotFoundError(
-                f"no retraining job {job_id!r} (ids are forgotten when the service restarts)"
-            )
+            job = self._load(job_id)
+        if job is None:
+            raise RetrainNotFoundError(f"no retraining job {job_id!r}")
         return job
 
     def update(self, job_id: str, **changes: Any) -> RetrainJob:
@@ -121,9 +144,41 @@ class JobBook:
                 changes["progress"] = max(job.progress, progress)
             job = dataclasses.replace(job, **changes)
             self._jobs[job_id] = job
+            self._save(job)
         return job
 
     def jobs(self) -> list[RetrainJob]:
-        """Every remembered job, oldest first."""
+        """Every remembered job of this process, oldest first."""
         with self._lock:
             return list(self._jobs.values())
+
+    def _save(self, job: RetrainJob) -> None:
+        if self._dir is None:
+            return
+        record = dataclasses.asdict(job)
+        for key, value in record.items():
+            if isinstance(value, datetime):
+                record[key] = value.isoformat()
+        try:
+            self._dir.mkdir(parents=True, exist_ok=True)
+            tmp = self._dir / f".{job.id}.{uuid.uuid4().hex[:8]}"
+            tmp.write_text(json.dumps(record), encoding="utf-8")
+            tmp.replace(self._dir / f"{job.id}.json")
+        except OSError:  # the in-memory record stands; other processes just cannot see it
+            return
+
+    def _load(self, job_id: str) -> RetrainJob | None:
+        if self._dir is None or not _JOB_ID.match(job_id):
+            return None
+        try:
+            record = json.loads((self._dir / f"{job_id}.json").read_text(encoding="utf-8"))
+            for key in ("created_at", "started_at", "finished_at"):
+                if record.get(key) is not None:
+                    record[key] = datetime.fromisoformat(record[key])
+            return RetrainJob(**record)
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def _forget(self, job_id: str) -> None:
+        if self._dir is not None:
+            (self._dir / f"{job_id}.json").unlink(missing_ok=True)

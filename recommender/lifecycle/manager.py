@@ -57,7 +57,7 @@ class RetrainManager:
     def __init__(self, settings: Settings, switch: ModelSwitch) -> None:
         self.settings = settings
         self.switch = switch
-        self.book = JobBook()
+        self.book = JobBook(directory=Path(settings.model_dir) / ".retrain-jobs")
         self._queue: deque[str] = deque()
         self._wake = threading.Condition()
         self._closing = False
