@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from recommender.errors import BundleError, StorageError
+from recommender.errors import BundleError, ModelNotReadyError, StorageError
 from recommender.lifecycle.jobs import PHASE_PROGRESS, JobBook, RetrainJob, now
 from recommender.lifecycle.switch import ModelSwitch
 from recommender.lifecycle.worker import (
@@ -74,7 +74,7 @@ class RetrainManager:
             window_days = self.settings.window_days
         with self._wake:
             if self._closing:
-                raise RuntimeError("the retrain manager is closed")
+                raise ModelNotReadyError("the service is shutting down: no retraining now")
             for queued in map(self.book.get, self._queue):
                 if queued.window_days == window_days:
                     log.info("retraining request joins queued job %s", queued.id)

@@ -12,6 +12,7 @@ import pytest
 
 from recommender.api.state import ModelSlot
 from recommender.bundle import current_version, list_bundles
+from recommender.errors import ModelNotReadyError
 from recommender.lifecycle import ModelSwitch, RetrainJob, RetrainManager
 from recommender.service import serve, train_directory
 from recommender.settings import Settings
@@ -133,5 +134,5 @@ def test_close_fails_the_queued_jobs(tmp_path: Path, jsonl: WriteJsonl) -> None:
     assert records[0].error is not None and "the service stopped" in records[0].error
     assert manager.training_pid is None
     assert slot.get().version == old
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(ModelNotReadyError, match="shutting down"):  # 503, not a 500
         manager.submit()
