@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Iterator
@@ -10,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from recommender.bundle import (
     current_version,
@@ -19,17 +18,16 @@ from recommender.bundle import (
     set_current,
     write_bundle,
 )
-from recommender.errors import BundleError, BundleNotFoundError, InvalidDataError
-from recommender.events import EventStore, SQLiteEventStore
+from recommender.errors import BundleError, BundleNotFoundError
+from recommender.events import EventStore
 from recommender.models.base import Progress
 from recommender.recommender import Recommender
 from recommender.settings import Settings
-from recommender.storage import ModelStore, fetch_inputs, is_url
+from recommender.storage import ModelStore
 from recommender.trained import TrainedModel
 
 if TYPE_CHECKING:  # the readers pull in DuckDB, pyarrow and polars: only training needs them
     from recommender.data.jsonl import LoadReport
-    from recommender.data.readers import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +68,7 @@ def train_directory(
     """
     from recommender.data.readers import ACTIVITIES_FILE, JOBS_FILE, USERS_FILE, load_dataset
     from recommender.training import fingerprint_files, train
+    from recommender.training_inputs import local_inputs, window_info_of, with_events
 
     data_dir = local_inputs(settings, data_dir)
     model_dir = Path(model_dir or settings.model_dir)
@@ -87,8 +86,8 @@ def train_directory(
         f"{dataset.activities.height:,}",
         time.perf_counter() - started,
     )
-    dataset, event_info = _with_events(dataset, events, settings.events_file, since)
-    window_info = _window_info(dataset, window, since)
+    dataset, event_info = with_events(dataset, events, settings.events_file, since)
+    window_info = window_info_of(dataset, window, since)
     read = time.perf_counter()
     inputs = [data_dir / name for name in (ACTIVITIES_FILE, JOBS_FILE, USERS_FILE)]
     fingerprint = fingerprint_files(p for p in inputs if p.exists())
@@ -110,20 +109,6 @@ def train_directory(
     )
 
 
-def local_inputs(settings: Settings, data_dir: Path | str | None = None) -> Path:
-    """The local directory of the input files: ``data_dir`` (default the setting), or, for a URL
-    (``s3://…``, also ``settings.data_store``), a local cache its files are fetched into first."""
-    from recommender.data.readers import ACTIVITIES_FILE, JOBS_FILE, USERS_FILE
-
-    url = str(data_dir) if data_dir is not None and is_url(data_dir) else None
-    if data_dir is None and settings.data_store is not None:
-        url = settings.data_store
-    if url is None:
-        return Path(data_dir or settings.data_dir)
-    log.info("fetching the input files of %s", url)
-    return fetch_inputs(url, [ACTIVITIES_FILE, JOBS_FILE, USERS_FILE], settings.cache_dir)
-
-
 def sync_from_store(settings: Settings) -> str | None:
     """Fetch the bundle the model store's ``CURRENT`` names into ``model_dir`` and point the local
     ``CURRENT`` at it; the version, or None when there is no store or no bundle in it yet."""
@@ -137,56 +122,6 @@ def sync_from_store(settings: Settings) -> str | None:
     set_current(settings.model_dir, version)
     log.info("fetched bundle %s from %s", version, settings.model_store)
     return version
-
-
-def _with_events(
-    dataset: Dataset, events: EventStore | None, default_path: Path, since: datetime | None
-) -> tuple[Dataset, dict[str, Any]]:
-    """``dataset`` with the event store's events (those since ``since``) added to its counts.
-
-    ``events_through`` (the last event id read) goes into the bundle, so a service knows which
-    events the model has seen and which it must still recalculate users for.
-    """
-    import polars as pl
-
-    from recommender.data.activity_counts import add_pairs, count_pairs
-
-    opened: EventStore | None = None
-    if events is None and default_path.is_file():
-        events = opened = SQLiteEventStore(default_path)
-    try:
-        rows = events.since(0) if events is not None else None
-    finally:
-        if opened is not None:
-            opened.close()
-    if rows is None or len(rows) == 0:
-        return dataset, {"event_lines": 0, "events_through": 0 if rows is None else rows.through}
-    frame = rows.frame()
-    kept = frame if since is None else frame.filter(pl.col("timestamp") >= since)
-    info = {"event_lines": len(rows), "events_through": rows.through}
-    return dataclasses.replace(
-        dataset,
-        activities=add_pairs(dataset.activities, count_pairs(kept)),
-        dropped_lines=dataset.dropped_lines + frame.height - kept.height,
-    ), info
-
-
-def _window_info(
-    dataset: Dataset, window: timedelta | None, since: datetime | None
-) -> dict[str, Any]:
-    """What the moving window left out, for the bundle; an error when it leaves nothing."""
-    if window is None or since is None:
-        return {"window_days": None}
-    days = round(window / timedelta(days=1), 4)
-    if dataset.activities.height == 0:
-        raise InvalidDataError(
-            f"no activity in the last {days:g} days (since {since:%Y-%m-%d %H:%M}Z) to train on"
-        )
-    return {
-        "window_days": days,
-        "window_start": since.isoformat(timespec="seconds"),
-        "window_dropped_lines": dataset.dropped_lines,
-    }
 
 
 def load_newest_valid(model_dir: Path) -> TrainedModel:
