@@ -238,7 +238,7 @@ def test_expired_and_open_jobs(generated: Generated) -> None:
     expired = sum(e < REF for e in expires) / len(expires)
     assert 0.04 < expired < 0.2
     assert all(
-        e < REF or REF + timedelta(days=365) <= e <= REF + timedelta(days=3 * 366) for e in expires
+        e < REF or REF + timedelta(days=3650) <= e <= REF + timedelta(days=4746) for e in expires
     )
 
 

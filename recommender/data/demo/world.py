@@ -158,11 +158,13 @@ def _draw_jobs(
     sector = sector[order]
     job_ids = 1_000 + np.cumsum(rng.choice(np.array([1, 1, 1, 2, 3, 5]), size=n_jobs))
 
-    # ~10% already expired (after the start of their activity window), the rest 1-3 years out.
+    # ~10% already expired (after the start of their activity window), the rest 10-13 years out:
+    # the demo's dates are fixed by its reference time, and a nearer expiry would make the demo
+    # (and the tests on it) lose its open jobs as the calendar passes it.
     expired = rng.random(n_jobs) < _EXPIRED_JOB_P
     lo = np.maximum(posted, window_start)
     expired_at = lo + np.ceil((0.15 + 0.8 * rng.random(n_jobs)) * (reference - lo))
-    future_at = reference + np.floor((365 + 730 * rng.random(n_jobs)) * DAY)
+    future_at = reference + np.floor((3650 + 1095 * rng.random(n_jobs)) * DAY)
     expires = np.where(expired, expired_at, future_at).astype(np.int64)
 
     # Zipf-like popularity within each sector, times employer brand; a few dormant jobs.
