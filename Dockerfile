@@ -1,6 +1,7 @@
 # The recommender service. Mount data and models, or let it train from /app/dataset at start-up:
 #   docker build -t job-recommender .
-#   docker run -p 8000:8000 -v "$PWD/dataset:/app/dataset" -v "$PWD/models:/app/models" job-recommender
+#   docker run -p 8000:8000 -v "$PWD/dataset:/app/dataset" -v "$PWD/models:/app/models" \
+#       -v "$PWD/events:/app/events" [-e WORKERS=2] [-e RECOMMENDER_ADMIN_API_KEY=...] job-recommender
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -10,7 +11,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     OPENBLAS_NUM_THREADS=1 \
     RECOMMENDER_DATA_DIR=/app/dataset \
     RECOMMENDER_MODEL_DIR=/app/models \
-    PORT=8000
+    RECOMMENDER_CACHE_DIR=/app/.cache \
+    RECOMMENDER_EVENTS_PATH=/app/events/events.sqlite3 \
+    PORT=8000 \
+    WORKERS=1
 
 WORKDIR /app
 
@@ -22,12 +26,13 @@ COPY main.py ./
 COPY recommender ./recommender
 
 RUN useradd --create-home --uid 10001 app \
-    && mkdir -p /app/dataset /app/models \
-    && chown -R app:app /app/dataset /app/models
+    && mkdir -p /app/dataset /app/models /app/.cache /app/events \
+    && chown -R app:app /app/dataset /app/models /app/.cache /app/events
 USER app
 
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=120s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/health', timeout=2)"
 
-CMD ["sh", "-c", "exec uvicorn main:app --host 0.0.0.0 --port ${PORT} --no-access-log"]
+# several workers share /metrics through prometheus_client's multiprocess directory
+CMD ["sh", "-c", "if [ \"$WORKERS\" -gt 1 ]; then export PROMETHEUS_MULTIPROC_DIR=$(mktemp -d); fi; exec uvicorn main:app --host 0.0.0.0 --port ${PORT} --workers ${WORKERS} --no-access-log"]
