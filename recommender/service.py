@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from recommender.bundle import (
     current_version,
@@ -26,19 +26,23 @@ from recommender.settings import Settings
 from recommender.storage import ModelStore
 from recommender.trained import TrainedModel
 
-if TYPE_CHECKING:  # the readers pull in DuckDB, pyarrow and polars: only training needs them
-    from recommender.data.jsonl import LoadReport
-
 log = logging.getLogger(__name__)
+
+
+class ReadReport(Protocol):
+    """What reading one input found (a local reader's or Spark's), summed up for people."""
+
+    def summary(self) -> str:
+        """One line."""
 
 
 @dataclass(frozen=True)
 class TrainResult:
-    """A finished training run: the model, its bundle, and what reading the data found."""
+    """A finished training run, on either engine: the model, its bundle, what reading found."""
 
     trained: TrainedModel
     bundle_dir: Path
-    reports: tuple[LoadReport, ...]
+    reports: tuple[ReadReport, ...]
     seconds: float
 
 

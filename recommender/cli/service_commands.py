@@ -10,7 +10,6 @@ from recommender.settings import settings_from
 
 if TYPE_CHECKING:
     from recommender.service import TrainResult
-    from recommender.spark.train import SparkTrainResult
 
 
 def train(args: argparse.Namespace) -> int:
@@ -40,7 +39,7 @@ def train(args: argparse.Namespace) -> int:
             bar.set_postfix(loss=f"{loss:.5f}")
 
     try:
-        result: TrainResult | SparkTrainResult
+        result: TrainResult
         if getattr(args, "engine", "implicit") == "spark":
             result = train_on_spark(args, settings, progress)
         else:

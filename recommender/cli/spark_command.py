@@ -10,7 +10,7 @@ from recommender.models.base import Progress
 from recommender.settings import Settings
 
 if TYPE_CHECKING:
-    from recommender.spark.train import SparkTrainResult
+    from recommender.service import TrainResult
 
 
 def check_engine_options(args: argparse.Namespace) -> None:
@@ -26,9 +26,7 @@ def check_engine_options(args: argparse.Namespace) -> None:
         )
 
 
-def train_on_spark(
-    args: argparse.Namespace, settings: Settings, progress: Progress
-) -> SparkTrainResult:
+def train_on_spark(args: argparse.Namespace, settings: Settings, progress: Progress) -> TrainResult:
     """Train ``spark-als`` with Spark on ``--data`` (default: the data directory setting)."""
     from recommender.spark.session import require_pyspark
 

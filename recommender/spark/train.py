@@ -19,7 +19,6 @@ The event store (a local SQLite file of the service) is not read: the bundle rec
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,11 +30,11 @@ from recommender.data.interactions import ColumnMapping
 from recommender.errors import EngineUnavailableError, InvalidDataError
 from recommender.models.base import Progress
 from recommender.rules import JobMeta
+from recommender.service import TrainResult
 from recommender.settings import Settings
 from recommender.spark.inputs import SparkInputs, read_inputs
 from recommender.spark.scoring import collect_pairs, score_pairs, within_window
 from recommender.spark.session import get_session
-from recommender.spark.validation import SparkReadReport
 from recommender.trained import TrainedModel
 from recommender.training import fingerprint_files, fit_pairs
 
@@ -44,16 +43,6 @@ if TYPE_CHECKING:
 
 SPARK_MODELS = ("als", "spark-als")
 """Settings' ``model`` values the Spark engine trains (both as ``spark-als``)."""
-
-
-@dataclass(frozen=True)
-class SparkTrainResult:
-    """A finished Spark training run: the model, its bundle, and what reading found."""
-
-    trained: TrainedModel
-    bundle_dir: Path
-    reports: tuple[SparkReadReport, ...]
-    seconds: float
 
 
 def train_spark(
@@ -66,7 +55,7 @@ def train_spark(
     skip_invalid: bool = False,
     progress: Progress | None = None,
     make_current: bool = True,
-) -> SparkTrainResult:
+) -> TrainResult:
     """Train ``spark-als`` with Spark on a data directory or log and write a bundle.
 
     Parameters
@@ -138,7 +127,7 @@ def train_spark(
         from recommender.storage import ModelStore
 
         ModelStore(settings.model_store).publish(bundle_dir, make_current=make_current)
-    return SparkTrainResult(trained, bundle_dir, inputs.reports, seconds)
+    return TrainResult(trained, bundle_dir, inputs.reports, seconds)
 
 
 def _within(
