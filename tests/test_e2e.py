@@ -35,11 +35,11 @@ def _env(tmp: Path) -> dict[str, str]:
     }
 
 
-def _cli(tmp: Path, *args: str) -> str:
+def _cli(tmp: Path, *args: str, env: dict[str, str] | None = None) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "recommender", "-q", *args],
         cwd=tmp,
-        env=_env(tmp),
+        env=env or _env(tmp),
         capture_output=True,
         text=True,
         timeout=300,

@@ -12,22 +12,13 @@ import httpx
 import pytest
 
 from tests.conftest import block_activities, write_jsonl
-from tests.test_e2e import _env, _free_port, _stop, _wait_ready
+from tests.test_e2e import _cli, _env, _free_port, _stop, _wait_ready
 
 pytestmark = pytest.mark.slow
 
 
 def _train(tmp: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "recommender", "-q", "train"],
-        cwd=tmp,
-        env=_worker_env(tmp),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    _cli(tmp, "train", env=_worker_env(tmp))
 
 
 def _worker_env(tmp: Path) -> dict[str, str]:
