@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from recommender.bundle import CURRENT, current_version, list_bundles
-from recommender.errors import BundleError
+from recommender.errors import BundleError, StorageError
+from recommender.storage import ModelStore
 
 log = logging.getLogger(__name__)
 
@@ -76,3 +77,19 @@ def _clean_leftovers(model_dir: Path) -> None:
                 path.unlink()
         except OSError as exc:  # gone meanwhile, or not ours to delete
             log.debug("leaving %s: %s", path, exc)
+
+
+def prune_store(store: ModelStore, keep: int, protect: Iterable[str | None] = ()) -> list[str]:
+    """Delete all but the newest ``keep`` bundles of an object store (``CURRENT``'s and the
+    ``protect`` ones stay); return the deleted versions. Failures are logged, never raised."""
+    try:
+        kept = {v for v in protect if v is not None} | {store.current_version()}
+        old = [v for v in store.versions()[:-keep] if v not in kept]
+        for version in old:
+            store.delete(version)
+    except StorageError as exc:
+        log.warning("pruning %s failed: %s", store.url, exc)
+        return []
+    if old:
+        log.info("deleted %d old bundle(s) from %s", len(old), store.url)
+    return old

@@ -25,7 +25,7 @@ from recommender.bundle import (
 )
 from recommender.errors import BundleError, NoPreviousBundleError
 from recommender.events import EventStore
-from recommender.lifecycle.pruning import prune_bundles
+from recommender.lifecycle.pruning import prune_bundles, prune_store
 from recommender.recommender import Recommender
 from recommender.service import serve
 from recommender.storage import ModelStore
@@ -144,6 +144,8 @@ class ModelSwitch:
             trained = load_bundle(self.model_dir, version)
             swap = self._install(trained, previous, started, move_current=True)
             prune_bundles(self.model_dir, self.keep, protect=(swap.version, previous))
+            if self.store is not None:
+                prune_store(self.store, self.keep, protect=(swap.version, previous))
         return swap
 
     def rollback(self) -> Swap:

@@ -84,3 +84,18 @@ def test_every_worker_takes_in_every_workers_events(
     assert slot.get().recommend(7777, 3).source == "recalculated"
     mine.close()
     theirs.close()
+
+
+def test_an_activation_prunes_the_store_to_the_newest_bundles(
+    tmp_path: Path, bucket: str, tiny_trained: TrainedModel
+) -> None:
+    store = ModelStore(f"{bucket}/models")
+    published = [store.publish(write_bundle(tiny_trained, tmp_path / "trainer")) for _ in range(4)]
+    switch, _slot = _worker(tmp_path / "worker", store)  # serves the newest, published[-1]
+    switch.keep = 2
+    newest = write_bundle(tiny_trained, tmp_path / "worker", make_current=False).name
+
+    switch.activate(newest)
+
+    assert store.versions() == [published[-1], newest]  # the one replaced stays too
+    assert store.current_version() == newest
