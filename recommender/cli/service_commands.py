@@ -62,6 +62,11 @@ def train(args: argparse.Namespace) -> int:
     )
     keep = args.keep if args.keep is not None else settings.keep_bundles
     deleted = prune_bundles(model_dir, keep, protect=(replaced,))
+    if settings.model_store is not None:
+        from recommender.lifecycle.pruning import prune_store
+        from recommender.storage import ModelStore
+
+        prune_store(ModelStore(settings.model_store), keep, protect=(replaced,))
     if deleted:
         print(f"deleted {len(deleted)} old bundle(s), keeping the newest {keep}")
     return 0
