@@ -31,6 +31,9 @@ class Model(ABC):
     """
 
     kind: ClassVar[str]
+    scores_histories: ClassVar[bool] = False
+    """Whether :meth:`user_scores` scores the rows of ``user_items`` it is given (neighbourhood
+    and popularity models) rather than what was learned per user row (factor models)."""
 
     @abstractmethod
     def fit(self, user_items: sp.csr_matrix, *, progress: Progress | None = None) -> None:
@@ -81,11 +84,14 @@ class Model(ABC):
         own_rows:
             Each user's row in the model, or -1 for a user it was not fitted on.
 
-        Returns None when the model cannot fold a new history in (the default); callers then
-        keep what the model learned.
+        A model whose :meth:`user_scores` reads the users' histories (:attr:`scores_histories`)
+        scores them the same way; others return None (they cannot fold a new history in) unless
+        they override this, and callers then keep what the model learned.
         """
-        del history, own_rows
-        return None
+        del own_rows
+        if not self.scores_histories:
+            return None
+        return self.user_scores(np.arange(history.shape[0], dtype=np.int64), history)
 
     def explain(
         self, history: sp.csr_matrix, item_rows: NDArray[np.int64], top: int

@@ -40,6 +40,7 @@ class ItemKNNModel(Model):
     """
 
     kind: ClassVar[str] = "itemknn"
+    scores_histories: ClassVar[bool] = True
 
     def __init__(self, params: ItemKNNParams | None = None, *, threads: int = 0) -> None:
         self.knn_params = params or ItemKNNParams()
@@ -97,11 +98,6 @@ class ItemKNNModel(Model):
         history = take_rows(user_items, user_rows).astype(np.float32, copy=False)
         scores: FloatArray = (history @ self.similarity).toarray()
         return scores
-
-    def history_scores(self, history: sp.csr_matrix, own_rows: NDArray[np.int64]) -> FloatArray:
-        """Scored straight from the histories, as :meth:`user_scores` does from the matrix."""
-        del own_rows
-        return self.user_scores(np.arange(history.shape[0], dtype=np.int64), history)
 
     def similar_scores(self, item_rows: NDArray[np.int64]) -> FloatArray:
         """The jobs' similarity rows, each divided by its largest absolute value (so in [-1, 1])."""

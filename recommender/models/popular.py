@@ -21,6 +21,7 @@ class PopularityModel(Model):
     """
 
     kind: ClassVar[str] = "popular"
+    scores_histories: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self.popularity: FloatArray = np.zeros(0, dtype=np.float32)
@@ -47,11 +48,6 @@ class PopularityModel(Model):
     def user_scores(self, user_rows: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
         del user_items  # the same for everyone
         return np.tile(self.popularity, (user_rows.shape[0], 1))
-
-    def history_scores(self, history: sp.csr_matrix, own_rows: NDArray[np.int64]) -> FloatArray:
-        """Scored straight from the histories, as :meth:`user_scores` does from the matrix."""
-        del own_rows
-        return self.user_scores(np.arange(history.shape[0], dtype=np.int64), history)
 
     def similar_scores(self, item_rows: NDArray[np.int64]) -> FloatArray:
         """The popularity scaled to [0, 1] for every query job (there is no similarity here)."""

@@ -46,6 +46,7 @@ class UserKNNModel(Model):
     """
 
     kind: ClassVar[str] = "userknn"
+    scores_histories: ClassVar[bool] = True
 
     def __init__(self, params: UserKNNParams | None = None) -> None:
         self.knn_params = params or UserKNNParams()
