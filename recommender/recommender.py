@@ -115,15 +115,23 @@ class Recommender:
         return scores
 
     def ranked_ahead(
-        self, n: int, exclude_seen: ExcludeSeen | None = None, rules: Rules | None = None
+        self,
+        n: int,
+        exclude_seen: ExcludeSeen | None = None,
+        rules: Rules | None = None,
+        user_id: int | None = None,
     ) -> bool:
         """Whether such a request is a slice of the lists ranked after training (microseconds).
 
-        Without ``exclude_seen`` the question is about similar jobs; otherwise about users' lists.
+        Without ``exclude_seen`` the question is about similar jobs; otherwise about users' lists
+        (and, given ``user_id``, not if that user has events newer than the model: those are
+        recalculated).
         """
         top = self.trained.similar_top if exclude_seen is None else self.trained.user_top
         del rules  # filtering a precomputed slice by the job rules takes microseconds too
         if top is None or n > top.k:
+            return False
+        if user_id is not None and self.fresh.get(user_id) is not None:
             return False
         return exclude_seen in (None, "redirected")
 

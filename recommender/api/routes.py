@@ -111,7 +111,7 @@ async def jobs_single_user(body: SingleUserRequest, request: Request) -> Respons
     recommender = _recommender(request)
     exclude = _exclude(request, body.exclude_seen)
     rules = _rules(body)
-    if recommender.ranked_ahead(body.n, exclude, rules) and not recommender.fresh.get(body.user_id):
+    if recommender.ranked_ahead(body.n, exclude, rules, body.user_id):
         rec = recommender.recommend(body.user_id, body.n, exclude, rules)
     else:  # scoring every job (slow for neighbourhood models) must not block the event loop
         rec = await run_in_threadpool(recommender.recommend, body.user_id, body.n, exclude, rules)
