@@ -63,7 +63,9 @@ class FreshEvents:
     def __init__(self, through: int = 0) -> None:
         self._lock = threading.Lock()
         self._through = through
-        self._by_user: dict[int, UserEvents] = {}
+        # each user's counts, in the pieces the batches that brought them left (merged on read;
+        # at most MAX_PIECES, so a read merges a few small arrays)
+        self._by_user: dict[int, tuple[UserEvents, ...]] = {}
         self._count = 0
 
     @property
@@ -82,7 +84,10 @@ class FreshEvents:
 
     def get(self, user_id: int) -> UserEvents | None:
         """The user's events newer than the model, or None (a dict lookup)."""
-        return self._by_user.get(user_id)
+        pieces = self._by_user.get(user_id)
+        if pieces is None:
+            return None
+        return _merged(pieces)
 
     def catch_up(self, store: EventStore) -> int:
         """Take in the events stored since the last call; returns how many were new."""
@@ -97,18 +102,38 @@ class FreshEvents:
             self._add(rows)
 
     def _add(self, rows: EventRows) -> None:
+        """Count the batch per (user, job) in one vectorised pass, then hand each user a piece."""
         new = rows.ids > self._through
         if not new.any():
             return
         users, jobs, redirect = rows.user_ids[new], rows.job_ids[new], rows.is_redirect[new]
-        order = np.argsort(users, kind="stable")
+        order = np.lexsort((jobs, users))
         users, jobs, redirect = users[order], jobs[order], redirect[order]
-        starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
-        ends = np.r_[starts[1:], users.shape[0]]
+        pair = np.flatnonzero(np.r_[True, (users[1:] != users[:-1]) | (jobs[1:] != jobs[:-1])])
+        redirects = np.add.reduceat(redirect.astype(np.float64), pair)
+        impressions = np.diff(np.r_[pair, users.shape[0]]).astype(np.float64) - redirects
+        pair_users, pair_jobs = users[pair], jobs[pair]
+        first = np.flatnonzero(np.r_[True, pair_users[1:] != pair_users[:-1]])
+        last = np.r_[first[1:], pair_users.shape[0]]
         by_user = self._by_user  # one item assignment per user: atomic for readers
-        for user, start, end in zip(users[starts].tolist(), starts, ends, strict=True):
-            counted = UserEvents.count(jobs[start:end], redirect[start:end])
-            before = by_user.get(user)
-            by_user[user] = counted if before is None else before.plus(counted)
+        for user, a, b in zip(
+            pair_users[first].tolist(), first.tolist(), last.tolist(), strict=True
+        ):
+            piece = UserEvents(pair_jobs[a:b], impressions[a:b], redirects[a:b])
+            before = by_user.get(user, ())
+            if len(before) >= MAX_PIECES:
+                before = (_merged(before),)
+            by_user[user] = (*before, piece)
         self._count += int(new.sum())
         self._through = int(rows.ids[new][-1])
+
+
+MAX_PIECES = 8
+"""Pieces kept per user before they are merged into one."""
+
+
+def _merged(pieces: tuple[UserEvents, ...]) -> UserEvents:
+    merged = pieces[0]
+    for piece in pieces[1:]:
+        merged = merged.plus(piece)
+    return merged

@@ -213,3 +213,14 @@ def test_job_rules_hold_on_the_recalculated_path(
     employers = {1001: "acme", 1002: "acme", 1003: "acme", 1004: "bolt"}
     named = [employers.get(j) for j in capped.job_ids.tolist() if employers.get(j) == "acme"]
     assert capped.source == RECALCULATED and len(named) <= 1
+
+
+def test_many_batches_for_one_user_add_up(store: SQLiteEventStore) -> None:
+    fresh = FreshEvents()
+    for k in range(20):  # more batches than pieces kept per user
+        store.append([Event(1, 10 + k % 3, "redirect" if k % 2 else "impression")])
+        fresh.catch_up(store)
+    got = fresh.get(1)
+    assert got is not None and got.job_ids.tolist() == [10, 11, 12]
+    assert got.impressions.sum() + got.redirects.sum() == 20
+    assert got.redirects.sum() == 10
