@@ -50,10 +50,11 @@ evaluate: prepare ## Tune ALS, then evaluate every model on the demo data (repor
 	$(PY) -m recommender -q --env-file reports/demo-tuned.env evaluate --data dataset --split time \
 		--models $(MODELS) --k 5,10,20 --out reports/demo
 
-lint: install-dev install-spark ## ruff (lint + format check) and mypy --strict (pyspark's types too)
+lint: install-dev install-spark ## ruff (lint + format), mypy --strict (pyspark's types too), the layer contract
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install-dev ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .

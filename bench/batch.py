@@ -7,7 +7,7 @@ import orjson
 
 from bench.common import Context, Result, Row, median, p95, say, timed
 from bench.server import Server
-from recommender.bundle import load_bundle
+from recommender.bundle.files import load_bundle
 from recommender.recommender import Recommender
 
 PATH = "/recommend/jobs_multiple_users/"

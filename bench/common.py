@@ -58,8 +58,8 @@ class Context:
     @cached_property
     def model_dir(self) -> Path:
         """A model directory with one bundle, trained once on the bench data."""
-        from recommender.service import train_directory
         from recommender.settings import Settings
+        from recommender.training.run import train_directory
 
         model_dir = self.workdir / "models"
         say(f"training a bundle on {self.data_dir} …")
@@ -78,7 +78,7 @@ class Context:
         return _spread(self._bundle_ids("job_ids.npy"))
 
     def _bundle_ids(self, name: str) -> np.ndarray[Any, Any]:
-        from recommender.bundle import current_version
+        from recommender.bundle.files import current_version
 
         ids: np.ndarray[Any, Any] = np.load(self.model_dir / current_version(self.model_dir) / name)
         return ids

@@ -16,7 +16,7 @@ from recommender.evaluation.dataset import EventLog, load_log
 from recommender.evaluation.runner import evaluate_models, fit_split, held_out
 from recommender.evaluation.splits import time_split
 from recommender.evaluation.tuning import tune
-from recommender.models import MODEL_NAMES
+from recommender.models.registry import MODEL_NAMES
 from recommender.settings import Settings
 
 LOCAL_MODELS = tuple(name for name in MODEL_NAMES if name != "spark-als")

@@ -8,8 +8,7 @@ from threadpoolctl import threadpool_limits
 
 from bench.common import Context, Result, Row, alternate, say
 from bench.load import load_ours
-from recommender.models.als import ALSModel
-from recommender.settings import ALSParams
+from recommender.models.als import ALSModel, ALSParams
 
 ROUNDS = 3
 

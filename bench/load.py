@@ -11,9 +11,9 @@ from numpy.typing import NDArray
 
 from bench import reference_loop
 from bench.common import Context, Result, Row, alternate, say
+from recommender.data.pair_counts import score_activities
 from recommender.data.readers import read_activities
 from recommender.matrix import IdIndex, build_matrix
-from recommender.scoring import score_activities
 
 ROUNDS = 3
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.scoring import implicit_score
+from recommender.data.funnel import implicit_score
 
 Counts = dict[tuple[int, int], int]
 

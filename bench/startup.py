@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.common import Context, Result, Row, median, say, timed
 from bench.server import Server
-from recommender.bundle import load_bundle
+from recommender.bundle.files import load_bundle
 
 RUNS = 3
 SINGLE = "/recommend/jobs_single_user/"

@@ -5,10 +5,10 @@ The public names; see each module for details.
 
 from __future__ import annotations
 
+from recommender.data.funnel import implicit_score, score_counts
 from recommender.errors import RecommenderError
 from recommender.matrix import IdIndex, build_matrix
 from recommender.recommender import Recommendation, Recommender
-from recommender.scoring import implicit_score, score_counts
 from recommender.settings import Settings, get_settings
 
 __all__ = [

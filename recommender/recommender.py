@@ -10,16 +10,17 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from recommender.bundle.trained import TrainedModel
+from recommender.data.funnel import ScoringRule
 from recommender.errors import UnknownJobError
+from recommender.events.fresh import FreshEvents
+from recommender.events.history import History, full_history, trained_history
 from recommender.events.store import EventStore
-from recommender.fresh import FreshEvents
-from recommender.history import History, full_history, trained_history
 from recommender.matrix import MISSING
 from recommender.models.base import FloatArray
-from recommender.ranking import TopLists, mask_rows
-from recommender.rules import JobRules, Rules
-from recommender.settings import ExcludeSeen, ScoringRule
-from recommender.trained import TrainedModel
+from recommender.ranking.rules import JobRules, Rules
+from recommender.ranking.topn import TopLists, mask_rows
+from recommender.settings import ExcludeSeen
 
 RECALCULATED = "recalculated"
 """The ``source`` of a list scored from a user's history with their events newer than the model."""
@@ -51,8 +52,9 @@ class Recommender:
     * unknown user: the most popular jobs, ``source="popular"``;
     * a job: the most similar other jobs by the model's item similarity.
 
-    Every list then passes the job rules (:mod:`recommender.rules`): expired and excluded jobs are
-    dropped, employers capped, and the list backfilled. ``rules=None`` means expiry only, now.
+    Every list then passes the job rules (:mod:`recommender.ranking.rules`): expired and excluded
+    jobs are dropped, employers capped, and the list backfilled. ``rules=None`` means expiry only,
+    now.
     """
 
     def __init__(self, trained: TrainedModel) -> None:

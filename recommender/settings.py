@@ -6,145 +6,24 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from recommender.data.funnel import ScoringRule
+from recommender.data.remote import is_url, local_cache_for
 from recommender.errors import SettingsFileError
-from recommender.storage import is_url, local_cache_for
+from recommender.models.als import ALSParams
+from recommender.models.bpr import BPRParams
+from recommender.models.itemknn import ItemKNNParams
+from recommender.models.registry import MODEL_NAMES
+from recommender.models.spark.params import SparkParams
+from recommender.models.userknn import UserKNNParams
 
 ExcludeSeen = Literal["redirected", "all", "none"]
 LogFormat = Literal["text", "json"]
 
 
-KNNMeasure = Literal["cosine", "tfidf", "bm25"]
-
-MODEL_NAMES: tuple[str, ...] = (
-    "als",
-    "bpr",
-    "popular",
-    "itemknn",
-    "itemknn-tfidf",
-    "itemknn-bm25",
-    "userknn",
-    "spark-als",
-)
-"""The models :func:`recommender.models.create_model` builds (``itemknn-*`` pick a measure;
-``spark-als`` fits Spark's ALS and needs the optional pyspark)."""
-
-
 EVENTS_FILE = "events.sqlite3"
-
-
-class ScoringRule(BaseModel):
-    """How a (user, job) funnel of impressions and redirects becomes one implicit score.
-
-    With i = min(impressions, clip) and r = min(redirects, clip)::
-
-        score = redirect_weight·r + impression_weight·i − unanswered_penalty·max(0, i − r)
-        score = max(score, redirect_floor)    if redirects > 0
-        score = max(score, impression_floor)  elif impressions > 0
-
-    The defaults give the original service's rule: 2·r + i − max(0, i − r), floors 2 and 1.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    clip: int = Field(default=10, ge=1)
-    redirect_weight: int = Field(default=2, ge=0)
-    impression_weight: int = Field(default=1, ge=0)
-    unanswered_penalty: int = Field(default=1, ge=0)
-    redirect_floor: int = Field(default=2, ge=0)
-    impression_floor: int = Field(default=1, ge=0)
-
-
-class ALSParams(BaseModel):
-    """Hyper-parameters of implicit's AlternatingLeastSquares.
-
-    implicit weighs an observed pair with confidence ``alpha · value``; we feed it
-    ``value = confidence_scale · score``. The original service fitted 2·score with alpha 1.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    factors: int = Field(default=64, ge=1, le=1024)
-    regularization: float = Field(default=0.05, ge=0.0)
-    iterations: int = Field(default=15, ge=1, le=500)
-    alpha: float = Field(default=1.0, gt=0.0)
-    confidence_scale: float = Field(default=2.0, gt=0.0)
-
-
-class BPRParams(BaseModel):
-    """Hyper-parameters of implicit's BayesianPersonalizedRanking (SGD on sampled item pairs).
-
-    BPR reads the matrix as binary: any stored entry is a positive, whatever its confidence.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    factors: int = Field(default=64, ge=1, le=1024)
-    learning_rate: float = Field(default=0.01, gt=0.0)
-    regularization: float = Field(default=0.01, ge=0.0)
-    iterations: int = Field(default=100, ge=1, le=10_000)
-
-
-class ItemKNNParams(BaseModel):
-    """Hyper-parameters of implicit's item-item nearest-neighbour recommenders.
-
-    ``measure`` picks CosineRecommender, TFIDFRecommender or BM25Recommender; ``neighbours`` is
-    implicit's ``K``, the similarities kept per job (the job itself among them);
-    ``bm25_k1`` and ``bm25_b`` are BM25's ``K1`` and ``B`` (unused by the other measures).
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    measure: KNNMeasure = "cosine"
-    neighbours: int = Field(default=100, ge=1, le=10_000)
-    bm25_k1: float = Field(default=1.2, ge=0.0)
-    bm25_b: float = Field(default=0.75, ge=0.0, le=1.0)
-
-
-class UserKNNParams(BaseModel):
-    """Hyper-parameters of user-user collaborative filtering: how many similar users to ask."""
-
-    model_config = ConfigDict(frozen=True)
-
-    neighbours: int = Field(default=50, ge=1, le=10_000)
-
-
-class SparkParams(BaseModel):
-    """Where and how Spark trains ``spark-als`` (``train --engine spark``, ``--models spark-als``).
-
-    Spark's ALS is fitted with ``rank = factors``, ``maxIter = iterations`` and ``alpha = alpha``
-    of :class:`ALSParams`, on ratings ``r = confidence_scale · score − 1/alpha``, so that Spark's
-    confidence ``1 + alpha · r`` equals implicit's ``alpha · confidence_scale · score``. Spark
-    multiplies ``regParam`` by each user's and each job's number of ratings (ALS-WR); implicit's
-    regularisation is not scaled. ``reg_param`` None maps it as ``regularization / (ratings per
-    job)``, which gives a job of average activity implicit's regularisation (see
-    :mod:`recommender.models.spark_als`).
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    master: str | None = Field(
-        default=None,
-        description="Spark master URL; None: spark-submit's --master, else local[2]",
-    )
-    checkpoint_dir: str | None = Field(
-        default=None,
-        description="ALS checkpoint directory (a shared hdfs:// or s3a:// one on a cluster); "
-        "None: a temporary local directory",
-    )
-    checkpoint_interval: int = Field(default=10, ge=1, description="ALS iterations per checkpoint")
-    blocks: int = Field(default=4, ge=1, description="ALS user and item blocks (partitions)")
-    shuffle_partitions: int = Field(default=4, ge=1, description="spark.sql.shuffle.partitions")
-    reg_param: float | None = Field(
-        default=None, ge=0.0, description="Spark's regParam; None: mapped from als.regularization"
-    )
-    log_level: Literal["ERROR", "WARN", "INFO"] = "WARN"
-    conf: dict[str, str] = Field(
-        default_factory=dict,
-        description='more Spark settings, e.g. {"spark.driver.memory": "4g"}',
-    )
 
 
 class Settings(BaseSettings):

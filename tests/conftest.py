@@ -14,11 +14,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from recommender.data.readers import Dataset
-from recommender.logs import UVICORN_LOGGERS
-from recommender.settings import ALSParams, Settings, get_settings
-from recommender.trained import TrainedModel
-from recommender.training import train
+from recommender.bundle.trained import TrainedModel
+from recommender.data.dataset import Dataset
+from recommender.lifecycle.logs import UVICORN_LOGGERS
+from recommender.models.als import ALSParams
+from recommender.settings import Settings, get_settings
+from recommender.training.fit import train
 
 WriteJsonl = Callable[[Path, Iterable[Any]], Path]
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.bundle import list_bundles, load_bundle, set_current
+from recommender.bundle.files import list_bundles, load_bundle, set_current
 from recommender.cli import main
 from recommender.settings import get_settings
 from tests.conftest import WriteJsonl, block_activities

@@ -6,12 +6,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from recommender.data.readers import Dataset
+from recommender.bundle.trained import TrainedModel
+from recommender.data.dataset import Dataset
 from recommender.errors import UnknownJobError
-from recommender.ranking import TopLists
+from recommender.ranking.topn import TopLists
 from recommender.recommender import Recommender
-from recommender.trained import TrainedModel
-from recommender.training import train
+from recommender.training.fit import train
 from tests.conftest import activities_frame, block_activities, tiny_settings
 
 # From tests.conftest.block_activities: user 100 (block 0) redirected to jobs 1001-1004, not 1000.

@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from threadpoolctl import threadpool_limits
 
 from recommender.api.admin import add_admin_routes
 from recommender.api.metrics import add_metrics
@@ -39,9 +40,9 @@ from recommender.errors import (
 )
 from recommender.events import EventStore, SQLiteEventStore
 from recommender.lifecycle import Lifecycle
-from recommender.logs import configure_logging
+from recommender.lifecycle.logs import configure_logging
+from recommender.lifecycle.startup import load_or_train
 from recommender.recommender import Recommender
-from recommender.service import load_or_train
 from recommender.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -129,8 +130,6 @@ def _one_blas_thread() -> None:
     2 cores that turned 0.3 ms requests into 300 ms ones. Set after start-up training, which
     ranks ahead with BLAS on every core.
     """
-    from threadpoolctl import threadpool_limits
-
     threadpool_limits(1, "blas")
 
 

@@ -79,7 +79,7 @@ class RequestMetrics:
         if shared:
             # several workers (make run WORKERS=N): each writes its counters to files in that
             # directory and a scrape of any worker adds up every worker's
-            from prometheus_client.multiprocess import MultiProcessCollector
+            from prometheus_client.multiprocess import MultiProcessCollector  # noqa: PLC0415
 
             self.scraped = CollectorRegistry()
             MultiProcessCollector(self.scraped, path=shared)  # type: ignore[no-untyped-call]

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recommender.api.metrics import UNMATCHED, RequestMetrics
 from recommender.api.openapi import document_body_answers
-from recommender.logs import ACCESS_LOGGER, REQUEST_ID
+from recommender.lifecycle.logs import ACCESS_LOGGER, REQUEST_ID
 from recommender.settings import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"

@@ -29,8 +29,8 @@ from recommender.api.schemas import (
 )
 from recommender.errors import EventStoreError
 from recommender.events import Event, EventStore
+from recommender.ranking.rules import Rules
 from recommender.recommender import Recommender
-from recommender.rules import Rules
 from recommender.settings import ExcludeSeen
 
 log = logging.getLogger(__name__)

@@ -201,7 +201,7 @@ def tune(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     """Register ``evaluate`` and ``tune`` on the CLI's subparsers."""
-    from recommender.models import MODEL_NAMES
+    from recommender.models.registry import MODEL_NAMES
 
     ev = sub.add_parser("evaluate", help="evaluate models on held-out data; write a report")
     add_log_options(ev)

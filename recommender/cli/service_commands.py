@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from recommender.settings import settings_from
 
 if TYPE_CHECKING:
-    from recommender.service import TrainResult
+    from recommender.training.run import TrainResult
 
 
 def train(args: argparse.Namespace) -> int:
@@ -18,7 +18,7 @@ def train(args: argparse.Namespace) -> int:
 
     from recommender.cli.spark_command import check_engine_options, train_on_spark
     from recommender.lifecycle import prune_bundles
-    from recommender.service import train_directory
+    from recommender.training.run import train_directory
 
     check_engine_options(args)
     settings = settings_from(args.env_file)
@@ -63,8 +63,8 @@ def train(args: argparse.Namespace) -> int:
     keep = args.keep if args.keep is not None else settings.keep_bundles
     deleted = prune_bundles(model_dir, keep, protect=(replaced,))
     if settings.model_store is not None:
-        from recommender.lifecycle.pruning import prune_store
-        from recommender.storage import ModelStore
+        from recommender.bundle.pruning import prune_store
+        from recommender.bundle.store import ModelStore
 
         prune_store(ModelStore(settings.model_store), keep, protect=(replaced,))
     if deleted:
@@ -73,7 +73,7 @@ def train(args: argparse.Namespace) -> int:
 
 
 def _current_or_none(model_dir: Path) -> str | None:
-    from recommender.bundle import current_version
+    from recommender.bundle.files import current_version
     from recommender.errors import BundleError
 
     try:
@@ -104,8 +104,8 @@ def generate_demo_data(args: argparse.Namespace) -> int:
 
 def prepare(args: argparse.Namespace) -> int:
     """Make what ``make run`` needs: demo data if the data directory has none, a model if none."""
-    from recommender.bundle import list_bundles
-    from recommender.data.readers import ACTIVITIES_FILE
+    from recommender.bundle.files import list_bundles
+    from recommender.data.schema import ACTIVITIES_FILE
 
     settings = settings_from(args.env_file)
     if not (settings.data_dir / ACTIVITIES_FILE).exists():

@@ -10,7 +10,7 @@ from recommender.models.base import Progress
 from recommender.settings import Settings
 
 if TYPE_CHECKING:
-    from recommender.service import TrainResult
+    from recommender.training.run import TrainResult
 
 
 def check_engine_options(args: argparse.Namespace) -> None:
@@ -28,7 +28,7 @@ def check_engine_options(args: argparse.Namespace) -> None:
 
 def train_on_spark(args: argparse.Namespace, settings: Settings, progress: Progress) -> TrainResult:
     """Train ``spark-als`` with Spark on ``--data`` (default: the data directory setting)."""
-    from recommender.spark.session import require_pyspark
+    from recommender.models.spark.session import require_pyspark
 
     require_pyspark()  # before anything else, with what to install
     from recommender.spark.train import train_spark

@@ -9,7 +9,7 @@ import polars as pl
 
 from recommender.data.interactions import ColumnMapping, read_interactions, read_job_categories
 from recommender.data.jsonl import LoadReport
-from recommender.data.readers import ACTIVITIES_FILE
+from recommender.data.schema import ACTIVITIES_FILE
 from recommender.errors import MissingDataError
 
 JOB_CLICKS_FILE = "job_clicks.csv"

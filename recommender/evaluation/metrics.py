@@ -77,7 +77,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from recommender.ranking import mask_rows
+from recommender.ranking.topn import mask_rows
 
 ACCURACY = ("precision", "recall", "map", "ndcg", "hit_rate")
 """The metrics :func:`accuracy_at_k` returns at each k."""

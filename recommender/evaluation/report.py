@@ -69,10 +69,10 @@ def markdown_report(report: dict[str, Any]) -> str:
 def write_chart(report: dict[str, Any], path: Path) -> None:
     """``report.png``: each chart metric against k, one line per model."""
     os.environ.setdefault("MPLBACKEND", "Agg")
-    import matplotlib
+    import matplotlib  # noqa: PLC0415 - only a report with charts pays for matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - after choosing the Agg backend
 
     rows: list[dict[str, Any]] = report["results"]
     models = sorted({r["model"] for r in rows})

@@ -2,7 +2,8 @@
 
 The protocol, the same for every model:
 
-1. score the training events into pairs and fit the model (:func:`recommender.training.fit_pairs`);
+1. score the training events into pairs and fit the model
+   (:func:`recommender.training.fit.fit_pairs`);
 2. the relevant test items of a user are the jobs they were redirected to in the test events and
    had not been redirected to in training (the service never recommends those again, so they
    cannot be hit); their weight, for MPR, is the test pair's implicit score;
@@ -23,15 +24,15 @@ import polars as pl
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from recommender.bundle.trained import TrainedModel
+from recommender.data.pair_counts import score_activities
 from recommender.errors import EvaluationError
 from recommender.evaluation.metrics import accuracy_at_k, beyond_accuracy_at_k, rank_metrics
 from recommender.evaluation.splits import Split
 from recommender.matrix import MISSING, build_matrix
 from recommender.recommender import Recommender
-from recommender.scoring import score_activities
 from recommender.settings import Settings
-from recommender.trained import TrainedModel
-from recommender.training import fit_pairs
+from recommender.training.fit import fit_pairs
 
 METRICS = (
     "precision",

@@ -25,7 +25,8 @@ from recommender.evaluation.runner import (
     held_out,
 )
 from recommender.evaluation.splits import Split
-from recommender.settings import ALSParams, Settings
+from recommender.models.als import ALSParams
+from recommender.settings import Settings
 
 Search = Literal["grid", "random"]
 Space = Mapping[str, Sequence[float]]

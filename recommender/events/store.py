@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from recommender.data.activity import ACTIVITY_TYPES
+from recommender.data.schema import ACTIVITY_TYPES
 
 if TYPE_CHECKING:  # polars only where events are read back for training
     import polars as pl
@@ -23,7 +23,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def activity_schema() -> dict[str, pl.DataType]:
     """The columns :func:`recommender.data.readers.read_activities` returns; ``read`` matches."""
-    import polars as pl
+    import polars as pl  # noqa: PLC0415 - the service never reads events back as a frame
 
     return {
         "user_id": pl.Int64(),
@@ -120,7 +120,7 @@ class EventRows:
 
     def frame(self) -> pl.DataFrame:
         """The events in the activities schema (see :func:`activity_schema`)."""
-        import polars as pl
+        import polars as pl  # noqa: PLC0415 - training reads events back as a frame, not serving
 
         return (
             pl.DataFrame(

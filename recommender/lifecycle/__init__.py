@@ -12,9 +12,9 @@ model slot through the small :class:`ModelHolder` protocol.
 
 from __future__ import annotations
 
-from recommender.lifecycle.jobs import JobStatus, Phase, RetrainJob
+from recommender.bundle.pruning import prune_bundles
 from recommender.lifecycle.manager import RetrainManager
-from recommender.lifecycle.pruning import prune_bundles
+from recommender.lifecycle.retrain_jobs import JobStatus, Phase, RetrainJob
 from recommender.lifecycle.runtime import Lifecycle
 from recommender.lifecycle.switch import BundleInfo, ModelHolder, ModelSwitch, Swap
 from recommender.lifecycle.watcher import BundleWatcher

@@ -21,7 +21,8 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from recommender.errors import BundleError, ModelNotReadyError, StorageError
-from recommender.lifecycle.jobs import PHASE_PROGRESS, JobBook, RetrainJob, now
+from recommender.lifecycle.retrain_jobs import PHASE_PROGRESS, JobBook, RetrainJob, now
+from recommender.lifecycle.startup import exclusive_lock
 from recommender.lifecycle.switch import ModelSwitch
 from recommender.lifecycle.worker import (
     PhaseReport,
@@ -30,7 +31,6 @@ from recommender.lifecycle.worker import (
     TrainingFailed,
     train_in_child,
 )
-from recommender.service import exclusive_lock
 from recommender.settings import Settings
 
 log = logging.getLogger(__name__)

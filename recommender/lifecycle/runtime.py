@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from recommender.bundle.store import ModelStore
 from recommender.events import EventStore
 from recommender.lifecycle.manager import RetrainManager
 from recommender.lifecycle.switch import ModelHolder, ModelSwitch
 from recommender.lifecycle.watcher import BundleWatcher
 from recommender.settings import Settings
-from recommender.storage import ModelStore
 
 
 class Lifecycle:
@@ -22,7 +22,7 @@ class Lifecycle:
     holder:
         Where the served recommender lives.
     events:
-        The event store new models are served with (:func:`recommender.service.serve`).
+        The event store new models are served with (:func:`recommender.lifecycle.startup.serve`).
     """
 
     def __init__(self, settings: Settings, holder: ModelHolder, events: EventStore | None) -> None:

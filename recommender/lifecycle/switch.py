@@ -16,20 +16,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from recommender.bundle import (
+from recommender.bundle.files import (
     current_version,
     list_bundles,
     load_bundle,
     read_manifest,
     set_current,
 )
+from recommender.bundle.pruning import prune_bundles, prune_store
+from recommender.bundle.store import ModelStore
+from recommender.bundle.trained import TrainedModel
 from recommender.errors import BundleError, NoPreviousBundleError
 from recommender.events import EventStore
-from recommender.lifecycle.pruning import prune_bundles, prune_store
+from recommender.lifecycle.startup import serve
 from recommender.recommender import Recommender
-from recommender.service import serve
-from recommender.storage import ModelStore
-from recommender.trained import TrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class Swap:
     load_seconds:
         Reading the bundle and verifying every checksum.
     serve_seconds:
-        Building the :class:`Recommender` (:func:`recommender.service.serve`).
+        Building the :class:`Recommender` (:func:`recommender.lifecycle.startup.serve`).
     swap_seconds:
         The swap itself: one assignment, the only moment anything changes under requests.
     skipped:
@@ -102,7 +102,7 @@ class ModelSwitch:
     model_dir:
         The bundles and their ``CURRENT`` pointer.
     events:
-        Passed to :func:`recommender.service.serve` with each new model.
+        Passed to :func:`recommender.lifecycle.startup.serve` with each new model.
     keep:
         Bundles kept after an activation (see :func:`prune_bundles`).
     store:

@@ -1,4 +1,4 @@
-"""The training process: :func:`recommender.service.train_directory` in a child of the service.
+"""The training process: :func:`recommender.training.run.train_directory` in a child of the service.
 
 A child process (started with "spawn", a fresh interpreter) means a crash or an out-of-memory kill
 in training cannot take the server down, and the memory training used goes back to the system
@@ -16,7 +16,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from recommender.errors import RecommenderError
-from recommender.lifecycle.jobs import Phase
+from recommender.lifecycle.retrain_jobs import Phase
 from recommender.settings import Settings
 
 
@@ -62,7 +62,8 @@ def train_in_child(conn: Connection, values: dict[str, Any], window_days: int | 
     try:
         conn.send(PhaseReport("reading"))
         settings = Settings.model_validate(values)
-        from recommender.service import train_directory
+        # the service imports this module; the training code is loaded in the child only
+        from recommender.training.run import train_directory  # noqa: PLC0415
 
         total = iterations_of(settings)
 

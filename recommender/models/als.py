@@ -13,10 +13,26 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field
 
 from recommender.models.base import FloatArray, Progress, params_of
 from recommender.models.factors import FactorModel
-from recommender.settings import ALSParams
+
+
+class ALSParams(BaseModel):
+    """Hyper-parameters of implicit's AlternatingLeastSquares.
+
+    implicit weighs an observed pair with confidence ``alpha · value``; we feed it
+    ``value = confidence_scale · score``. The original service fitted 2·score with alpha 1.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    factors: int = Field(default=64, ge=1, le=1024)
+    regularization: float = Field(default=0.05, ge=0.0)
+    iterations: int = Field(default=15, ge=1, le=500)
+    alpha: float = Field(default=1.0, gt=0.0)
+    confidence_scale: float = Field(default=2.0, gt=0.0)
 
 
 class ALSModel(FactorModel):

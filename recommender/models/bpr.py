@@ -9,9 +9,24 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, ClassVar, Self
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from recommender.models.base import params_of
 from recommender.models.factors import FactorModel
-from recommender.settings import BPRParams
+
+
+class BPRParams(BaseModel):
+    """Hyper-parameters of implicit's BayesianPersonalizedRanking (SGD on sampled item pairs).
+
+    BPR reads the matrix as binary: any stored entry is a positive, whatever its confidence.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    factors: int = Field(default=64, ge=1, le=1024)
+    learning_rate: float = Field(default=0.01, gt=0.0)
+    regularization: float = Field(default=0.01, ge=0.0)
+    iterations: int = Field(default=100, ge=1, le=10_000)
 
 
 class BPRModel(FactorModel):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field
 
 from recommender.models.base import (
     FloatArray,
@@ -20,7 +21,24 @@ from recommender.models.base import (
     sparse_from_arrays,
     take_rows,
 )
-from recommender.settings import ItemKNNParams
+
+KNNMeasure = Literal["cosine", "tfidf", "bm25"]
+
+
+class ItemKNNParams(BaseModel):
+    """Hyper-parameters of implicit's item-item nearest-neighbour recommenders.
+
+    ``measure`` picks CosineRecommender, TFIDFRecommender or BM25Recommender; ``neighbours`` is
+    implicit's ``K``, the similarities kept per job (the job itself among them);
+    ``bm25_k1`` and ``bm25_b`` are BM25's ``K1`` and ``B`` (unused by the other measures).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    measure: KNNMeasure = "cosine"
+    neighbours: int = Field(default=100, ge=1, le=10_000)
+    bm25_k1: float = Field(default=1.2, ge=0.0)
+    bm25_b: float = Field(default=0.75, ge=0.0, le=1.0)
 
 
 class ItemKNNModel(Model):

@@ -40,23 +40,10 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from recommender.models.als import ALSModel
+from recommender.models.als import ALSModel, ALSParams
 from recommender.models.base import FloatArray, Progress, params_of
-from recommender.settings import ALSParams, SparkParams
-
-MIN_RATING = 1e-6
-"""The rating of a pair whose implicit confidence ``alpha · v`` is at most 1 (see above)."""
-
-
-def spark_ratings(values: NDArray[np.number], alpha: float) -> NDArray[np.float32]:
-    """Spark ratings ``v − 1/alpha`` (at least :data:`MIN_RATING`) for implicit's values ``v``."""
-    ratings = np.asarray(values, dtype=np.float64) - 1.0 / alpha
-    return np.maximum(ratings, MIN_RATING).astype(np.float32)
-
-
-def mapped_reg_param(regularization: float, n_items: int, n_ratings: int) -> float:
-    """Spark's ``regParam`` for implicit's ``regularization``: λ over the ratings per job."""
-    return regularization * n_items / max(n_ratings, 1)
+from recommender.models.spark.mapping import mapped_reg_param, spark_ratings
+from recommender.models.spark.params import SparkParams
 
 
 class SparkALSModel(ALSModel):
@@ -91,7 +78,7 @@ class SparkALSModel(ALSModel):
     def fit(self, user_items: sp.csr_matrix, *, progress: Progress | None = None) -> None:
         """Ship the matrix to a Spark session and fit Spark's ALS there (pyspark is imported
         only here); ``progress`` hears once, after the last iteration."""
-        from recommender.spark.als import fit_matrix
+        from recommender.models.spark.fit import fit_matrix
 
         matrix = sp.csr_matrix(user_items, dtype=np.float32)
         reg_param = self.spark.reg_param

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field
 
 from recommender.models.base import (
     FloatArray,
@@ -20,10 +21,17 @@ from recommender.models.base import (
     sparse_from_arrays,
     take_rows,
 )
-from recommender.settings import UserKNNParams
 
 SIMILARITY_BUDGET = 1 << 22
 """Query users are scored in batches of at most about this many user-user similarities."""
+
+
+class UserKNNParams(BaseModel):
+    """Hyper-parameters of user-user collaborative filtering: how many similar users to ask."""
+
+    model_config = ConfigDict(frozen=True)
+
+    neighbours: int = Field(default=50, ge=1, le=10_000)
 
 
 class UserKNNModel(Model):

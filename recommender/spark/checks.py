@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from pyspark.sql import functions as sf
 from pyspark.sql import types
 
-from recommender.data.activity import ACTIVITY_TYPES
 from recommender.data.interactions.columns import Role
+from recommender.data.schema import ACTIVITY_TYPES
 
 if TYPE_CHECKING:
     from pyspark.sql import Column

@@ -33,7 +33,7 @@ from pyspark.sql import types
 from recommender.data.interactions import JOB_CLICKS_MAPPING, ColumnMapping
 from recommender.data.interactions.columns import Role, interaction_roles, listed
 from recommender.data.interactions.formats import layout
-from recommender.data.readers import (
+from recommender.data.schema import (
     ACTIVITIES_FILE,
     ACTIVITY_FIELDS,
     JOB_FIELDS,

@@ -1,6 +1,6 @@
 """The scoring rule in Spark SQL: events → one implicit score per (user, job) pair.
 
-The same rule as :func:`recommender.scoring.score_counts`, in the same floating-point operations
+The same rule as :func:`recommender.data.funnel.score_counts`, in the same floating-point operations
 (double, then rounded once to float), so a pair's score is bit for bit the local one: the counts
 are sums of weights per pair (exact for whole-number and dyadic weights in any order of
 summation), clipped, weighted, floored, and pairs scoring 0 are dropped.
@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pyspark.sql import functions as sf
 
-from recommender.scoring import PairScores
-from recommender.settings import ScoringRule
+from recommender.data.funnel import PairScores, ScoringRule
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

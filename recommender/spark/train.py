@@ -6,11 +6,12 @@ The run, step by step:
    window;
 2. score each (user, job) pair in Spark SQL (:mod:`recommender.spark.scoring`; equal to the local
    scorer) and collect the scored pairs to the driver, which needs them all for the bundle;
-3. :func:`recommender.training.fit_pairs` with the ``spark-als`` model: the same id maps (row k
+3. :func:`recommender.training.fit.fit_pairs` with the ``spark-als`` model: the same id maps (row k
    is the k-th smallest id, as :class:`~recommender.matrix.IdIndex` numbers them), seen jobs,
    popularity, funnel counts and precomputed top lists as local training, the factors fitted by
-   Spark's ALS (:mod:`recommender.spark.als`);
-4. job rules from ``jobs.jsonl`` and the provenance, then :func:`recommender.bundle.write_bundle`.
+   Spark's ALS (:mod:`recommender.models.spark.fit`);
+4. job rules from ``jobs.jsonl`` and the provenance, then
+   :func:`recommender.bundle.files.write_bundle`.
 
 The event store (a local SQLite file of the service) is not read: the bundle records
 ``events_through`` 0, so a service folds every recorded event in on top of the model.
@@ -25,18 +26,19 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from recommender.bundle import write_bundle
+from recommender.bundle.files import write_bundle
+from recommender.bundle.store import ModelStore
+from recommender.bundle.trained import TrainedModel
 from recommender.data.interactions import ColumnMapping
 from recommender.errors import EngineUnavailableError, InvalidDataError
 from recommender.models.base import Progress
-from recommender.rules import JobMeta
-from recommender.service import TrainResult
+from recommender.models.spark.session import get_session
+from recommender.ranking.rules import JobMeta
 from recommender.settings import Settings
 from recommender.spark.inputs import SparkInputs, read_inputs
 from recommender.spark.scoring import collect_pairs, score_pairs, within_window
-from recommender.spark.session import get_session
-from recommender.trained import TrainedModel
-from recommender.training import fingerprint_files, fit_pairs
+from recommender.training.fit import fingerprint_files, fit_pairs
+from recommender.training.run import TrainResult
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -124,8 +126,6 @@ def train_spark(
         trained, Path(model_dir or settings.model_dir), make_current=make_current
     )
     if settings.model_store is not None:  # s3:// model directory: the bundle is published too
-        from recommender.storage import ModelStore
-
         ModelStore(settings.model_store).publish(bundle_dir, make_current=make_current)
     return TrainResult(trained, bundle_dir, inputs.reports, seconds)
 

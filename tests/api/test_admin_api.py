@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from recommender.api import create_app
-from recommender.bundle import current_version, write_bundle
+from recommender.bundle.files import current_version, write_bundle
+from recommender.bundle.trained import TrainedModel
 from recommender.recommender import Recommender
-from recommender.trained import TrainedModel
 from tests.conftest import tiny_settings
 
 KEY = "s3cret-admin-key"

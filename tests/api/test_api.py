@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from recommender.api import create_app
+from recommender.bundle.trained import TrainedModel
 from recommender.recommender import Recommender
-from recommender.trained import TrainedModel
 from tests.conftest import tiny_settings
 
 SINGLE = "/recommend/jobs_single_user/"
@@ -209,8 +209,8 @@ def test_ready_once_started(client: TestClient) -> None:
 
 @pytest.mark.parametrize("model", ["itemknn", "userknn", "popular"])
 def test_any_model_kind_is_served(tmp_path: Path, model: str) -> None:
-    from recommender.data.readers import Dataset
-    from recommender.training import train
+    from recommender.data.dataset import Dataset
+    from recommender.training.fit import train
     from tests.conftest import activities_frame, block_activities
 
     settings = tiny_settings(tmp_path).model_copy(update={"model": model})
@@ -225,8 +225,8 @@ def test_any_model_kind_is_served(tmp_path: Path, model: str) -> None:
 
 
 def test_default_exclude_seen_comes_from_settings(tmp_path: Path) -> None:
-    from recommender.data.readers import Dataset
-    from recommender.training import train
+    from recommender.data.dataset import Dataset
+    from recommender.training.fit import train
     from tests.conftest import activities_frame, block_activities
 
     records = [*block_activities(), {"user_id": 100, "job_id": 1000, "type": "impression"}]

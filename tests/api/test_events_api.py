@@ -7,11 +7,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from recommender.api import create_app
+from recommender.bundle.trained import TrainedModel
 from recommender.errors import EventStoreError
 from recommender.events import SQLiteEventStore
 from recommender.recommender import Recommender
 from recommender.settings import Settings
-from recommender.trained import TrainedModel
 from tests.conftest import tiny_settings
 
 EVENTS = "/events/"

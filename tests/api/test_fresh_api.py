@@ -9,11 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from recommender.api import create_app
-from recommender.data.readers import Dataset
+from recommender.data.dataset import Dataset
 from recommender.errors import EventStoreError
 from recommender.recommender import Recommender
 from recommender.settings import Settings
-from recommender.training import train
+from recommender.training.fit import train
 from tests.conftest import activities_frame, block_activities, tiny_settings
 
 SINGLE = "/recommend/jobs_single_user/"

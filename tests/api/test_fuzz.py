@@ -31,10 +31,10 @@ from schemathesis.specs.openapi.checks import (
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from recommender.api import create_app
-from recommender.data.readers import Dataset
+from recommender.data.dataset import Dataset
 from recommender.events import SQLiteEventStore
 from recommender.recommender import Recommender
-from recommender.training import train
+from recommender.training.fit import train
 from tests.conftest import activities_frame, block_activities, block_jobs, tiny_settings
 
 ADMIN_KEY = "fuzz-admin-key"

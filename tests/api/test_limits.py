@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from recommender.api import create_app
+from recommender.bundle.trained import TrainedModel
 from recommender.recommender import Recommender
 from recommender.settings import Settings
-from recommender.trained import TrainedModel
 from tests.conftest import tiny_settings
 
 SINGLE = "/recommend/jobs_single_user/"

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from recommender.api import create_app
+from recommender.bundle.trained import TrainedModel
 from recommender.events import SQLiteEventStore
 from recommender.recommender import Recommender
-from recommender.trained import TrainedModel
 from tests.conftest import tiny_settings
 
 SINGLE = "/recommend/jobs_single_user/"

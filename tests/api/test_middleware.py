@@ -14,7 +14,7 @@ from starlette.types import Message, Receive, Scope, Send
 from recommender.api.metrics import RequestMetrics
 from recommender.api.middleware import RequestMiddleware, fresh_request_id, request_id_from
 from recommender.errors import ModelNotReadyError
-from recommender.logs import REQUEST_ID
+from recommender.lifecycle.logs import REQUEST_ID
 
 LIMIT = 1000
 

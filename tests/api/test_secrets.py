@@ -12,10 +12,10 @@ from pydantic import SecretStr
 
 from recommender.api import create_app
 from recommender.api.security import check_admin_key, require_admin
+from recommender.bundle.trained import TrainedModel
 from recommender.errors import AdminDisabledError, AuthenticationError
 from recommender.recommender import Recommender
 from recommender.settings import LogFormat
-from recommender.trained import TrainedModel
 from tests.conftest import tiny_settings
 
 KEY = "k3y-that-must-never-leak-7f1c"

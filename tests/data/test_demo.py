@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from recommender.data.demo import DEFAULT_REFERENCE_TIME, DemoSummary, generate_demo_data
-from recommender.data.demo.vocabulary import SECTORS
+from recommender.data.demo.words import SECTORS
 from recommender.data.demo.world import build_world
 
 SCALE = 0.02

@@ -15,8 +15,8 @@ from recommender.data.interactions import (
     read_interactions,
     read_job_categories,
 )
+from recommender.data.pair_counts import score_activities
 from recommender.errors import InvalidDataError, MissingDataError
-from recommender.scoring import score_activities
 
 MAPPING = ColumnMapping(user_col="u", item_col="j", weight_col="w", time_col="t", type_col="k")
 ROWS = [

@@ -13,7 +13,8 @@ from recommender.evaluation.dataset import load_log
 from recommender.evaluation.runner import METRICS, evaluate_models
 from recommender.evaluation.splits import time_split
 from recommender.evaluation.tuning import candidates, tune, write_env
-from recommender.settings import ALSParams, Settings
+from recommender.models.als import ALSParams
+from recommender.settings import Settings
 
 
 @pytest.fixture(scope="module")

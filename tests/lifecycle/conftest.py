@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from recommender.api.state import ModelSlot
-from recommender.bundle import load_bundle, write_bundle
+from recommender.bundle.files import load_bundle, write_bundle
+from recommender.bundle.trained import TrainedModel
 from recommender.lifecycle import ModelSwitch
-from recommender.service import serve
-from recommender.trained import TrainedModel
+from recommender.lifecycle.startup import serve
 
 
 def write_versions(model_dir: Path, trained: TrainedModel, count: int) -> list[str]:

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 from recommender.api.state import ModelSlot
-from recommender.bundle import current_version, list_bundles
+from recommender.bundle.files import current_version, list_bundles
 from recommender.errors import ModelNotReadyError
 from recommender.lifecycle import ModelSwitch, RetrainJob, RetrainManager
-from recommender.service import serve, train_directory
+from recommender.lifecycle.startup import serve
 from recommender.settings import Settings
+from recommender.training.run import train_directory
 from tests.conftest import WriteJsonl, block_activities, tiny_settings
 
 

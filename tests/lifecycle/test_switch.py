@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 
 from recommender.api.state import ModelSlot
-from recommender.bundle import current_version, list_bundles, write_bundle
+from recommender.bundle.files import current_version, list_bundles, write_bundle
+from recommender.bundle.trained import TrainedModel
 from recommender.errors import BundleCorruptError, NoPreviousBundleError
 from recommender.lifecycle import ModelSwitch
 from recommender.recommender import Recommender
-from recommender.trained import TrainedModel
 from tests.lifecycle.conftest import flip_byte, serving, write_versions
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from recommender.bundle import CURRENT, current_version, set_current, write_bundle
+from recommender.bundle.files import CURRENT, current_version, set_current, write_bundle
+from recommender.bundle.trained import TrainedModel
 from recommender.lifecycle import BundleWatcher
-from recommender.trained import TrainedModel
 from tests.lifecycle.conftest import flip_byte, serving, write_versions
 
 

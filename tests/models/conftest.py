@@ -7,10 +7,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.data.readers import Dataset
-from recommender.settings import BPRParams, ItemKNNParams, Settings, UserKNNParams
-from recommender.trained import TrainedModel
-from recommender.training import train
+from recommender.bundle.trained import TrainedModel
+from recommender.data.dataset import Dataset
+from recommender.models.bpr import BPRParams
+from recommender.models.itemknn import ItemKNNParams
+from recommender.models.userknn import UserKNNParams
+from recommender.settings import Settings
+from recommender.training.fit import train
 from tests.conftest import activities_frame, block_activities, tiny_settings
 
 SEED = 7

@@ -11,10 +11,11 @@ import pytest
 from pydantic import ValidationError
 
 from recommender import settings as settings_module
-from recommender.bundle import load_bundle, write_bundle
-from recommender.models import MODEL_KINDS, MODEL_NAMES, Model, create_model
+from recommender.bundle.files import load_bundle, write_bundle
+from recommender.bundle.trained import TrainedModel
+from recommender.models.base import Model
+from recommender.models.registry import MODEL_KINDS, MODEL_NAMES, create_model
 from recommender.settings import Settings
-from recommender.trained import TrainedModel
 from tests.models.conftest import RANDOMISED, SEED, model_settings, train_blocks, train_on
 
 JOBS_PER_BLOCK = 5

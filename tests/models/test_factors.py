@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.models import ALSModel, BPRModel, create_model
-from recommender.settings import ALSParams, BPRParams
+from recommender.models.als import ALSModel, ALSParams
+from recommender.models.bpr import BPRModel, BPRParams
+from recommender.models.registry import create_model
 from tests.models.conftest import model_settings, random_matrix
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +59,7 @@ def test_fitting_in_a_fresh_interpreter_raises_no_blas_warning() -> None:
     """implicit must be imported before BLAS is limited, or the limit misses its OpenBLAS."""
     code = (
         "import numpy as np, scipy.sparse as sp\n"
-        "from recommender.models import ALSModel, BPRModel, ItemKNNModel\n"
+        "from recommender.models.registry import ALSModel, BPRModel, ItemKNNModel\n"
         "matrix = sp.csr_matrix(np.eye(4, dtype=np.float32))\n"
         "for model in (ALSModel(), BPRModel(), ItemKNNModel()):\n"
         "    model.fit(matrix)\n"

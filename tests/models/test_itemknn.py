@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.models import ItemKNNModel, create_model
-from recommender.settings import ItemKNNParams, KNNMeasure, Settings
+from recommender.models.itemknn import ItemKNNModel, ItemKNNParams, KNNMeasure
+from recommender.models.registry import create_model
+from recommender.settings import Settings
 from tests.models.conftest import random_matrix
 
 MEASURES: tuple[KNNMeasure, ...] = ("cosine", "tfidf", "bm25")

@@ -7,8 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from recommender.models import userknn
-from recommender.models.userknn import UserKNNModel
-from recommender.settings import UserKNNParams
+from recommender.models.userknn import UserKNNModel, UserKNNParams
 from tests.models.conftest import random_matrix
 
 

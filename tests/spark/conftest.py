@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from recommender.settings import Settings, SparkParams
+from recommender.models.spark.params import SparkParams
+from recommender.settings import Settings
 from tests.conftest import tiny_settings
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ SPARK = SparkParams(master="local[2]", blocks=2, shuffle_partitions=2, log_level
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
     pytest.importorskip("pyspark", reason="pyspark is not installed (requirements-spark.txt)")
-    from recommender.spark.session import get_session
+    from recommender.models.spark.session import get_session
 
     checkpoints = tmp_path_factory.mktemp("checkpoints")
     session = get_session(SPARK.model_copy(update={"checkpoint_dir": str(checkpoints)}))

@@ -9,8 +9,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from recommender.scoring import PairScores, score_activities
-from recommender.settings import ScoringRule
+from recommender.data.funnel import PairScores, ScoringRule
+from recommender.data.pair_counts import score_activities
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recommender.bundle import load_bundle, write_bundle
-from recommender.models import MODEL_KINDS, SparkALSModel, create_model
-from recommender.models.spark_als import MIN_RATING, mapped_reg_param, spark_ratings
-from recommender.trained import TrainedModel
+from recommender.bundle.files import load_bundle, write_bundle
+from recommender.bundle.trained import TrainedModel
+from recommender.models.registry import MODEL_KINDS, create_model
+from recommender.models.spark.mapping import MIN_RATING, mapped_reg_param, spark_ratings
+from recommender.models.spark_als import SparkALSModel
 from tests.conftest import block_activities
 from tests.models.conftest import train_on
 from tests.spark.conftest import spark_settings

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.bundle import list_bundles, load_bundle
+from recommender.bundle.files import list_bundles, load_bundle
+from recommender.bundle.trained import TrainedModel
 from recommender.cli import main
 from recommender.recommender import Recommender
-from recommender.service import train_directory
-from recommender.trained import TrainedModel
+from recommender.training.run import train_directory
 from tests.conftest import WriteJsonl, block_activities, block_jobs, tiny_settings
 from tests.spark.conftest import spark_settings
 
@@ -165,7 +165,7 @@ def test_the_default_cli_and_the_service_never_import_pyspark(tmp_path: Path) ->
 
     code = (
         "import sys; import main; from recommender.cli import build_parser; "
-        "from recommender.service import load_or_train; "
+        "from recommender.lifecycle.startup import load_or_train; "
         "build_parser().parse_args(['train', '--engine', 'spark']); "
         "assert not any(m == 'pyspark' or m.startswith('pyspark.') for m in sys.modules)"
     )

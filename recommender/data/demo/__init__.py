@@ -9,6 +9,6 @@ time; ``vocabulary`` holds the sectors and word lists.
 from __future__ import annotations
 
 from recommender.data.demo.generator import DEFAULT_REFERENCE_TIME, DemoSummary, generate_demo_data
-from recommender.data.demo.vocabulary import SECTOR_NAMES
+from recommender.data.demo.words import SECTOR_NAMES
 
 __all__ = ["DEFAULT_REFERENCE_TIME", "SECTOR_NAMES", "DemoSummary", "generate_demo_data"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from recommender.data.demo.vocabulary import SECTORS
+from recommender.data.demo.words import SECTORS
 from recommender.data.demo.world import ACTIVITY_WINDOW_DAYS, DAY, World
 
 _NEW_JOB_BOOST = 3.0

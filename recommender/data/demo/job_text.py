@@ -2,7 +2,7 @@
 
 A title is a seniority, a sector role and an optional suffix; a description strings together
 an intro, sector sentences and bullets, an optional salary and a generic closing, all drawn
-from :mod:`~recommender.data.demo.vocabulary`.
+from :mod:`~recommender.data.demo.words`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from recommender.data.demo.vocabulary import (
+from recommender.data.demo.words import (
     BULLET_HEADINGS,
     CITIES,
     GENERIC_CLOSINGS,

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from recommender.data.demo.vocabulary import (
+from recommender.data.demo.words import (
     ALL_SUBJECTS,
     ETHNICITIES,
     GENDERS,

@@ -1,6 +1,6 @@
 """The latent world behind a demo data set: jobs, employers, users and their sectors.
 
-Jobs belong to one of the sectors in :mod:`~recommender.data.demo.vocabulary`; employers are
+Jobs belong to one of the sectors in :mod:`~recommender.data.demo.words`; employers are
 concentrated in one sector and have a heavy-tailed number of postings; users have one or two
 sector interests and, when active, a heavy-tailed number of (user, job) pairs to generate over
 an active period. The text and activity modules render and simulate from this structure.
@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from recommender.data.demo.vocabulary import (
+from recommender.data.demo.words import (
     EMPLOYER_QUALIFIERS,
     EMPLOYER_STEMS_A,
     EMPLOYER_STEMS_B,

@@ -1,7 +1,8 @@
 """Interaction logs of any layout (CSV, TSV, Parquet, JSON Lines) read as activities.
 
 :func:`read_interactions` maps a log's columns (a :class:`ColumnMapping`) onto the frame that
-:func:`recommender.scoring.score_activities` and the time-based splits take, in file order::
+:func:`~recommender.data.pair_counts.score_activities` and the time-based splits take, in file
+order::
 
     user_id: Int64, job_id: Int64, is_redirect: Boolean, weight: Float64,
     timestamp: Datetime(us, UTC)
@@ -101,8 +102,8 @@ def read_interactions(
     tuple[polars.DataFrame, LoadReport]
         The columns ``user_id`` and ``job_id`` (Int64), ``is_redirect`` (Boolean), ``weight``
         (Float64, 1.0 without a weight column) and ``timestamp`` (Datetime(us, UTC), null without
-        a time column), ready for :func:`recommender.scoring.score_activities`; and what reading
-        found.
+        a time column), ready for :func:`~recommender.data.pair_counts.score_activities`; and what
+        reading found.
 
     Raises
     ------

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import polars as pl
 import pyarrow as pa
 
-from recommender.data.activity import ACTIVITY_TYPES
 from recommender.data.interactions.columns import Role
 from recommender.data.interactions.duck import Duck
+from recommender.data.schema import ACTIVITY_TYPES
 from recommender.data.schema_sql import quote
 
 _INT_TEXT = r"^[+-]?[0-9]+$"

@@ -1,0 +1,93 @@
+"""A fitted model with all serving needs: id maps, filters, popularity, provenance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from recommender.matrix import IdIndex
+from recommender.models.base import Model
+from recommender.ranking.rules import JobMeta
+from recommender.ranking.topn import TopLists
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """Each stored pair's impressions and redirects (clipped as the scoring rule clips them),
+    aligned with ``interactions.data``: what a user's new events are added to."""
+
+    impressions: NDArray[np.float32]
+    redirects: NDArray[np.float32]
+
+
+@dataclass
+class TrainedModel:
+    """What a bundle holds, in memory.
+
+    Attributes
+    ----------
+    model:
+        The fitted model; its rows are ``users`` rows and its columns ``jobs`` rows.
+    users, jobs:
+        The id maps.
+    interactions:
+        users × jobs float32 CSR of implicit scores; a stored entry means the user has seen the job.
+    redirected:
+        users × jobs CSR whose stored entries are the pairs with at least one redirect.
+    popularity:
+        One float32 per job: the sum of its implicit scores over all users.
+    user_top:
+        Each user's best jobs with redirected ones excluded, if ranked after training.
+    similar_top:
+        Each job's most similar other jobs, if ranked after training.
+    funnel:
+        The counts behind each score in ``interactions``; None in bundles written before it.
+    job_meta:
+        Each job's expiry and employer code, for the job rules; None when unknown (nothing
+        expires, no employers).
+    info:
+        Provenance: settings, data fingerprint, counts, library versions, ``trained_at``, timings.
+    """
+
+    model: Model
+    users: IdIndex
+    jobs: IdIndex
+    interactions: sp.csr_matrix
+    redirected: sp.csr_matrix
+    popularity: NDArray[np.float32]
+    user_top: TopLists | None = None
+    similar_top: TopLists | None = None
+    job_meta: JobMeta | None = None
+    funnel: Funnel | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        shape = (len(self.users), len(self.jobs))
+        for name in ("interactions", "redirected"):
+            if getattr(self, name).shape != shape:
+                raise ValueError(f"{name} has shape {getattr(self, name).shape}, expected {shape}")
+        if self.model.n_users != shape[0] or self.model.n_items != shape[1]:
+            raise ValueError(
+                f"model is {self.model.n_users}×{self.model.n_items}, "
+                f"id maps are {shape[0]}×{shape[1]}"
+            )
+        for name, rows in (("user_top", shape[0]), ("similar_top", shape[1])):
+            lists = getattr(self, name)
+            if lists is not None and lists.cols.shape[0] != rows:
+                raise ValueError(f"{name} has {lists.cols.shape[0]} rows, expected {rows}")
+        if self.job_meta is not None:
+            for name in ("expires_at", "employer"):
+                if getattr(self.job_meta, name).shape != (shape[1],):
+                    raise ValueError(f"job_meta.{name} has the wrong shape, expected ({shape[1]},)")
+        if self.funnel is not None:
+            for name in ("impressions", "redirects"):
+                if getattr(self.funnel, name).shape != self.interactions.data.shape:
+                    raise ValueError(f"funnel.{name} is not aligned with interactions")
+        if self.popularity.shape != (shape[1],):
+            raise ValueError(
+                f"popularity has shape {self.popularity.shape}, expected ({shape[1]},)"
+            )

@@ -1,0 +1,39 @@
+"""The input files' names and fields, light enough for the service to import at start-up."""
+
+from __future__ import annotations
+
+from recommender.data.schema_sql import FieldSpec
+
+ACTIVITY_TYPES = ("impression", "redirect")
+"""The two activity types: what a user was shown, and what they clicked through to."""
+
+ACTIVITY_FIELDS = (
+    FieldSpec("user_id", "int", required=True),
+    FieldSpec("job_id", "int", required=True),
+    FieldSpec("type", "str", required=True, choices=ACTIVITY_TYPES),
+    FieldSpec("timestamp", "timestamp"),
+)
+JOB_FIELDS = (
+    FieldSpec("job_id", "int", required=True),
+    FieldSpec("description", "str", required=True),
+    FieldSpec("title", "str"),
+    FieldSpec("employer", "str"),
+    FieldSpec("posted_at", "timestamp"),
+    FieldSpec("expires_at", "timestamp"),
+)
+USER_FIELDS = (
+    FieldSpec("user_id", "int", required=True),
+    FieldSpec("ethnicity", "str"),
+    FieldSpec("gender", "str"),
+    FieldSpec("graduation_year", "int"),
+    FieldSpec("school_type", "str"),
+    FieldSpec("languages", "str_list"),
+    FieldSpec("university", "str"),
+    FieldSpec("degree_subject", "str"),
+    FieldSpec("degree_subject_groups", "str_list"),
+    FieldSpec("degree_subject_categories", "str_list"),
+)
+
+ACTIVITIES_FILE = "activities.jsonl"
+JOBS_FILE = "jobs.jsonl"
+USERS_FILE = "users.jsonl"

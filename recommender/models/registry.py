@@ -1,0 +1,97 @@
+"""Every model, registered once: its name, its class and how its Params are taken from settings.
+
+A bundle records a model's :attr:`~recommender.models.base.Model.kind` and finds its class again
+through :data:`MODEL_KINDS`; ``train``, ``evaluate`` and ``tune`` build one by name with
+:func:`create_model`. ``itemknn-tfidf`` and ``itemknn-bm25`` are ``itemknn`` with another measure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from recommender.models.als import ALSModel, ALSParams
+from recommender.models.base import Model
+from recommender.models.bpr import BPRModel, BPRParams
+from recommender.models.itemknn import ItemKNNModel, ItemKNNParams
+from recommender.models.popular import PopularityModel
+from recommender.models.spark.params import SparkParams
+from recommender.models.spark_als import SparkALSModel
+from recommender.models.userknn import UserKNNModel, UserKNNParams
+
+
+class ModelConfig(Protocol):
+    """What building a model reads: each model's Params, the seed and the training threads
+    (:class:`recommender.settings.Settings` has them all)."""
+
+    @property
+    def seed(self) -> int: ...
+    @property
+    def train_threads(self) -> int: ...
+    @property
+    def als(self) -> ALSParams: ...
+    @property
+    def bpr(self) -> BPRParams: ...
+    @property
+    def itemknn(self) -> ItemKNNParams: ...
+    @property
+    def userknn(self) -> UserKNNParams: ...
+    @property
+    def spark(self) -> SparkParams: ...
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A model name: the class it builds, and how from the settings."""
+
+    model_class: type[Model]
+    build: Callable[[ModelConfig], Model]
+
+
+def _itemknn(measure: str | None) -> Callable[[ModelConfig], Model]:
+    def build(config: ModelConfig) -> Model:
+        params = config.itemknn
+        if measure is not None:
+            params = params.model_copy(update={"measure": measure})
+        return ItemKNNModel(params, threads=config.train_threads)
+
+    return build
+
+
+REGISTRY: dict[str, Registered] = {
+    "als": Registered(ALSModel, lambda c: ALSModel(c.als, seed=c.seed, threads=c.train_threads)),
+    "bpr": Registered(BPRModel, lambda c: BPRModel(c.bpr, seed=c.seed)),
+    "popular": Registered(PopularityModel, lambda _c: PopularityModel()),
+    "itemknn": Registered(ItemKNNModel, _itemknn(None)),
+    "itemknn-tfidf": Registered(ItemKNNModel, _itemknn("tfidf")),
+    "itemknn-bm25": Registered(ItemKNNModel, _itemknn("bm25")),
+    "userknn": Registered(UserKNNModel, lambda c: UserKNNModel(c.userknn)),
+    "spark-als": Registered(
+        SparkALSModel, lambda c: SparkALSModel(c.als, spark=c.spark, seed=c.seed)
+    ),
+}
+"""Model names (what settings and the CLI take) to their classes and builders."""
+
+MODEL_NAMES: tuple[str, ...] = tuple(REGISTRY)
+"""The models :func:`create_model` builds (``itemknn-*`` pick a measure; ``spark-als`` fits
+Spark's ALS and needs the optional pyspark)."""
+
+MODEL_KINDS: dict[str, type[Model]] = {r.model_class.kind: r.model_class for r in REGISTRY.values()}
+"""Model classes by the kind a bundle records."""
+
+
+def create_model(name: str, config: ModelConfig) -> Model:
+    """An unfitted model ``name`` configured from ``config`` (the settings).
+
+    ``spark-als``'s fit imports pyspark; building it does not.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a known model.
+    """
+    registered = REGISTRY.get(name)
+    if registered is None:
+        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODEL_NAMES)}")
+    return registered.build(config)

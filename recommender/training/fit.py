@@ -1,0 +1,207 @@
+"""From a dataset to a :class:`~recommender.bundle.trained.TrainedModel`: score, build the
+matrix, fit."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from recommender.bundle.trained import Funnel, TrainedModel
+from recommender.data.dataset import Dataset
+from recommender.data.funnel import PairScores, score_pair_counts
+from recommender.data.pair_counts import score_activities, total_lines
+from recommender.matrix import IdIndex, build_matrix
+from recommender.models.base import Progress
+from recommender.models.registry import create_model
+from recommender.ranking.rules import JobMeta
+from recommender.ranking.topn import rank_all
+from recommender.recommender import Recommender
+from recommender.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def train(
+    dataset: Dataset,
+    settings: Settings,
+    *,
+    fingerprint: str = "",
+    progress: Progress | None = None,
+) -> TrainedModel:
+    """Score the activities, build the users × jobs matrix and fit the configured model."""
+    started = time.perf_counter()
+    activities = dataset.activities
+    if "impressions" in activities.columns:  # already counted per pair while read
+        pairs = score_pair_counts(
+            activities["user_id"].to_numpy(),
+            activities["job_id"].to_numpy(),
+            activities["impressions"].to_numpy(),
+            activities["redirects"].to_numpy(),
+            settings.scoring,
+        )
+    else:
+        pairs = score_activities(activities, settings.scoring)
+    scored = time.perf_counter()
+    log.info(
+        "scored %s activity lines into %s (user, job) pairs in %.1f s",
+        f"{_lines(dataset.activities):,}",
+        f"{len(pairs):,}",
+        scored - started,
+    )
+    trained = fit_pairs(pairs, settings, progress=progress)
+    trained.job_meta = JobMeta.of(trained.jobs.ids, dataset.jobs)
+    trained.info.update(
+        data={
+            "fingerprint": fingerprint,
+            "activity_lines": _lines(dataset.activities),
+            "catalogue_jobs": dataset.jobs.height if dataset.jobs is not None else None,
+            "profile_users": dataset.users.height if dataset.users is not None else None,
+            "unlisted_jobs": _unlisted_jobs(dataset),
+        },
+    )
+    trained.info["timings"] = {
+        "score_seconds": round(scored - started, 4),
+        **trained.info.get("timings", {}),
+    }
+    return trained
+
+
+def fit_pairs(
+    pairs: PairScores, settings: Settings, *, progress: Progress | None = None
+) -> TrainedModel:
+    """Fit a model on scored pairs; the model's input is ``confidence_scale · score``."""
+    if len(pairs) == 0:
+        raise ValueError("no (user, job) pair has a positive score: nothing to train on")
+    started = time.perf_counter()
+    users = IdIndex(pairs.user_ids)
+    jobs = IdIndex(pairs.job_ids)
+    rows, cols = users.rows(pairs.user_ids), jobs.rows(pairs.job_ids)
+    shape = (len(users), len(jobs))
+    interactions = build_matrix(rows, cols, pairs.scores.astype(np.float32), shape)
+    redirected = _redirected(rows, cols, pairs, shape)
+    built = time.perf_counter()
+    log.info(
+        "built the %s × %s matrix in %.1f s; fitting %s",
+        f"{shape[0]:,}",
+        f"{shape[1]:,}",
+        built - started,
+        settings.model,
+    )
+    model = create_model(settings.model, settings)
+    confidence = interactions * np.float32(settings.als.confidence_scale)
+    model.fit(sp.csr_matrix(confidence, dtype=np.float32), progress=progress)
+    fitted = time.perf_counter()
+    popularity = np.asarray(interactions.sum(axis=0, dtype=np.float64), dtype=np.float32).ravel()
+    info: dict[str, Any] = {
+        "model": {
+            "kind": model.kind,
+            "params": model.params(),
+            # every model is fitted on confidence_scale · score, not only ALS
+            "confidence_scale": settings.als.confidence_scale,
+        },
+        "scoring": settings.scoring.model_dump(),
+        "counts": {
+            "users": shape[0],
+            "jobs": shape[1],
+            "interactions": int(interactions.nnz),
+            "redirected_pairs": int(redirected.nnz),
+        },
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "timings": {
+            "matrix_seconds": round(built - started, 4),
+            "fit_seconds": round(fitted - built, 4),
+        },
+    }
+    trained = TrainedModel(
+        model=model,
+        users=users,
+        jobs=jobs,
+        interactions=interactions,
+        redirected=redirected,
+        popularity=popularity,
+        funnel=_funnel(rows, cols, pairs, settings.scoring.clip),
+        info=info,
+    )
+    log.info("fitted in %.1f s", fitted - built)
+    if settings.precompute_top:
+        _rank_ahead(trained, settings.precompute_top, settings.precompute_max_cells)
+    info["timings"]["rank_seconds"] = round(time.perf_counter() - fitted, 4)
+    return trained
+
+
+def _rank_ahead(trained: TrainedModel, k: int, max_cells: int) -> None:
+    """Rank each user's best jobs (redirected excluded) and each job's similar jobs once, for
+    each of the two whose rows × jobs scores stay within ``max_cells``."""
+    started = time.perf_counter()
+    recommender = Recommender(trained)
+    n_users, n_jobs = trained.interactions.shape
+    if n_users * n_jobs <= max_cells:
+        trained.user_top = rank_all(
+            lambda rows: recommender.user_scores(rows, "redirected"), (n_users, n_jobs), k
+        )
+    else:
+        log.info("%s users × %s jobs: users' lists are ranked per request", n_users, n_jobs)
+    if n_jobs * n_jobs <= max_cells:
+        trained.similar_top = rank_all(recommender.similar_scores, (n_jobs, n_jobs), k)
+    else:
+        log.info("%s jobs: similar jobs are ranked per request", n_jobs)
+    log.info("ranked ahead in %.1f s", time.perf_counter() - started)
+
+
+def _funnel(
+    rows: np.ndarray[Any, Any], cols: np.ndarray[Any, Any], pairs: PairScores, clip: int
+) -> Funnel:
+    """The pairs' clipped counts in the matrix's order (pairs are unique: CSR sorts by row, col)."""
+    order = np.lexsort((cols, rows))
+    return Funnel(
+        impressions=np.minimum(pairs.impressions[order], clip).astype(np.float32),
+        redirects=np.minimum(pairs.redirects[order], clip).astype(np.float32),
+    )
+
+
+def _redirected(
+    rows: np.ndarray[Any, Any],
+    cols: np.ndarray[Any, Any],
+    pairs: PairScores,
+    shape: tuple[int, int],
+) -> sp.csr_matrix:
+    hit = pairs.redirects > 0
+    return build_matrix(rows[hit], cols[hit], np.ones(int(hit.sum()), dtype=np.float32), shape)
+
+
+def _lines(activities: pl.DataFrame) -> int:
+    """Activity lines behind ``activities``: its rows, their summed ``weight``, or the pairs'
+    impressions and redirects when it holds pair counts (as training reads them)."""
+    if "impressions" in activities.columns:
+        return total_lines(activities)
+    if "weight" in activities.columns:
+        return int(activities["weight"].sum())
+    return activities.height
+
+
+def _unlisted_jobs(dataset: Dataset) -> int | None:
+    """How many jobs with activity are missing from ``jobs.jsonl`` (None without that file)."""
+    if dataset.jobs is None:
+        return None
+    active = dataset.activities.select(pl.col("job_id").unique())
+    return active.join(dataset.jobs.select("job_id"), on="job_id", how="anti").height
+
+
+def fingerprint_files(paths: Iterable[Path]) -> str:
+    """A blake2b digest over the names and bytes of the given files, streamed in blocks."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(Path(p) for p in paths):
+        digest.update(path.name.encode() + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()

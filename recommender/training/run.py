@@ -1,0 +1,103 @@
+"""One training run over a data directory: read the inputs, fit, write the bundle, publish it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from recommender.bundle.files import write_bundle
+from recommender.bundle.store import ModelStore
+from recommender.bundle.trained import TrainedModel
+from recommender.data.dataset import load_dataset
+from recommender.data.schema import ACTIVITIES_FILE, JOBS_FILE, USERS_FILE
+from recommender.events import EventStore
+from recommender.models.base import Progress
+from recommender.settings import Settings
+from recommender.training.fit import fingerprint_files, train
+from recommender.training.inputs import local_inputs, window_info_of, with_events
+
+log = logging.getLogger(__name__)
+
+
+class ReadReport(Protocol):
+    """What reading one input found (a local reader's or Spark's), summed up for people."""
+
+    def summary(self) -> str:
+        """One line."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A finished training run, on either engine: the model, its bundle, what reading found."""
+
+    trained: TrainedModel
+    bundle_dir: Path
+    reports: tuple[ReadReport, ...]
+    seconds: float
+
+
+def train_directory(
+    settings: Settings,
+    *,
+    data_dir: Path | str | None = None,
+    model_dir: Path | None = None,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+    events: EventStore | None = None,
+    window: timedelta | None = None,
+    make_current: bool = True,
+) -> TrainResult:
+    """Read a data directory and the event store, train, and write a new bundle.
+
+    Parameters
+    ----------
+    events:
+        The store whose events are trained on with the files; by default the one at
+        ``settings.events_file``, if that file exists.
+    window:
+        Train on the activity of this last stretch of time only (``settings.window_days`` when
+        None); activity lines without a timestamp are kept.
+    make_current:
+        Point ``CURRENT`` at the new bundle (a running service swaps it in itself otherwise).
+    """
+    data_dir = local_inputs(settings, data_dir)
+    model_dir = Path(model_dir or settings.model_dir)
+    if window is None and settings.window_days is not None:
+        window = timedelta(days=settings.window_days)
+    started = time.perf_counter()
+    log.info("reading %s", data_dir)
+    since = None if window is None else datetime.now(UTC) - window
+    dataset = load_dataset(
+        data_dir, skip_invalid=skip_invalid, counts=True, since=since, with_users=False
+    )
+    log.info(
+        "read %s activity lines (%s (user, job) pairs) in %.1f s",
+        f"{dataset.reports[0].records:,}",
+        f"{dataset.activities.height:,}",
+        time.perf_counter() - started,
+    )
+    dataset, event_info = with_events(dataset, events, settings.events_file, since)
+    window_info = window_info_of(dataset, window, since)
+    read = time.perf_counter()
+    inputs = [data_dir / name for name in (ACTIVITIES_FILE, JOBS_FILE, USERS_FILE)]
+    fingerprint = fingerprint_files(p for p in inputs if p.exists())
+    trained = train(dataset, settings, fingerprint=fingerprint, progress=progress)
+    seconds = time.perf_counter() - started
+    trained.info["data"].update(event_info, **window_info)
+    trained.info["timings"] = {
+        "read_seconds": round(read - started, 4),
+        **trained.info["timings"],
+        "total_seconds": round(seconds, 4),
+    }
+    trained.info["train_seconds"] = round(seconds, 4)
+    bundle_dir = write_bundle(trained, model_dir, make_current=make_current)
+    if settings.model_store is not None:
+        ModelStore(settings.model_store).publish(bundle_dir, make_current=make_current)
+        log.info("published %s to %s", bundle_dir.name, settings.model_store)
+    return TrainResult(
+        trained=trained, bundle_dir=bundle_dir, reports=dataset.reports, seconds=seconds
+    )

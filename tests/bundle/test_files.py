@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recommender.bundle import files as bundle_mod
+from recommender.bundle.files import (
+    CURRENT,
+    current_version,
+    list_bundles,
+    load_bundle,
+    set_current,
+    write_bundle,
+)
+from recommender.bundle.trained import TrainedModel
+from recommender.errors import BundleCorruptError, BundleIncompatibleError, BundleNotFoundError
+from recommender.lifecycle.startup import load_newest_valid
+
+
+def _flip_byte(path: Path, offset: int = -5) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_round_trip_restores_everything(tmp_path: Path, tiny_trained: TrainedModel) -> None:
+    bundle_dir = write_bundle(tiny_trained, tmp_path)
+    assert (tmp_path / CURRENT).read_text().strip() == bundle_dir.name
+    loaded = load_bundle(tmp_path)
+    assert loaded.users == tiny_trained.users
+    assert loaded.jobs == tiny_trained.jobs
+    assert (loaded.interactions != tiny_trained.interactions).nnz == 0
+    assert (loaded.redirected != tiny_trained.redirected).nnz == 0
+    np.testing.assert_array_equal(loaded.popularity, tiny_trained.popularity)
+    assert loaded.user_top is not None and tiny_trained.user_top is not None
+    np.testing.assert_array_equal(loaded.user_top.cols, tiny_trained.user_top.cols)
+    rows = np.arange(3)
+    np.testing.assert_array_equal(
+        loaded.model.user_scores(rows, loaded.interactions),
+        tiny_trained.model.user_scores(rows, tiny_trained.interactions),
+    )
+    assert loaded.info["version"] == bundle_dir.name
+    assert loaded.info["model"]["params"]["factors"] == 4
+    assert "numpy" in loaded.info["libraries"]
+    assert loaded.info["trained_at"]
+
+
+def test_manifest_lists_a_checksum_per_file(tmp_path: Path, tiny_trained: TrainedModel) -> None:
+    bundle_dir = write_bundle(tiny_trained, tmp_path)
+    manifest = json.loads((bundle_dir / "manifest.json").read_text())
+    files = {p.name for p in bundle_dir.iterdir()} - {"manifest.json"}
+    assert set(manifest["files"]) == files
+    assert all(len(v) == 64 for v in manifest["files"].values())
+
+
+def test_newest_bundle_is_current_and_pointer_can_move(
+    tmp_path: Path, tiny_trained: TrainedModel
+) -> None:
+    first = write_bundle(tiny_trained, tmp_path).name
+    second = write_bundle(tiny_trained, tmp_path).name
+    assert list_bundles(tmp_path) == [first, second]
+    assert current_version(tmp_path) == second
+    set_current(tmp_path, first)
+    assert load_bundle(tmp_path).info["version"] == first
+    with pytest.raises(BundleNotFoundError):
+        set_current(tmp_path, "20000101T000000000000Z-deadbeef")
+
+
+def test_flipped_byte_is_refused(tmp_path: Path, tiny_trained: TrainedModel) -> None:
+    bundle_dir = write_bundle(tiny_trained, tmp_path)
+    _flip_byte(bundle_dir / "model.item_factors.npy")
+    with pytest.raises(BundleCorruptError, match=r"model\.item_factors\.npy fails its checksum"):
+        load_bundle(tmp_path)
+
+
+def test_missing_file_and_broken_manifest_are_refused(
+    tmp_path: Path, tiny_trained: TrainedModel
+) -> None:
+    bundle_dir = write_bundle(tiny_trained, tmp_path)
+    (bundle_dir / "popularity.npy").unlink()
+    with pytest.raises(BundleCorruptError, match=r"popularity\.npy is missing"):
+        load_bundle(tmp_path)
+    (bundle_dir / "manifest.json").write_text("{not json")
+    with pytest.raises(BundleCorruptError, match="unreadable"):
+        load_bundle(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"format_version": 99}, "format_version 99"), ({"model": {"kind": "svd"}}, "kind 'svd'")],
+    ids=["format", "kind"],
+)
+def test_incompatible_bundles_are_refused(
+    tmp_path: Path, tiny_trained: TrainedModel, change: dict[str, object], message: str
+) -> None:
+    bundle_dir = write_bundle(tiny_trained, tmp_path)
+    manifest = json.loads((bundle_dir / "manifest.json").read_text())
+    manifest.update(change)
+    (bundle_dir / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleIncompatibleError, match=message):
+        load_bundle(tmp_path)
+
+
+def test_no_bundle_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(BundleNotFoundError, match="python -m recommender train"):
+        load_bundle(tmp_path)
+
+
+def test_a_crash_while_writing_leaves_no_bundle(
+    tmp_path: Path, tiny_trained: TrainedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(bundle_mod.json, "dump", fail)
+    with pytest.raises(OSError, match="disk full"):
+        write_bundle(tiny_trained, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupt_current_falls_back_to_the_newest_valid(
+    tmp_path: Path, tiny_trained: TrainedModel
+) -> None:
+    good = write_bundle(tiny_trained, tmp_path).name
+    bad = write_bundle(tiny_trained, tmp_path)
+    _flip_byte(bad / "user_ids.npy")
+    assert load_newest_valid(tmp_path).info["version"] == good
+    _flip_byte(tmp_path / good / "job_ids.npy")
+    with pytest.raises(BundleCorruptError):
+        load_newest_valid(tmp_path)
+
+
+def test_writing_a_loaded_model_again_records_the_new_version(
+    tmp_path: Path, tiny_trained: TrainedModel
+) -> None:
+    first = write_bundle(tiny_trained, tmp_path).name
+    second = write_bundle(load_bundle(tmp_path), tmp_path).name
+    assert second != first
+    assert json.loads((tmp_path / second / "manifest.json").read_text())["version"] == second
+    assert load_bundle(tmp_path).info["version"] == second
+
+
+def test_current_naming_a_missing_bundle_falls_back_to_an_older_one(
+    tmp_path: Path, tiny_trained: TrainedModel
+) -> None:
+    good = write_bundle(tiny_trained, tmp_path).name
+    (tmp_path / CURRENT).write_text("29990101T000000000000Z-0badc0de\n")
+    with pytest.raises(BundleCorruptError, match="does not exist"):
+        load_bundle(tmp_path)
+    assert load_newest_valid(tmp_path).info["version"] == good
+
+
+def test_unsorted_ids_from_another_writer_are_refused(
+    tmp_path: Path, tiny_trained: TrainedModel
+) -> None:
+    bundle_dir = write_bundle(tiny_trained, tmp_path)
+    path = bundle_dir / "job_ids.npy"
+    np.save(path, np.load(path)[::-1])
+    manifest = json.loads((bundle_dir / "manifest.json").read_text())
+    manifest["files"]["job_ids.npy"] = bundle_mod._sha256(path)
+    (bundle_dir / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleCorruptError, match="job_ids must be sorted"):
+        load_bundle(tmp_path)
+
+
+def test_arrays_are_memory_mapped_read_only_so_workers_share_them(
+    tmp_path: Path, tiny_trained: TrainedModel
+) -> None:
+    from recommender.models.als import ALSModel
+
+    write_bundle(tiny_trained, tmp_path)
+    mapped = load_bundle(tmp_path)
+    assert isinstance(mapped.model, ALSModel)
+    assert isinstance(mapped.model.user_factors.base, np.memmap)
+    assert not mapped.model.user_factors.flags.writeable
+    assert isinstance(mapped.user_top.cols if mapped.user_top else None, np.memmap)
+    private = load_bundle(tmp_path, mmap=False)
+    assert isinstance(private.model, ALSModel) and private.model.user_factors.flags.writeable
+    np.testing.assert_array_equal(mapped.model.user_factors, private.model.user_factors)

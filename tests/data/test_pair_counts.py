@@ -1,0 +1,99 @@
+"""read_activity_counts: the same lines accepted and refused as read_activities, grouped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from recommender.data.pair_counts import (
+    add_pairs,
+    count_pairs,
+    read_activity_counts,
+    total_lines,
+)
+from recommender.data.readers import read_activities
+from recommender.errors import InvalidDataError, MissingDataError
+from tests.conftest import WriteJsonl
+
+RECORDS = [
+    {"user_id": 1, "job_id": 10, "type": "impression", "timestamp": "2026-01-01T00:00:00Z"},
+    {"user_id": 1, "job_id": 10, "type": "impression", "timestamp": 1767225600},
+    {"user_id": 1, "job_id": 10, "type": "redirect", "timestamp": "2026-06-01T00:00:00Z"},
+    {"user_id": 2, "job_id": 10, "type": "redirect"},
+    {"user_id": 2, "job_id": 11, "type": "impression", "timestamp": "2025-01-01T00:00:00Z"},
+]
+
+
+def _grouped(frame: pl.DataFrame) -> list[tuple[int, int, float, float]]:
+    return sorted(frame.select("user_id", "job_id", "impressions", "redirects").iter_rows())
+
+
+def test_counts_equal_grouping_the_lines(tmp_path: Path, jsonl: WriteJsonl) -> None:
+    path = jsonl(tmp_path / "a.jsonl", [*RECORDS, ""])  # a blank line is counted, not an error
+    counts, report, dropped = read_activity_counts(path)
+    lines, _ = read_activities(path)
+    expected = lines.group_by("user_id", "job_id").agg(
+        impressions=(~pl.col("is_redirect")).sum().cast(pl.Float64),
+        redirects=pl.col("is_redirect").sum().cast(pl.Float64),
+    )
+    assert (
+        _grouped(counts)
+        == _grouped(expected)
+        == [(1, 10, 2.0, 1.0), (2, 10, 0.0, 1.0), (2, 11, 1.0, 0.0)]
+    )
+    assert counts.schema["impressions"] == pl.Float64
+    assert (report.records, report.blank, dropped) == (5, 1, 0)
+
+
+def test_since_drops_old_lines_and_keeps_undated(tmp_path: Path, jsonl: WriteJsonl) -> None:
+    path = jsonl(tmp_path / "a.jsonl", RECORDS)
+    counts, _, dropped = read_activity_counts(path, since=datetime(2026, 3, 1, tzinfo=UTC))
+    assert _grouped(counts) == [(1, 10, 0.0, 1.0), (2, 10, 0.0, 1.0)]
+    assert dropped == 3
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [
+        ('{"user_id": "1", "job_id": 10, "type": "redirect"}', "expected an integer"),
+        ('{"user_id": 1, "job_id": 10, "type": "click"}', "expected one of"),
+        ('{"user_id": 1, "job_id": 10, "type": "redirect", "timestamp": "soon"}', "ISO-8601"),
+        ("not json", "not valid JSON"),
+    ],
+)
+def test_a_bad_line_is_named_by_its_line(
+    tmp_path: Path, jsonl: WriteJsonl, bad: str, match: str
+) -> None:
+    path = jsonl(tmp_path / "a.jsonl", [*RECORDS[:2], bad, *RECORDS[2:]])
+    with pytest.raises(InvalidDataError, match=rf"a\.jsonl:3: .*{match}"):
+        read_activity_counts(path)
+    counts, report, _ = read_activity_counts(path, skip_invalid=True)
+    assert report.skipped == 1 and total_lines(counts) == 5
+
+
+def test_missing_and_empty_files(tmp_path: Path) -> None:
+    with pytest.raises(MissingDataError, match="file not found"):
+        read_activity_counts(tmp_path / "none.jsonl")
+    (tmp_path / "empty.jsonl").write_text("\n\n")
+    with pytest.raises(MissingDataError, match="no records"):
+        read_activity_counts(tmp_path / "empty.jsonl")
+
+
+def test_add_pairs_sums_the_touched_pairs_and_keeps_the_rest() -> None:
+    base = count_pairs(
+        pl.DataFrame(
+            {"user_id": [1, 1, 2], "job_id": [10, 10, 20], "is_redirect": [False, True, False]}
+        )
+    )
+    more = count_pairs(
+        pl.DataFrame({"user_id": [1, 3], "job_id": [10, 30], "is_redirect": [True, False]})
+    )
+    assert _grouped(add_pairs(base, more)) == [
+        (1, 10, 1.0, 2.0),
+        (2, 20, 1.0, 0.0),
+        (3, 30, 1.0, 0.0),
+    ]
+    assert add_pairs(base, more.head(0)) is base

@@ -1,0 +1,141 @@
+"""``train_directory``: the dataset files plus the event store, an optional window, CURRENT."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recommender.bundle.files import current_version, list_bundles
+from recommender.errors import BundleNotFoundError, InvalidDataError
+from recommender.events import Event, SQLiteEventStore
+from recommender.training.run import train_directory
+from tests.conftest import WriteJsonl, block_activities, tiny_settings
+
+NOW = datetime.now(UTC)
+
+
+def _dated(records: list[dict[str, Any]], when: datetime) -> list[dict[str, Any]]:
+    return [{**r, "timestamp": when.isoformat()} for r in records]
+
+
+def test_events_in_the_store_are_trained_on_and_recorded(tmp_path: Path, jsonl: WriteJsonl) -> None:
+    settings = tiny_settings(tmp_path)
+    jsonl(settings.data_dir / "activities.jsonl", block_activities())
+    store = SQLiteEventStore(settings.events_file)
+    store.append([Event(999, 1000, "redirect"), Event(999, 1001, "impression")])
+    store.close()
+
+    result = train_directory(settings)
+
+    assert result.trained.users.row(999) >= 0  # a user known only from the event store
+    data = result.trained.info["data"]
+    assert data["event_lines"] == 2
+    assert data["events_through"] == 2
+    assert current_version(settings.model_dir) == result.bundle_dir.name
+
+
+def test_no_event_store_file_means_no_events(tmp_path: Path, jsonl: WriteJsonl) -> None:
+    settings = tiny_settings(tmp_path)
+    jsonl(settings.data_dir / "activities.jsonl", block_activities())
+    result = train_directory(settings)
+    assert result.trained.info["data"]["event_lines"] == 0
+    assert not settings.events_file.exists()
+
+
+def test_window_drops_old_activity_and_keeps_undated(tmp_path: Path, jsonl: WriteJsonl) -> None:
+    settings = tiny_settings(tmp_path)
+    old = _dated(block_activities(1), NOW - timedelta(days=400))
+    recent = _dated([{"user_id": 7, "job_id": 1000, "type": "redirect"}], NOW - timedelta(days=3))
+    undated = [{"user_id": 8, "job_id": 1001, "type": "redirect"}]
+    jsonl(settings.data_dir / "activities.jsonl", [*old, *recent, *undated])
+
+    result = train_directory(settings, window=timedelta(days=30))
+
+    trained = result.trained
+    assert sorted(trained.users.ids.tolist()) == [7, 8]
+    assert trained.info["data"]["window_days"] == 30
+    assert trained.info["data"]["window_dropped_lines"] == len(old)
+
+
+def test_window_from_settings(tmp_path: Path, jsonl: WriteJsonl) -> None:
+    settings = tiny_settings(tmp_path).model_copy(update={"window_days": 10})
+    jsonl(
+        settings.data_dir / "activities.jsonl",
+        [
+            *_dated(block_activities(1), NOW - timedelta(days=20)),
+            *_dated([{"user_id": 5, "job_id": 1, "type": "redirect"}], NOW),
+        ],
+    )
+    assert train_directory(settings).trained.users.ids.tolist() == [5]
+
+
+def test_a_window_with_nothing_in_it_is_a_clear_error(tmp_path: Path, jsonl: WriteJsonl) -> None:
+    settings = tiny_settings(tmp_path)
+    jsonl(
+        settings.data_dir / "activities.jsonl",
+        _dated(block_activities(1), NOW - timedelta(days=100)),
+    )
+    with pytest.raises(InvalidDataError, match="no activity in the last 7 days"):
+        train_directory(settings, window=timedelta(days=7))
+    assert list_bundles(settings.model_dir) == []
+
+
+def test_make_current_false_leaves_the_pointer(tmp_path: Path, jsonl: WriteJsonl) -> None:
+    settings = tiny_settings(tmp_path)
+    jsonl(settings.data_dir / "activities.jsonl", block_activities())
+    first = train_directory(settings)
+    second = train_directory(settings, make_current=False)
+    assert current_version(settings.model_dir) == first.bundle_dir.name
+    assert list_bundles(settings.model_dir) == sorted(
+        [first.bundle_dir.name, second.bundle_dir.name]
+    )
+    with pytest.raises(BundleNotFoundError):
+        current_version(tmp_path / "nowhere")
+
+
+def test_a_restarted_service_recalculates_users_with_events_after_the_model(
+    tmp_path: Path, jsonl: WriteJsonl
+) -> None:
+    from recommender.lifecycle.startup import load_or_train
+
+    settings = tiny_settings(tmp_path)
+    jsonl(settings.data_dir / "activities.jsonl", block_activities())
+    store = SQLiteEventStore(settings.events_file)
+    store.append([Event(8888, 1000, "redirect")])  # trained on: 8888 is a known user
+    train_directory(settings, events=store)
+    store.append([Event(9999, 1005, "redirect")])  # after the model
+
+    served = load_or_train(settings, store)
+
+    assert served.fresh.through == 2 and len(served.fresh) == 1
+    assert served.recommend(9999, 3).source == "recalculated"
+    assert served.recommend(8888, 3).source == "als"
+    store.close()
+
+
+def test_workers_starting_together_train_one_bundle(tmp_path: Path, jsonl: WriteJsonl) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from recommender.lifecycle.startup import load_or_train
+
+    settings = tiny_settings(tmp_path)
+    jsonl(settings.data_dir / "activities.jsonl", block_activities())
+    with ThreadPoolExecutor(3) as pool:
+        served = list(pool.map(lambda _: load_or_train(settings), range(3)))
+    assert len(list_bundles(settings.model_dir)) == 1
+    assert len({r.version for r in served}) == 1
+
+
+def test_lists_are_ranked_ahead_only_within_the_budget(tmp_path: Path, jsonl: WriteJsonl) -> None:
+    jsonl(tmp_path / "data" / "activities.jsonl", block_activities())
+    small = tiny_settings(tmp_path)  # 12 users × 10 jobs = 120, 10 × 10 = 100 scores
+    assert train_directory(small).trained.user_top is not None
+    between = small.model_copy(update={"precompute_max_cells": 110})
+    trained = train_directory(between).trained
+    assert trained.user_top is None and trained.similar_top is not None
+    none = small.model_copy(update={"precompute_max_cells": 50})
+    trained = train_directory(none).trained
+    assert trained.user_top is None and trained.similar_top is None
