@@ -78,7 +78,7 @@ class Context:
         return _spread(self._bundle_ids("job_ids.npy"))
 
     def _bundle_ids(self, name: str) -> np.ndarray[Any, Any]:
-        from recommender.bundle.files import current_version
+        from recommender.bundle.directory import current_version
 
         ids: np.ndarray[Any, Any] = np.load(self.model_dir / current_version(self.model_dir) / name)
         return ids

@@ -55,7 +55,7 @@ def _event_bodies(
 
 
 def run(ctx: Context) -> Result:
-    from recommender.bundle.files import current_version
+    from recommender.bundle.directory import current_version
 
     bundle = ctx.model_dir / current_version(ctx.model_dir)
     all_users = np.load(bundle / "user_ids.npy")

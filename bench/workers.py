@@ -67,7 +67,7 @@ def _serve(ctx: Context, workers: int, script: Path) -> tuple[WrkRun, list[Worke
         url = server.url + "/recommend/jobs_single_user/"
         wrk(url, script, 2 if ctx.quick else 5)  # warm-up: every worker maps the bundle
         run = wrk(url, script, 5 if ctx.quick else 15)
-        from recommender.bundle.files import current_version
+        from recommender.bundle.directory import current_version
 
         bundle_dir = (ctx.model_dir / current_version(ctx.model_dir)).resolve()
         pids = _workers(server.pid) if workers > 1 else [server.pid]

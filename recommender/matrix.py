@@ -5,12 +5,17 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 MISSING = -1
-"""The row :meth:`IdIndex.rows` returns for an id that is not in the index."""
+"""The row :meth:`IdIndex.rows` gives an id not in the index (with ``missing="negative"``)."""
+
+Missing = Literal["negative", "error"]
+"""What :meth:`IdIndex.rows` does with an id not in the index: give :data:`MISSING`, or raise."""
 
 
 class IdIndex:
@@ -48,15 +53,31 @@ class IdIndex:
         """The ids in row order (sorted ascending); do not modify."""
         return self._ids
 
-    def rows(self, ids: ArrayLike) -> NDArray[np.int64]:
-        """Rows of ``ids``, with :data:`MISSING` (-1) for ids not in the index. Vectorised."""
+    def rows(self, ids: ArrayLike, *, missing: Missing = "negative") -> NDArray[np.int64]:
+        """Rows of ``ids``. Vectorised.
+
+        Parameters
+        ----------
+        missing:
+            ``"negative"``: :data:`MISSING` (-1) for an id not in the index; ``"error"``: raise
+            :class:`KeyError` naming the first such id.
+        """
         query = np.asarray(ids, dtype=np.int64)
         if self._ids.shape[0] == 0:
-            return np.full(query.shape, MISSING, dtype=np.int64)
-        pos = np.searchsorted(self._ids, query)
-        pos_clipped = np.minimum(pos, self._ids.shape[0] - 1)
-        found = self._ids[pos_clipped] == query
+            found = np.zeros(query.shape, dtype=bool)
+            pos_clipped = np.zeros(query.shape, dtype=np.int64)
+        else:
+            pos = np.searchsorted(self._ids, query)
+            pos_clipped = np.minimum(pos, self._ids.shape[0] - 1)
+            found = self._ids[pos_clipped] == query
+        if missing == "error" and not found.all():
+            raise KeyError(f"id {int(query[~found].flat[0])} is not in the index")
         return np.where(found, pos_clipped, MISSING).astype(np.int64)
+
+    def contains(self, ids: ArrayLike) -> NDArray[np.bool_]:
+        """One flag per id: whether it is in the index."""
+        found: NDArray[np.bool_] = self.rows(ids) != MISSING
+        return found
 
     def row(self, external_id: int) -> int:
         """The row of one id, or :data:`MISSING`, for the single-request path.

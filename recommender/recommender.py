@@ -11,7 +11,6 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from recommender.bundle.trained import TrainedModel
-from recommender.data.funnel import ScoringRule
 from recommender.errors import UnknownJobError
 from recommender.events.fresh import FreshEvents
 from recommender.events.history import History, full_history, trained_history
@@ -65,9 +64,8 @@ class Recommender:
         )
         self._seen = trained.interactions
         self.rules = JobRules(trained.jobs, trained.job_meta)
-        self._rule = ScoringRule(**trained.info.get("scoring", {}))
-        data = trained.info.get("data", {})
-        self.fresh = FreshEvents(int(data.get("events_through") or 0))
+        self._rule = trained.manifest.scoring
+        self.fresh = FreshEvents(trained.manifest.data.events_through)
 
     def catch_up(self, events: EventStore) -> int:
         """Take in the events stored since the model's training (or the last call)."""
@@ -89,7 +87,7 @@ class Recommender:
     @property
     def version(self) -> str:
         """The bundle version, or ``"unsaved"`` for a model not written to disk."""
-        return str(self.trained.info.get("version", "unsaved"))
+        return self.trained.manifest.version
 
     def _exclusions(self, exclude_seen: ExcludeSeen) -> sp.csr_matrix | None:
         if exclude_seen == "all":
@@ -285,16 +283,16 @@ class Recommender:
 
     def describe(self) -> dict[str, Any]:
         """Version, provenance, counts and hyper-parameters of the model in use."""
-        info = self.trained.info
+        manifest = self.trained.manifest
         return {
             "version": self.version,
-            "format_version": info.get("format_version"),
-            "model": info.get("model", {}).get("kind"),
-            "trained_at": info.get("trained_at"),
-            "counts": info.get("counts", {}),
-            "hyperparameters": info.get("model", {}).get("params", {}),
-            "scoring": info.get("scoring", {}),
-            "data": info.get("data", {}),
-            "timings": info.get("timings", {}),
-            "libraries": info.get("libraries", {}),
+            "format_version": manifest.format_version,
+            "model": manifest.model.kind,
+            "trained_at": manifest.trained_at,
+            "counts": manifest.counts.model_dump(),
+            "hyperparameters": manifest.model.params,
+            "scoring": manifest.scoring.model_dump(),
+            "data": manifest.data_dict(),
+            "timings": manifest.timings,
+            "libraries": manifest.libraries,
         }

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from recommender.bundle.files import list_bundles, load_bundle, set_current
+from recommender.bundle.directory import list_bundles, set_current
+from recommender.bundle.files import load_bundle
 from recommender.cli import main
 from recommender.settings import get_settings
 from tests.conftest import WriteJsonl, block_activities
@@ -19,9 +20,10 @@ def test_train_writes_a_bundle(
     assert len(list_bundles(tmp_path / "m")) == 1
     out = capsys.readouterr().out
     assert "12 users × 10 jobs (48 pairs)" in out
-    info = load_bundle(tmp_path / "m").info
-    assert len(info["data"]["fingerprint"]) == 32
-    assert info["data"]["activity_lines"] == 96
+    data = load_bundle(tmp_path / "m").manifest.data
+    assert data.fingerprint is not None
+    assert len(data.fingerprint) == 32
+    assert data.activity_lines == 96
 
 
 def test_train_on_a_bad_line_exits_1_naming_file_and_line(

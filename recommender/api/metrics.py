@@ -138,21 +138,22 @@ class ServiceCollector:
             recommender = self._model()
         except RecommenderError:
             return
-        info = recommender.trained.info
-        kind = info.get("model", {}).get("kind")
+        manifest = recommender.trained.manifest
         yield InfoMetricFamily(
             "recommender_model",
             "The model bundle being served.",
-            value={"version": recommender.version, "model": str(kind or "")},
+            value={"version": recommender.version, "model": manifest.model.kind},
         )
-        seconds = info.get("train_seconds", info.get("timings", {}).get("total_seconds"))
+        seconds = manifest.train_seconds
+        if seconds is None:
+            seconds = manifest.timings.get("total_seconds")
         if isinstance(seconds, int | float):
             yield GaugeMetricFamily(
                 "recommender_model_train_seconds",
                 "How long training the model being served took (read, fit and rank).",
                 value=float(seconds),
             )
-        trained_at = _timestamp(info.get("trained_at"))
+        trained_at = _timestamp(manifest.trained_at)
         if trained_at is not None:
             yield GaugeMetricFamily(
                 "recommender_model_trained_timestamp_seconds",
@@ -164,7 +165,7 @@ class ServiceCollector:
             "Users, jobs and pairs the model being served was trained on.",
             labels=["kind"],
         )
-        for name, count in sorted(info.get("counts", {}).items()):
+        for name, count in sorted(manifest.counts.model_dump().items()):
             if isinstance(count, int | float):
                 counts.add_metric([str(name)], float(count))
         yield counts

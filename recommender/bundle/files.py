@@ -1,6 +1,6 @@
 """A trained model on disk: a versioned, checksummed directory, loaded whole or refused.
 
-Layout of a model directory::
+Layout of a model directory (see :mod:`recommender.bundle.directory` for ``CURRENT``)::
 
     models/
       CURRENT                       the version in use (one line); replaced atomically
@@ -15,10 +15,12 @@ Layout of a model directory::
         similar_top.{cols,scores}.npy            each job's similar jobs, if precomputed
         interactions.{impressions,redirects}.npy  each pair's clipped funnel counts, if any
         jobs.{expires_at,employer}.npy           job rules data (epoch µs, employer code), if any
+        catalogue.{jobs,users}.parquet           every listed job and user profile, if any
 
 A bundle is written under a temporary name and renamed into place, so a crash never leaves half a
 bundle.
-Arrays are plain ``.npy`` files (no pickle), so they can be memory-mapped and read by other tools.
+Arrays are plain ``.npy`` files (no pickle), so they can be memory-mapped and read by other tools;
+the catalogue's text is Parquet, read only when asked for.
 """
 
 from __future__ import annotations
@@ -27,10 +29,7 @@ import hashlib
 import json
 import os
 import platform
-import re
 import shutil
-import uuid
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -39,21 +38,25 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from recommender.bundle.directory import (
+    MANIFEST,
+    current_version,
+    fsync_dir,
+    new_version,
+    set_current,
+)
+from recommender.bundle.manifest import FORMAT_VERSION, Manifest
 from recommender.bundle.trained import Funnel, TrainedModel
+from recommender.data.catalogue import Catalogue
 from recommender.errors import (
     BundleCorruptError,
     BundleIncompatibleError,
-    BundleNotFoundError,
 )
 from recommender.matrix import IdIndex
 from recommender.models.registry import MODEL_KINDS
 from recommender.ranking.rules import JobMeta
 from recommender.ranking.topn import TopLists
 
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-CURRENT = "CURRENT"
-_VERSION_RE = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{8}$")
 _LIBRARIES = ("numpy", "scipy", "implicit", "polars", "duckdb")
 
 
@@ -100,20 +103,6 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def new_version(now: datetime | None = None) -> str:
-    """A sortable, unique bundle name: UTC time to the microsecond plus 8 random hex digits."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
-    return f"{stamp}-{uuid.uuid4().hex[:8]}"
-
-
 def write_bundle(trained: TrainedModel, model_dir: Path, *, make_current: bool = True) -> Path:
     """Write ``trained`` as a new bundle in ``model_dir`` and (by default) point ``CURRENT`` at it.
 
@@ -133,65 +122,31 @@ def write_bundle(trained: TrainedModel, model_dir: Path, *, make_current: bool =
                 handle.flush()
                 os.fsync(handle.fileno())
             checksums[path.name] = _sha256(path)
-        manifest = {
-            **trained.info,
-            "format_version": FORMAT_VERSION,
-            "version": version,
-            "libraries": library_versions(),
-            "files": checksums,
-        }
+        if trained.catalogue is not None:
+            for path in trained.catalogue.write(tmp).values():
+                checksums[path.name] = _sha256(path)
+        manifest = trained.manifest.model_copy(
+            update={
+                "format_version": FORMAT_VERSION,
+                "version": version,
+                "libraries": library_versions(),
+                "files": checksums,
+            }
+        )
         with (tmp / MANIFEST).open("w", encoding="utf-8") as handle:
-            json.dump(manifest, handle, indent=2, sort_keys=True, default=str)
+            json.dump(manifest.to_json(), handle, indent=2, sort_keys=True, default=str)
             handle.flush()
             os.fsync(handle.fileno())
         final = model_dir / version
         tmp.rename(final)
-        _fsync_dir(model_dir)
+        fsync_dir(model_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    trained.info.update(version=version, format_version=FORMAT_VERSION)
+    trained.manifest = manifest.model_copy(update={"files": {}})
     if make_current:
         set_current(model_dir, version)
     return final
-
-
-def set_current(model_dir: Path, version: str) -> None:
-    """Point ``CURRENT`` at ``version`` atomically (write a temporary file, then rename it)."""
-    model_dir = Path(model_dir)
-    if not (model_dir / version / MANIFEST).is_file():
-        raise BundleNotFoundError(f"no bundle {version!r} in {model_dir}")
-    tmp = model_dir / f".{CURRENT}.{uuid.uuid4().hex[:8]}"
-    tmp.write_text(version + "\n", encoding="utf-8")
-    tmp.replace(model_dir / CURRENT)
-    _fsync_dir(model_dir)
-
-
-def list_bundles(model_dir: Path) -> list[str]:
-    """The complete bundles in ``model_dir``, oldest first."""
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        return []
-    return sorted(
-        p.name for p in model_dir.iterdir() if _VERSION_RE.match(p.name) and (p / MANIFEST).exists()
-    )
-
-
-def current_version(model_dir: Path) -> str:
-    """The version ``CURRENT`` names, or else the newest bundle."""
-    model_dir = Path(model_dir)
-    pointer = model_dir / CURRENT
-    if pointer.is_file():
-        version = pointer.read_text(encoding="utf-8").strip()
-        if not _VERSION_RE.match(version):
-            raise BundleCorruptError(f"{pointer} names {version!r}, which is not a bundle version")
-        return version
-    bundles = list_bundles(model_dir)
-    if not bundles:
-        raise BundleNotFoundError(
-            f"no model bundle in {model_dir}; run `python -m recommender train`"
-        )
-    return bundles[-1]
 
 
 def read_manifest(bundle_dir: Path) -> dict[str, Any]:
@@ -251,6 +206,8 @@ def load_bundle(model_dir: Path, version: str | None = None, *, mmap: bool = Tru
             raise BundleCorruptError(f"{path} is missing")
         if _sha256(path) != expected:
             raise BundleCorruptError(f"{path} fails its checksum: the bundle is corrupt")
+        if not filename.endswith(".npy"):
+            continue  # the catalogue's Parquet files: read when asked for
         try:
             arrays[filename.removesuffix(".npy")] = np.load(
                 path, allow_pickle=False, mmap_mode="r" if mmap else None
@@ -258,7 +215,7 @@ def load_bundle(model_dir: Path, version: str | None = None, *, mmap: bool = Tru
         except (OSError, ValueError) as exc:
             raise BundleCorruptError(f"{path} is unreadable: {exc}") from exc
     try:
-        return _assemble(manifest, arrays)
+        return _assemble(manifest, arrays, bundle_dir)
     except (KeyError, ValueError, TypeError) as exc:
         raise BundleCorruptError(f"{bundle_dir} is inconsistent: {exc}") from exc
 
@@ -287,7 +244,19 @@ def _funnel(arrays: dict[str, NDArray[Any]]) -> Funnel | None:
     )
 
 
-def _assemble(manifest: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> TrainedModel:
+def _catalogue(files: dict[str, Any], bundle_dir: Path) -> Catalogue | None:
+    jobs, users = (
+        bundle_dir / name if name in files else None
+        for name in ("catalogue.jobs.parquet", "catalogue.users.parquet")
+    )
+    if jobs is None and users is None:
+        return None  # a bundle written before the catalogue, or from inputs that listed none
+    return Catalogue(jobs, users)
+
+
+def _assemble(
+    manifest: dict[str, Any], arrays: dict[str, NDArray[Any]], bundle_dir: Path
+) -> TrainedModel:
     for name in ("user_ids", "job_ids"):
         ids = arrays[name]
         if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer) or (np.diff(ids) <= 0).any():
@@ -317,7 +286,6 @@ def _assemble(manifest: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> Trai
         k.removeprefix("model."): v for k, v in arrays.items() if k.startswith("model.")
     }
     model = model_cls.from_arrays(manifest["model"].get("params", {}), model_arrays)
-    info = {k: v for k, v in manifest.items() if k != "files"}
     return TrainedModel(
         model=model,
         users=users,
@@ -329,5 +297,6 @@ def _assemble(manifest: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> Trai
         similar_top=_top_lists(arrays, "similar_top"),
         job_meta=_job_meta(arrays),
         funnel=_funnel(arrays),
-        info=info,
+        manifest=Manifest.model_validate({k: v for k, v in manifest.items() if k != "files"}),
+        catalogue=_catalogue(manifest["files"], bundle_dir),
     )

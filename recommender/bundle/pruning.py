@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from recommender.bundle.files import CURRENT, current_version, list_bundles
+from recommender.bundle.directory import CURRENT, current_version, list_bundles
 from recommender.bundle.store import ModelStore
 from recommender.errors import BundleError, StorageError
 

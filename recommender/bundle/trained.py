@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from recommender.bundle.manifest import Manifest
 from recommender.matrix import IdIndex
 from recommender.models.base import Model
 from recommender.ranking.rules import JobMeta
+
+if TYPE_CHECKING:  # the catalogue's frames are read only when asked for
+    from recommender.data.catalogue import Catalogue
 from recommender.ranking.topn import TopLists
 
 
@@ -49,8 +53,11 @@ class TrainedModel:
     job_meta:
         Each job's expiry and employer code, for the job rules; None when unknown (nothing
         expires, no employers).
-    info:
-        Provenance: settings, data fingerprint, counts, library versions, ``trained_at``, timings.
+    manifest:
+        Provenance: model and settings, data fingerprint, counts, library versions, timings.
+    catalogue:
+        Every listed job and user profile with their attributes, also those with no activity;
+        None when the inputs listed none (or the bundle predates the catalogue).
     """
 
     model: Model
@@ -59,11 +66,12 @@ class TrainedModel:
     interactions: sp.csr_matrix
     redirected: sp.csr_matrix
     popularity: NDArray[np.float32]
+    manifest: Manifest
     user_top: TopLists | None = None
     similar_top: TopLists | None = None
     job_meta: JobMeta | None = None
     funnel: Funnel | None = None
-    info: dict[str, Any] = field(default_factory=dict)
+    catalogue: Catalogue | None = None
 
     def __post_init__(self) -> None:
         shape = (len(self.users), len(self.jobs))

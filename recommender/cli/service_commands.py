@@ -55,10 +55,10 @@ def train(args: argparse.Namespace) -> int:
             bar.close()
     for report in result.reports:
         print(report.summary())
-    counts = result.trained.info["counts"]
+    counts = result.trained.manifest.counts
     print(
-        f"trained {result.trained.model.kind} on {counts['users']} users × {counts['jobs']} jobs "
-        f"({counts['interactions']} pairs) in {result.seconds:.1f} s → {result.bundle_dir}"
+        f"trained {result.trained.model.kind} on {counts.users} users × {counts.jobs} jobs "
+        f"({counts.interactions} pairs) in {result.seconds:.1f} s → {result.bundle_dir}"
     )
     keep = args.keep if args.keep is not None else settings.keep_bundles
     deleted = prune_bundles(model_dir, keep, protect=(replaced,))
@@ -73,7 +73,7 @@ def train(args: argparse.Namespace) -> int:
 
 
 def _current_or_none(model_dir: Path) -> str | None:
-    from recommender.bundle.files import current_version
+    from recommender.bundle.directory import current_version
     from recommender.errors import BundleError
 
     try:
@@ -104,7 +104,7 @@ def generate_demo_data(args: argparse.Namespace) -> int:
 
 def prepare(args: argparse.Namespace) -> int:
     """Make what ``make run`` needs: demo data if the data directory has none, a model if none."""
-    from recommender.bundle.files import list_bundles
+    from recommender.bundle.directory import list_bundles
     from recommender.data.schema import ACTIVITIES_FILE
 
     settings = settings_from(args.env_file)

@@ -185,7 +185,7 @@ def evaluate_models(
                 metrics=metrics,
                 train_seconds=train_seconds,
                 score_seconds=score_seconds,
-                params=trained.info["model"]["params"],
+                params=trained.manifest.model.params,
             )
         )
         if progress is not None:

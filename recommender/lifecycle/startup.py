@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from recommender.bundle.files import current_version, list_bundles, load_bundle, set_current
+from recommender.bundle.directory import current_version, list_bundles, set_current
+from recommender.bundle.files import load_bundle
 from recommender.bundle.store import ModelStore
 from recommender.bundle.trained import TrainedModel
 from recommender.errors import BundleError, BundleNotFoundError

@@ -16,13 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from recommender.bundle.files import (
-    current_version,
-    list_bundles,
-    load_bundle,
-    read_manifest,
-    set_current,
-)
+from recommender.bundle.directory import current_version, list_bundles, set_current
+from recommender.bundle.files import load_bundle, read_manifest
+from recommender.bundle.manifest import UNSAVED
 from recommender.bundle.pruning import prune_bundles, prune_store
 from recommender.bundle.store import ModelStore
 from recommender.bundle.trained import TrainedModel
@@ -88,8 +84,8 @@ class BundleInfo:
 
 def served_version(recommender: Recommender) -> str | None:
     """The bundle version ``recommender`` was loaded from; None for a model never written."""
-    version = recommender.trained.info.get("version")
-    return None if version is None else str(version)
+    version = recommender.trained.manifest.version
+    return None if version == UNSAVED else version
 
 
 class ModelSwitch:
@@ -254,7 +250,7 @@ class ModelSwitch:
         loaded = time.perf_counter()
         recommender = serve(trained, self.events)
         built = time.perf_counter()
-        version = str(trained.info["version"])
+        version = trained.manifest.version
         if move_current:  # the store first: if publishing fails, nothing has moved
             if self.store is not None and self.store.current_version() != version:
                 self._publish(version)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,6 +17,9 @@ from numpy.typing import NDArray
 from pydantic import BaseModel
 
 from recommender.errors import ExplainUnsupportedError
+
+if TYPE_CHECKING:
+    from recommender.data.catalogue import Catalogue
 
 FloatArray = NDArray[np.float32]
 ParamsT = TypeVar("ParamsT", bound=BaseModel)
@@ -36,13 +39,23 @@ class Model(ABC):
     and popularity models) rather than what was learned per user row (factor models)."""
 
     @abstractmethod
-    def fit(self, user_items: sp.csr_matrix, *, progress: Progress | None = None) -> None:
+    def fit(
+        self,
+        user_items: sp.csr_matrix,
+        *,
+        catalogue: Catalogue | None = None,
+        progress: Progress | None = None,
+    ) -> None:
         """Learn from a users × jobs float32 CSR matrix of non-negative confidences.
 
         Parameters
         ----------
         user_items:
             One row per user, one column per job; a stored entry is an observed interaction.
+        catalogue:
+            Every listed job and user profile with their attributes (text, employer, times),
+            jobs without activity too; models may ignore it. Its rows line up with the matrix's
+            through the ids (``IdIndex.rows`` with an explicit ``missing=`` mode).
         progress:
             Optional callback after each iteration.
         """

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable, Mapping
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from recommender.models.base import FloatArray, Model, Progress, normalize_rows
+
+if TYPE_CHECKING:
+    from recommender.data.catalogue import Catalogue
 
 
 class FactorModel(Model):
@@ -55,8 +58,15 @@ class FactorModel(Model):
 
         return callback
 
-    def fit(self, user_items: sp.csr_matrix, *, progress: Progress | None = None) -> None:
+    def fit(
+        self,
+        user_items: sp.csr_matrix,
+        *,
+        catalogue: Catalogue | None = None,
+        progress: Progress | None = None,
+    ) -> None:
         """Fit with implicit, BLAS held to one thread (implicit is slower and warns otherwise)."""
+        del catalogue  # a collaborative model learns from the matrix alone
         from threadpoolctl import threadpool_limits
 
         build = self._factory(track_loss=progress is not None)

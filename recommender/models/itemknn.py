@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,6 +21,9 @@ from recommender.models.base import (
     sparse_from_arrays,
     take_rows,
 )
+
+if TYPE_CHECKING:
+    from recommender.data.catalogue import Catalogue
 
 KNNMeasure = Literal["cosine", "tfidf", "bm25"]
 
@@ -84,8 +87,15 @@ class ItemKNNModel(Model):
             return partial(TFIDFRecommender, K=p.neighbours, num_threads=self.threads)
         return partial(CosineRecommender, K=p.neighbours, num_threads=self.threads)
 
-    def fit(self, user_items: sp.csr_matrix, *, progress: Progress | None = None) -> None:
+    def fit(
+        self,
+        user_items: sp.csr_matrix,
+        *,
+        catalogue: Catalogue | None = None,
+        progress: Progress | None = None,
+    ) -> None:
         """Compute the job-job similarity with implicit (one step: ``progress`` is called once)."""
+        del catalogue  # a collaborative model learns from the matrix alone
         from implicit.utils import ParameterWarning
         from threadpoolctl import threadpool_limits
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from recommender.models.base import FloatArray, Model, Progress
+
+if TYPE_CHECKING:
+    from recommender.data.catalogue import Catalogue
 
 
 class PopularityModel(Model):
@@ -28,8 +31,15 @@ class PopularityModel(Model):
         self._n_users = 0
         self._scaled: FloatArray | None = None
 
-    def fit(self, user_items: sp.csr_matrix, *, progress: Progress | None = None) -> None:
+    def fit(
+        self,
+        user_items: sp.csr_matrix,
+        *,
+        catalogue: Catalogue | None = None,
+        progress: Progress | None = None,
+    ) -> None:
         """Sum each job's confidences (in float64, stored as float32)."""
+        del catalogue  # a collaborative model learns from the matrix alone
         sums = np.asarray(user_items.sum(axis=0, dtype=np.float64)).ravel()
         self.popularity = sums.astype(np.float32)
         self._n_users = int(user_items.shape[0])

@@ -34,7 +34,7 @@ same equations as Spark's last user step (``regParam · n``), in numpy.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -44,6 +44,9 @@ from recommender.models.als import ALSModel, ALSParams
 from recommender.models.base import FloatArray, Progress, params_of
 from recommender.models.spark.mapping import mapped_reg_param, spark_ratings
 from recommender.models.spark.params import SparkParams
+
+if TYPE_CHECKING:
+    from recommender.data.catalogue import Catalogue
 
 
 class SparkALSModel(ALSModel):
@@ -75,9 +78,16 @@ class SparkALSModel(ALSModel):
         self.spark = spark or SparkParams()
         self.reg_param = reg_param
 
-    def fit(self, user_items: sp.csr_matrix, *, progress: Progress | None = None) -> None:
+    def fit(
+        self,
+        user_items: sp.csr_matrix,
+        *,
+        catalogue: Catalogue | None = None,
+        progress: Progress | None = None,
+    ) -> None:
         """Ship the matrix to a Spark session and fit Spark's ALS there (pyspark is imported
         only here); ``progress`` hears once, after the last iteration."""
+        del catalogue  # a collaborative model learns from the matrix alone
         from recommender.models.spark.fit import fit_matrix
 
         matrix = sp.csr_matrix(user_items, dtype=np.float32)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,6 +21,9 @@ from recommender.models.base import (
     sparse_from_arrays,
     take_rows,
 )
+
+if TYPE_CHECKING:
+    from recommender.data.catalogue import Catalogue
 
 SIMILARITY_BUDGET = 1 << 22
 """Query users are scored in batches of at most about this many user-user similarities."""
@@ -63,8 +66,15 @@ class UserKNNModel(Model):
         self._items_normed: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
         self._users_per_item: NDArray[np.int64] | None = None
 
-    def fit(self, user_items: sp.csr_matrix, *, progress: Progress | None = None) -> None:
+    def fit(
+        self,
+        user_items: sp.csr_matrix,
+        *,
+        catalogue: Catalogue | None = None,
+        progress: Progress | None = None,
+    ) -> None:
         """Keep a float32 copy of the matrix (one step: ``progress`` is called once)."""
+        del catalogue  # a collaborative model learns from the matrix alone
         matrix = sp.csr_matrix(user_items, dtype=np.float32, copy=True)
         matrix.sum_duplicates()
         matrix.sort_indices()

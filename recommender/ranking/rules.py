@@ -12,54 +12,26 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
+from recommender.data.catalogue import NEVER, NO_EMPLOYER
 from recommender.matrix import MISSING, IdIndex
 from recommender.models.base import FloatArray
 from recommender.ranking.topn import TopLists, top_n
-
-if TYPE_CHECKING:  # polars is needed only in training, not by the service at start-up
-    import polars as pl
-
-NEVER = np.iinfo(np.int64).max
-"""``expires_at`` of a job that never expires."""
-NO_EMPLOYER = -1
-"""``employer`` code of a job whose employer is unknown (never capped)."""
 
 Ranked = tuple[NDArray[np.int64], FloatArray]
 
 
 @dataclass(frozen=True)
 class JobMeta:
-    """Per job column: expiry (int64 epoch µs, :data:`NEVER` if none) and employer code (int32)."""
+    """Per job column: expiry (int64 epoch µs, :data:`NEVER` if none) and employer code (int32),
+    from the catalogue (:meth:`~recommender.data.catalogue.Catalogue.job_rules`)."""
 
     expires_at: NDArray[np.int64]
     employer: NDArray[np.int32]
-
-    @classmethod
-    def of(cls, job_ids: NDArray[np.int64], jobs: pl.DataFrame | None) -> JobMeta:
-        """Metadata for ``job_ids`` from a ``jobs.jsonl`` frame; absent jobs never expire.
-
-        Employer codes number the distinct employer strings in sorted order, from 0.
-        """
-        if jobs is None:
-            return cls.empty(job_ids.shape[0])
-        import polars as pl  # noqa: PLC0415 - serving reads job rules from the bundle, not polars
-
-        employer = pl.col("employer").cast(pl.Utf8)
-        meta = jobs.select(
-            "job_id",
-            pl.col("expires_at").dt.epoch("us").alias("expires_at"),
-            (employer.rank("dense") - 1).cast(pl.Int32).alias("employer"),
-        )
-        joined = pl.DataFrame({"job_id": job_ids}).join(meta, on="job_id", how="left")
-        return cls(
-            expires_at=joined["expires_at"].fill_null(NEVER).to_numpy().astype(np.int64),
-            employer=joined["employer"].fill_null(NO_EMPLOYER).to_numpy().astype(np.int32),
-        )
 
     @classmethod
     def empty(cls, n_jobs: int) -> JobMeta:

@@ -53,8 +53,8 @@ EVENT_COLUMNS = ("user_id", "job_id", "is_redirect", "weight", "timestamp")
 
 @dataclass(frozen=True)
 class SparkInputs:
-    """The events, the jobs of ``jobs.jsonl`` (``job_id``, ``employer``, ``expires_at``; None
-    without it), a report per file, and the local files read (for the data fingerprint)."""
+    """The events, the jobs of ``jobs.jsonl`` (every field; None without it), a report per
+    file, and the local files read (for the data fingerprint)."""
 
     events: DataFrame
     jobs: DataFrame | None
@@ -129,10 +129,10 @@ def read_activities(
 def read_jobs(
     spark: SparkSession, path: str, *, skip_invalid: bool = False
 ) -> tuple[DataFrame, SparkReadReport]:
-    """``jobs.jsonl``'s ``job_id``, ``employer`` and ``expires_at``; a repeated id is an error."""
+    """``jobs.jsonl``'s fields (for the catalogue and the job rules); a repeated id is an error."""
     raw = _load(spark, path, lambda: spark.read.schema(json_schema(JOB_FIELDS)).json(path))
     good, report = validated_json(raw, JOB_FIELDS, path, skip_invalid)
-    jobs = good.select("job_id", "employer", "expires_at")
+    jobs = good.select(*(f.name for f in JOB_FIELDS))
     repeated = jobs.groupBy("job_id").count().where("count > 1").limit(1).collect()
     if repeated:
         raise InvalidDataError("repeated id", path=path, field="job_id", value=repeated[0][0])

@@ -10,8 +10,8 @@ The run, step by step:
    is the k-th smallest id, as :class:`~recommender.matrix.IdIndex` numbers them), seen jobs,
    popularity, funnel counts and precomputed top lists as local training, the factors fitted by
    Spark's ALS (:mod:`recommender.models.spark.fit`);
-4. job rules from ``jobs.jsonl`` and the provenance, then
-   :func:`recommender.bundle.files.write_bundle`.
+4. the catalogue (``jobs.jsonl``, which gives the job rules) and the provenance, then the end
+   every training run shares, :func:`recommender.training.run.finish` (write and publish).
 
 The event store (a local SQLite file of the service) is not read: the bundle records
 ``events_through`` 0, so a service folds every recorded event in on top of the model.
@@ -26,19 +26,17 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from recommender.bundle.files import write_bundle
-from recommender.bundle.store import ModelStore
-from recommender.bundle.trained import TrainedModel
+from recommender.bundle.manifest import DataInfo
+from recommender.data.catalogue import Catalogue
 from recommender.data.interactions import ColumnMapping
 from recommender.errors import EngineUnavailableError, InvalidDataError
 from recommender.models.base import Progress
 from recommender.models.spark.session import get_session
-from recommender.ranking.rules import JobMeta
 from recommender.settings import Settings
 from recommender.spark.inputs import SparkInputs, read_inputs
 from recommender.spark.scoring import collect_pairs, score_pairs, within_window
 from recommender.training.fit import fingerprint_files, fit_pairs
-from recommender.training.run import TrainResult
+from recommender.training.run import TrainResult, finish
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -97,37 +95,34 @@ def train_spark(
     scored = time.perf_counter()
     if len(pairs) == 0:
         raise InvalidDataError("no (user, job) pair has a positive score: nothing to train on")
-    trained = fit_pairs(pairs, settings, progress=progress)
     jobs = _jobs_frame(inputs)
+    trained = fit_pairs(pairs, settings, catalogue=Catalogue(jobs), progress=progress)
     spark.catalog.clearCache()  # the validated inputs were cached for counting and scoring
-    trained.job_meta = JobMeta.of(trained.jobs.ids, jobs)
-    seconds = time.perf_counter() - started
-    trained.info["data"] = {
-        "source": str(data),
-        "fingerprint": fingerprint_files(inputs.local_files) if inputs.local_files else None,
-        "activity_lines": window_info.pop("lines"),
-        "catalogue_jobs": jobs.height if jobs is not None else None,
-        "profile_users": None,
-        "unlisted_jobs": _unlisted(trained, jobs),
-        "event_lines": 0,
-        "events_through": 0,
+    trained.manifest.data = DataInfo(
+        source=str(data),
+        fingerprint=fingerprint_files(inputs.local_files) if inputs.local_files else None,
+        activity_lines=window_info.pop("lines"),
+        catalogue_jobs=jobs.height if jobs is not None else None,
+        profile_users=None,
+        unlisted_jobs=Catalogue(jobs).unlisted(trained.jobs.ids),
+        event_lines=0,
+        events_through=0,
         **window_info,
-    }
-    trained.info["engine"] = _engine_info(spark, session_ready - started)
-    trained.info["timings"] = {
-        "session_seconds": round(session_ready - started, 4),
-        "read_seconds": round(read - session_ready, 4),
-        "score_seconds": round(scored - read, 4),
-        **trained.info["timings"],
-        "total_seconds": round(seconds, 4),
-    }
-    trained.info["train_seconds"] = round(seconds, 4)
-    bundle_dir = write_bundle(
-        trained, Path(model_dir or settings.model_dir), make_current=make_current
     )
-    if settings.model_store is not None:  # s3:// model directory: the bundle is published too
-        ModelStore(settings.model_store).publish(bundle_dir, make_current=make_current)
-    return TrainResult(trained, bundle_dir, inputs.reports, seconds)
+    trained.manifest.engine = _engine_info(spark, session_ready - started)
+    return finish(
+        trained,
+        settings,
+        reports=inputs.reports,
+        started=started,
+        timings={
+            "session_seconds": round(session_ready - started, 4),
+            "read_seconds": round(read - session_ready, 4),
+            "score_seconds": round(scored - read, 4),
+        },
+        model_dir=model_dir,
+        make_current=make_current,
+    )
 
 
 def _within(
@@ -159,19 +154,16 @@ def _jobs_frame(inputs: SparkInputs) -> pl.DataFrame | None:
         return None
     frame = pl.from_arrow(inputs.jobs.toArrow())
     assert isinstance(frame, pl.DataFrame)
-    return frame.select(
-        pl.col("job_id").cast(pl.Int64),
-        pl.col("employer").cast(pl.String),
-        pl.col("expires_at").cast(pl.Datetime("us", "UTC")),
+    return frame.cast(
+        {
+            "job_id": pl.Int64,
+            "title": pl.String,
+            "description": pl.String,
+            "employer": pl.String,
+            "posted_at": pl.Datetime("us", "UTC"),
+            "expires_at": pl.Datetime("us", "UTC"),
+        }
     )
-
-
-def _unlisted(trained: TrainedModel, jobs: pl.DataFrame | None) -> int | None:
-    """How many jobs with activity are missing from ``jobs.jsonl`` (None without that file)."""
-    if jobs is None:
-        return None
-    active = pl.DataFrame({"job_id": trained.jobs.ids})
-    return active.join(jobs.select("job_id"), on="job_id", how="anti").height
 
 
 def _engine_info(spark: Any, session_seconds: float) -> dict[str, Any]:

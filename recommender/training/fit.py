@@ -15,7 +15,9 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from recommender.bundle.manifest import Counts, DataInfo, Manifest, ModelInfo
 from recommender.bundle.trained import Funnel, TrainedModel
+from recommender.data.catalogue import Catalogue
 from recommender.data.dataset import Dataset
 from recommender.data.funnel import PairScores, score_pair_counts
 from recommender.data.pair_counts import score_activities, total_lines
@@ -57,28 +59,34 @@ def train(
         f"{len(pairs):,}",
         scored - started,
     )
-    trained = fit_pairs(pairs, settings, progress=progress)
-    trained.job_meta = JobMeta.of(trained.jobs.ids, dataset.jobs)
-    trained.info.update(
-        data={
-            "fingerprint": fingerprint,
-            "activity_lines": _lines(dataset.activities),
-            "catalogue_jobs": dataset.jobs.height if dataset.jobs is not None else None,
-            "profile_users": dataset.users.height if dataset.users is not None else None,
-            "unlisted_jobs": _unlisted_jobs(dataset),
-        },
+    catalogue = Catalogue(dataset.jobs, dataset.users)
+    trained = fit_pairs(pairs, settings, catalogue=catalogue, progress=progress)
+    active = dataset.activities["job_id"].unique().to_numpy()
+    trained.manifest.data = DataInfo(
+        fingerprint=fingerprint,
+        activity_lines=_lines(dataset.activities),
+        catalogue_jobs=dataset.jobs.height if dataset.jobs is not None else None,
+        profile_users=dataset.users.height if dataset.users is not None else None,
+        unlisted_jobs=catalogue.unlisted(active),
     )
-    trained.info["timings"] = {
-        "score_seconds": round(scored - started, 4),
-        **trained.info.get("timings", {}),
-    }
+    trained.manifest.timings = {"score_seconds": round(scored - started, 4)} | (
+        trained.manifest.timings
+    )
     return trained
 
 
 def fit_pairs(
-    pairs: PairScores, settings: Settings, *, progress: Progress | None = None
+    pairs: PairScores,
+    settings: Settings,
+    *,
+    catalogue: Catalogue | None = None,
+    progress: Progress | None = None,
 ) -> TrainedModel:
-    """Fit a model on scored pairs; the model's input is ``confidence_scale · score``."""
+    """Fit a model on scored pairs; the model's input is ``confidence_scale · score``.
+
+    ``catalogue`` (the listed jobs and user profiles, also those with no activity) is handed to
+    the model's fit and kept in the bundle; the job rules' expiry and employers come from it.
+    """
     if len(pairs) == 0:
         raise ValueError("no (user, job) pair has a positive score: nothing to train on")
     started = time.perf_counter()
@@ -98,29 +106,28 @@ def fit_pairs(
     )
     model = create_model(settings.model, settings)
     confidence = interactions * np.float32(settings.als.confidence_scale)
-    model.fit(sp.csr_matrix(confidence, dtype=np.float32), progress=progress)
+    model.fit(sp.csr_matrix(confidence, dtype=np.float32), catalogue=catalogue, progress=progress)
     fitted = time.perf_counter()
     popularity = np.asarray(interactions.sum(axis=0, dtype=np.float64), dtype=np.float32).ravel()
-    info: dict[str, Any] = {
-        "model": {
-            "kind": model.kind,
-            "params": model.params(),
-            # every model is fitted on confidence_scale · score, not only ALS
-            "confidence_scale": settings.als.confidence_scale,
-        },
-        "scoring": settings.scoring.model_dump(),
-        "counts": {
-            "users": shape[0],
-            "jobs": shape[1],
-            "interactions": int(interactions.nnz),
-            "redirected_pairs": int(redirected.nnz),
-        },
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "timings": {
+    manifest = Manifest(
+        model=ModelInfo(
+            kind=model.kind,
+            params=model.params(),
+            confidence_scale=settings.als.confidence_scale,
+        ),
+        scoring=settings.scoring,
+        counts=Counts(
+            users=shape[0],
+            jobs=shape[1],
+            interactions=int(interactions.nnz),
+            redirected_pairs=int(redirected.nnz),
+        ),
+        trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        timings={
             "matrix_seconds": round(built - started, 4),
             "fit_seconds": round(fitted - built, 4),
         },
-    }
+    )
     trained = TrainedModel(
         model=model,
         users=users,
@@ -129,12 +136,14 @@ def fit_pairs(
         redirected=redirected,
         popularity=popularity,
         funnel=_funnel(rows, cols, pairs, settings.scoring.clip),
-        info=info,
+        job_meta=JobMeta(*(catalogue or Catalogue()).job_rules(jobs.ids)),
+        manifest=manifest,
+        catalogue=catalogue,
     )
     log.info("fitted in %.1f s", fitted - built)
     if settings.precompute_top:
         _rank_ahead(trained, settings.precompute_top, settings.precompute_max_cells)
-    info["timings"]["rank_seconds"] = round(time.perf_counter() - fitted, 4)
+    manifest.timings["rank_seconds"] = round(time.perf_counter() - fitted, 4)
     return trained
 
 
@@ -186,14 +195,6 @@ def _lines(activities: pl.DataFrame) -> int:
     if "weight" in activities.columns:
         return int(activities["weight"].sum())
     return activities.height
-
-
-def _unlisted_jobs(dataset: Dataset) -> int | None:
-    """How many jobs with activity are missing from ``jobs.jsonl`` (None without that file)."""
-    if dataset.jobs is None:
-        return None
-    active = dataset.activities.select(pl.col("job_id").unique())
-    return active.join(dataset.jobs.select("job_id"), on="job_id", how="anti").height
 
 
 def fingerprint_files(paths: Iterable[Path]) -> str:

@@ -1,4 +1,10 @@
-"""One training run over a data directory: read the inputs, fit, write the bundle, publish it."""
+"""A training run: read → fit → write → publish, once for every engine.
+
+:func:`train_directory` reads a data directory (and the event store) locally; the Spark engine
+(:mod:`recommender.spark.train`) reads and scores with Spark and fits ``spark-als``. Both end in
+:func:`finish`, which stamps the run's timings on the manifest, writes the bundle and publishes
+it to the model store.
+"""
 
 from __future__ import annotations
 
@@ -71,9 +77,7 @@ def train_directory(
     started = time.perf_counter()
     log.info("reading %s", data_dir)
     since = None if window is None else datetime.now(UTC) - window
-    dataset = load_dataset(
-        data_dir, skip_invalid=skip_invalid, counts=True, since=since, with_users=False
-    )
+    dataset = load_dataset(data_dir, skip_invalid=skip_invalid, counts=True, since=since)
     log.info(
         "read %s activity lines (%s (user, job) pairs) in %.1f s",
         f"{dataset.reports[0].records:,}",
@@ -86,18 +90,39 @@ def train_directory(
     inputs = [data_dir / name for name in (ACTIVITIES_FILE, JOBS_FILE, USERS_FILE)]
     fingerprint = fingerprint_files(p for p in inputs if p.exists())
     trained = train(dataset, settings, fingerprint=fingerprint, progress=progress)
+    trained.manifest.data = trained.manifest.data.model_copy(update=event_info | window_info)
+    return finish(
+        trained,
+        settings,
+        reports=dataset.reports,
+        started=started,
+        timings={"read_seconds": round(read - started, 4)},
+        model_dir=model_dir,
+        make_current=make_current,
+    )
+
+
+def finish(
+    trained: TrainedModel,
+    settings: Settings,
+    *,
+    reports: tuple[ReadReport, ...],
+    started: float,
+    timings: dict[str, float],
+    model_dir: Path | None = None,
+    make_current: bool = True,
+) -> TrainResult:
+    """The end of every training run: record how long it took (``timings`` of the reading
+    phases first, then the fit's, then the total since ``started``), write the bundle into
+    ``model_dir`` (default the setting) and publish it to the model store, if there is one."""
     seconds = time.perf_counter() - started
-    trained.info["data"].update(event_info, **window_info)
-    trained.info["timings"] = {
-        "read_seconds": round(read - started, 4),
-        **trained.info["timings"],
-        "total_seconds": round(seconds, 4),
-    }
-    trained.info["train_seconds"] = round(seconds, 4)
-    bundle_dir = write_bundle(trained, model_dir, make_current=make_current)
-    if settings.model_store is not None:
+    manifest = trained.manifest
+    manifest.timings = timings | manifest.timings | {"total_seconds": round(seconds, 4)}
+    manifest.train_seconds = round(seconds, 4)
+    bundle_dir = write_bundle(
+        trained, Path(model_dir or settings.model_dir), make_current=make_current
+    )
+    if settings.model_store is not None:  # s3:// model directory: the bundle is published too
         ModelStore(settings.model_store).publish(bundle_dir, make_current=make_current)
         log.info("published %s to %s", bundle_dir.name, settings.model_store)
-    return TrainResult(
-        trained=trained, bundle_dir=bundle_dir, reports=dataset.reports, seconds=seconds
-    )
+    return TrainResult(trained=trained, bundle_dir=bundle_dir, reports=reports, seconds=seconds)

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from recommender.api import create_app
-from recommender.bundle.files import current_version, write_bundle
+from recommender.bundle.directory import current_version
+from recommender.bundle.files import write_bundle
 from recommender.bundle.trained import TrainedModel
 from recommender.recommender import Recommender
 from tests.conftest import tiny_settings

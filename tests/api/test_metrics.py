@@ -68,7 +68,9 @@ def test_a_path_without_the_trailing_slash_is_its_own_template(client: TestClien
 
 
 def test_the_model_served_and_its_training_time(tmp_path: Path, tiny_trained: TrainedModel) -> None:
-    tiny_trained.info.update(version="20260101T000000Z-abc", train_seconds=12.5)
+    tiny_trained.manifest = tiny_trained.manifest.model_copy(
+        update={"version": "20260101T000000Z-abc", "train_seconds": 12.5}
+    )
     app = create_app(tiny_settings(tmp_path), Recommender(tiny_trained))
     with TestClient(app) as client:
         info = _value(client, "recommender_model_info", version="20260101T000000Z-abc", model="als")
@@ -83,7 +85,9 @@ def test_the_version_is_read_at_scrape_time(tmp_path: Path, tiny_trained: Traine
     v2 = {"version": "v2"}
     with TestClient(app) as client:
         assert _value(client, "recommender_model_info", version="unsaved", model="als") == 1
-        app.state.slot.set(Recommender(replace(tiny_trained, info=tiny_trained.info | v2)))
+        app.state.slot.set(
+            Recommender(replace(tiny_trained, manifest=tiny_trained.manifest.model_copy(update=v2)))
+        )
         samples = _samples(client)
         names = [labels for name, labels in samples if name == "recommender_model_info"]
         assert names == [(("model", "als"), ("version", "v2"))]

@@ -7,14 +7,8 @@ import numpy as np
 import pytest
 
 from recommender.bundle import files as bundle_mod
-from recommender.bundle.files import (
-    CURRENT,
-    current_version,
-    list_bundles,
-    load_bundle,
-    set_current,
-    write_bundle,
-)
+from recommender.bundle.directory import CURRENT, current_version, list_bundles, set_current
+from recommender.bundle.files import load_bundle, write_bundle
 from recommender.bundle.trained import TrainedModel
 from recommender.errors import BundleCorruptError, BundleIncompatibleError, BundleNotFoundError
 from recommender.lifecycle.startup import load_newest_valid
@@ -42,10 +36,10 @@ def test_round_trip_restores_everything(tmp_path: Path, tiny_trained: TrainedMod
         loaded.model.user_scores(rows, loaded.interactions),
         tiny_trained.model.user_scores(rows, tiny_trained.interactions),
     )
-    assert loaded.info["version"] == bundle_dir.name
-    assert loaded.info["model"]["params"]["factors"] == 4
-    assert "numpy" in loaded.info["libraries"]
-    assert loaded.info["trained_at"]
+    assert loaded.manifest.version == bundle_dir.name
+    assert loaded.manifest.model.params["factors"] == 4
+    assert "numpy" in loaded.manifest.libraries
+    assert loaded.manifest.trained_at
 
 
 def test_manifest_lists_a_checksum_per_file(tmp_path: Path, tiny_trained: TrainedModel) -> None:
@@ -64,7 +58,7 @@ def test_newest_bundle_is_current_and_pointer_can_move(
     assert list_bundles(tmp_path) == [first, second]
     assert current_version(tmp_path) == second
     set_current(tmp_path, first)
-    assert load_bundle(tmp_path).info["version"] == first
+    assert load_bundle(tmp_path).manifest.version == first
     with pytest.raises(BundleNotFoundError):
         set_current(tmp_path, "20000101T000000000000Z-deadbeef")
 
@@ -127,7 +121,7 @@ def test_corrupt_current_falls_back_to_the_newest_valid(
     good = write_bundle(tiny_trained, tmp_path).name
     bad = write_bundle(tiny_trained, tmp_path)
     _flip_byte(bad / "user_ids.npy")
-    assert load_newest_valid(tmp_path).info["version"] == good
+    assert load_newest_valid(tmp_path).manifest.version == good
     _flip_byte(tmp_path / good / "job_ids.npy")
     with pytest.raises(BundleCorruptError):
         load_newest_valid(tmp_path)
@@ -140,7 +134,7 @@ def test_writing_a_loaded_model_again_records_the_new_version(
     second = write_bundle(load_bundle(tmp_path), tmp_path).name
     assert second != first
     assert json.loads((tmp_path / second / "manifest.json").read_text())["version"] == second
-    assert load_bundle(tmp_path).info["version"] == second
+    assert load_bundle(tmp_path).manifest.version == second
 
 
 def test_current_naming_a_missing_bundle_falls_back_to_an_older_one(
@@ -150,7 +144,7 @@ def test_current_naming_a_missing_bundle_falls_back_to_an_older_one(
     (tmp_path / CURRENT).write_text("29990101T000000000000Z-0badc0de\n")
     with pytest.raises(BundleCorruptError, match="does not exist"):
         load_bundle(tmp_path)
-    assert load_newest_valid(tmp_path).info["version"] == good
+    assert load_newest_valid(tmp_path).manifest.version == good
 
 
 def test_unsorted_ids_from_another_writer_are_refused(

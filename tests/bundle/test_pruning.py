@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.bundle.files import current_version, list_bundles, set_current
+from recommender.bundle.directory import current_version, list_bundles, set_current
 from recommender.bundle.pruning import STALE_SECONDS
 from recommender.bundle.trained import TrainedModel
 from recommender.lifecycle import prune_bundles

@@ -8,7 +8,8 @@ from pathlib import Path
 import fsspec
 
 from recommender.api.state import ModelSlot
-from recommender.bundle.files import current_version, load_bundle, write_bundle
+from recommender.bundle.directory import current_version
+from recommender.bundle.files import load_bundle, write_bundle
 from recommender.bundle.store import ModelStore
 from recommender.bundle.trained import TrainedModel
 from recommender.events import Event, SQLiteEventStore

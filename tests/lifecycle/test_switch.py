@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from recommender.api.state import ModelSlot
-from recommender.bundle.files import current_version, list_bundles, write_bundle
+from recommender.bundle.directory import current_version, list_bundles
+from recommender.bundle.files import write_bundle
 from recommender.bundle.trained import TrainedModel
 from recommender.errors import BundleCorruptError, NoPreviousBundleError
 from recommender.lifecycle import ModelSwitch

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from recommender.bundle.files import CURRENT, current_version, set_current, write_bundle
+from recommender.bundle.directory import CURRENT, current_version, set_current
+from recommender.bundle.files import write_bundle
 from recommender.bundle.trained import TrainedModel
 from recommender.lifecycle import BundleWatcher
 from tests.lifecycle.conftest import flip_byte, serving, write_versions

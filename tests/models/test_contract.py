@@ -77,7 +77,7 @@ def test_settings_model_is_validated_and_read_from_the_environment(
 
 def test_training_fits_the_configured_model(name: str, trained: TrainedModel) -> None:
     assert trained.model.kind == KIND_OF[name]
-    assert trained.info["model"] == {
+    assert trained.manifest.model.model_dump() == {
         "kind": trained.model.kind,
         "params": trained.model.params(),
         "confidence_scale": 2.0,

@@ -8,7 +8,8 @@ import pytest
 
 from recommender.bundle.files import load_bundle, write_bundle
 from recommender.bundle.trained import TrainedModel
-from recommender.ranking.rules import NEVER, NO_EMPLOYER, JobMeta, Rules
+from recommender.data.catalogue import NEVER, NO_EMPLOYER, Catalogue
+from recommender.ranking.rules import JobMeta, Rules
 from recommender.ranking.topn import TopLists
 from recommender.recommender import Recommendation, Recommender
 from tests.conftest import PAST, block_jobs
@@ -113,11 +114,13 @@ def test_a_short_precomputed_slice_is_backfilled_like_live_ranking(
 
 
 def test_job_meta_codes_employers_and_never_expires_absent_jobs() -> None:
-    meta = JobMeta.of(np.arange(1000, 1010, dtype=np.int64), block_jobs())
+    meta = JobMeta(*Catalogue(block_jobs()).job_rules(np.arange(1000, 1010, dtype=np.int64)))
     assert meta.expires_at[0] == int(PAST.timestamp() * 1_000_000)
     assert meta.expires_at[2:].tolist() == [NEVER] * 8
     assert meta.employer.tolist() == [0, 0, 0, 0, 1, 2, 2, 2, 2, NO_EMPLOYER]
-    assert (JobMeta.of(np.arange(3, dtype=np.int64), None).expires_at == NEVER).all()
+    unlisted = JobMeta(*Catalogue().job_rules(np.arange(3, dtype=np.int64)))
+    assert (unlisted.expires_at == NEVER).all()
+    assert (unlisted.employer == NO_EMPLOYER).all()
 
 
 def test_bundle_round_trip_keeps_the_job_rules_data(

@@ -61,7 +61,7 @@ def test_training_records_kind_and_the_regparam_used(trained: TrainedModel) -> N
     assert model.kind == "spark-als"
     n_ratings, n_jobs = trained.interactions.nnz, len(trained.jobs)
     assert model.params()["reg_param"] == pytest.approx(1.0 * n_jobs / n_ratings)
-    assert trained.info["model"]["params"] == model.params()
+    assert trained.manifest.model.params == model.params()
     json.dumps(model.params())
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.bundle.files import list_bundles, load_bundle
+from recommender.bundle.directory import list_bundles
+from recommender.bundle.files import load_bundle
 from recommender.bundle.trained import TrainedModel
 from recommender.cli import main
 from recommender.recommender import Recommender
@@ -55,10 +56,10 @@ def _assert_same_serving_data(ours: TrainedModel, local: TrainedModel) -> None:
     assert local.job_meta is not None
     np.testing.assert_array_equal(ours.job_meta.expires_at, local.job_meta.expires_at)
     np.testing.assert_array_equal(ours.job_meta.employer, local.job_meta.employer)
-    for key in ("counts", "scoring"):
-        assert ours.info[key] == local.info[key], key
+    assert ours.manifest.counts == local.manifest.counts
+    assert ours.manifest.scoring == local.manifest.scoring
     for key in ("fingerprint", "activity_lines", "catalogue_jobs", "unlisted_jobs"):
-        assert ours.info["data"][key] == local.info["data"][key], key
+        assert ours.manifest.data_dict()[key] == local.manifest.data_dict()[key], key
 
 
 @pytest.mark.spark
@@ -72,9 +73,9 @@ def test_spark_bundle_loads_and_equals_local_training_but_for_the_factors(
     result = train_spark(spark_settings(), data, model_dir=tmp_path / "spark")
     local = train_directory(tiny_settings(), data_dir=data, model_dir=tmp_path / "local").trained
     loaded = load_bundle(tmp_path / "spark")
-    assert loaded.info["version"] == result.bundle_dir.name
+    assert loaded.manifest.version == result.bundle_dir.name
     assert loaded.model.kind == "spark-als"
-    assert loaded.info["engine"]["master"] == "local[2]"
+    assert loaded.manifest.engine["master"] == "local[2]"
     assert [r.records for r in result.reports] == [110, 9]
     _assert_same_serving_data(loaded, local)
     assert loaded.user_top is not None  # ranked ahead, as local training does
@@ -122,9 +123,9 @@ def test_cli_trains_a_mapped_log_on_spark_within_the_window(
     assert len(list_bundles(tmp_path / "m")) == 1
     loaded = load_bundle(tmp_path / "m")
     assert 999 not in loaded.users
-    assert loaded.info["data"]["window_days"] == 90
-    assert loaded.info["data"]["window_dropped_lines"] == 1
-    assert loaded.info["model"]["params"]["factors"] == 4
+    assert loaded.manifest.data_dict()["window_days"] == 90
+    assert loaded.manifest.data_dict()["window_dropped_lines"] == 1
+    assert loaded.manifest.model.params["factors"] == 4
     assert Recommender(loaded).recommend(106, 1).job_ids.tolist() == [1005]
 
 

@@ -6,11 +6,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
-from recommender.bundle.files import current_version, list_bundles
+from recommender.bundle.directory import current_version, list_bundles
+from recommender.bundle.files import load_bundle
+from recommender.data.catalogue import Catalogue
 from recommender.errors import BundleNotFoundError, InvalidDataError
 from recommender.events import Event, SQLiteEventStore
+from recommender.models.als import ALSModel
 from recommender.training.run import train_directory
 from tests.conftest import WriteJsonl, block_activities, tiny_settings
 
@@ -31,7 +35,7 @@ def test_events_in_the_store_are_trained_on_and_recorded(tmp_path: Path, jsonl: 
     result = train_directory(settings)
 
     assert result.trained.users.row(999) >= 0  # a user known only from the event store
-    data = result.trained.info["data"]
+    data = result.trained.manifest.data_dict()
     assert data["event_lines"] == 2
     assert data["events_through"] == 2
     assert current_version(settings.model_dir) == result.bundle_dir.name
@@ -41,7 +45,7 @@ def test_no_event_store_file_means_no_events(tmp_path: Path, jsonl: WriteJsonl) 
     settings = tiny_settings(tmp_path)
     jsonl(settings.data_dir / "activities.jsonl", block_activities())
     result = train_directory(settings)
-    assert result.trained.info["data"]["event_lines"] == 0
+    assert result.trained.manifest.data_dict()["event_lines"] == 0
     assert not settings.events_file.exists()
 
 
@@ -56,8 +60,8 @@ def test_window_drops_old_activity_and_keeps_undated(tmp_path: Path, jsonl: Writ
 
     trained = result.trained
     assert sorted(trained.users.ids.tolist()) == [7, 8]
-    assert trained.info["data"]["window_days"] == 30
-    assert trained.info["data"]["window_dropped_lines"] == len(old)
+    assert trained.manifest.data_dict()["window_days"] == 30
+    assert trained.manifest.data_dict()["window_dropped_lines"] == len(old)
 
 
 def test_window_from_settings(tmp_path: Path, jsonl: WriteJsonl) -> None:
@@ -139,3 +143,40 @@ def test_lists_are_ranked_ahead_only_within_the_budget(tmp_path: Path, jsonl: Wr
     none = small.model_copy(update={"precompute_max_cells": 50})
     trained = train_directory(none).trained
     assert trained.user_top is None and trained.similar_top is None
+
+
+def test_listed_jobs_and_profiles_without_activity_reach_the_model_and_the_bundle(
+    tmp_path: Path, jsonl: WriteJsonl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = tiny_settings(tmp_path)
+    jsonl(settings.data_dir / "activities.jsonl", block_activities())
+    jobs = [
+        {"job_id": 1000, "title": "Analyst", "description": "numbers", "employer": "acme"},
+        {"job_id": 5555, "title": "Brand new", "description": "no one has seen it yet"},
+    ]
+    jsonl(settings.data_dir / "jobs.jsonl", jobs)
+    jsonl(settings.data_dir / "users.jsonl", [{"user_id": 7777, "university": "Leeds"}])
+    seen: list[Catalogue | None] = []
+    fit = ALSModel.fit
+
+    def spy(self: ALSModel, *args: Any, catalogue: Catalogue | None = None, **kw: Any) -> None:
+        seen.append(catalogue)
+        fit(self, *args, catalogue=catalogue, **kw)
+
+    monkeypatch.setattr(ALSModel, "fit", spy)
+    result = train_directory(settings)
+
+    (given,) = seen
+    assert given is not None
+    assert 5555 in given.job_index
+    assert 7777 in given.user_index
+    assert 5555 not in result.trained.jobs  # no activity: no factors to score it with
+    loaded = load_bundle(settings.model_dir)
+    assert loaded.catalogue is not None
+    new_job = loaded.catalogue.jobs.filter(pl.col("job_id") == 5555)
+    assert new_job["description"].to_list() == ["no one has seen it yet"]
+    profile = loaded.catalogue.users.filter(pl.col("user_id") == 7777)
+    assert profile["university"].to_list() == ["Leeds"]
+    assert loaded.manifest.data.catalogue_jobs == 2
+    assert loaded.manifest.data.profile_users == 1
+    assert loaded.manifest.data.unlisted_jobs == 9  # the other block jobs are not listed

@@ -1,0 +1,94 @@
+"""A bundle's provenance, typed: what ``manifest.json`` holds and ``GET /model`` shows.
+
+Written in one place (:func:`recommender.bundle.files.write_bundle`), filled by the one training
+pipeline (:mod:`recommender.training`), whichever engine fitted the model. Bundles written before
+a field existed still load: every section that was added later has a default, and fields this
+version does not know are kept as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from recommender.data.funnel import ScoringRule
+
+FORMAT_VERSION = 1
+UNSAVED = "unsaved"
+"""The version of a model not written to disk."""
+
+
+class ModelInfo(BaseModel):
+    """Which model, with what hyper-parameters."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    confidence_scale: float | None = None
+    """Every model is fitted on ``confidence_scale · score``, not only ALS."""
+
+
+class Counts(BaseModel):
+    """The size of what was trained on."""
+
+    model_config = ConfigDict(extra="allow")
+
+    users: int
+    jobs: int
+    interactions: int
+    redirected_pairs: int
+
+
+class DataInfo(BaseModel):
+    """What the model was trained on. Only the fields a run sets are written."""
+
+    model_config = ConfigDict(extra="allow")
+
+    source: str | None = None
+    fingerprint: str | None = None
+    activity_lines: int | None = None
+    catalogue_jobs: int | None = None
+    profile_users: int | None = None
+    unlisted_jobs: int | None = None
+    event_lines: int = 0
+    events_through: int = 0
+    """The id of the last stored event trained on: newer ones are folded in at serve time."""
+    window_days: float | None = None
+    window_start: str | None = None
+    window_dropped_lines: int | None = None
+
+
+class Manifest(BaseModel):
+    """Format, model, provenance and checksums of a bundle."""
+
+    model_config = ConfigDict(extra="allow")
+
+    format_version: int = FORMAT_VERSION
+    version: str = UNSAVED
+    """The bundle's directory name, or ``"unsaved"`` before it is written."""
+    model: ModelInfo
+    scoring: ScoringRule = ScoringRule()
+    counts: Counts
+    trained_at: str | None = None
+    timings: dict[str, float] = Field(default_factory=dict)
+    train_seconds: float | None = None
+    data: DataInfo = DataInfo()
+    engine: dict[str, Any] | None = None
+    """The engine that fitted the model, when not this process (Spark: version, master)."""
+    libraries: dict[str, str] = Field(default_factory=dict)
+    files: dict[str, str] = Field(default_factory=dict)
+    """Each file of the bundle and its SHA-256."""
+
+    def data_dict(self) -> dict[str, Any]:
+        """The data section as written: the fields the run set."""
+        return self.data.model_dump(mode="json", exclude_unset=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest as ``manifest.json`` holds it (the data section as :meth:`data_dict`)."""
+        out = self.model_dump(mode="json", exclude={"data"}, exclude_none=False)
+        if self.engine is None:
+            del out["engine"]
+        out["data"] = self.data_dict()
+        return out

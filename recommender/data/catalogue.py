@@ -1,0 +1,130 @@
+"""The catalogue: every job listed in ``jobs.jsonl`` and every profile in ``users.jsonl``.
+
+The interaction matrix knows only the jobs and users with activity; the catalogue knows every job
+and user the job board listed, with their attributes (a job's title, description, employer,
+posting and expiry times, and any other field kept; a user's profile fields), whether or not they
+have any activity yet. Rows are in id order and keyed through an
+:class:`~recommender.matrix.IdIndex` like the matrix's, so a model can line the two up with
+:meth:`IdIndex.rows` and an explicit ``missing=`` mode.
+
+Training builds it from the frames it read; a bundle keeps it as two Parquet files that are read
+only when asked for (a service answering from the matrix never pays for the text).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recommender.matrix import IdIndex
+
+if TYPE_CHECKING:
+    import polars as pl
+
+NEVER = np.iinfo(np.int64).max
+"""``expires_at`` of a job that never expires."""
+NO_EMPLOYER = -1
+"""``employer`` code of a job whose employer is unknown (never capped)."""
+
+JOB_KEY = "job_id"
+USER_KEY = "user_id"
+
+
+class Catalogue:
+    """Jobs and user profiles with their attributes, one row per id, sorted by id.
+
+    Parameters
+    ----------
+    jobs, users:
+        Frames with a ``job_id`` / ``user_id`` column and any attribute columns (as
+        :func:`~recommender.data.readers.read_jobs` and ``read_users`` return them), or the
+        Parquet files a bundle holds them in (read on first use), or None for none.
+    """
+
+    def __init__(
+        self,
+        jobs: pl.DataFrame | Path | None = None,
+        users: pl.DataFrame | Path | None = None,
+    ) -> None:
+        self._sources = {JOB_KEY: jobs, USER_KEY: users}
+
+    def _frame(self, key: str) -> pl.DataFrame:
+        # a service loading a bundle imports no polars until something reads the catalogue
+        import polars as pl  # noqa: PLC0415
+
+        source = self._sources[key]
+        if source is None:
+            return pl.DataFrame(schema={key: pl.Int64()})
+        frame = pl.read_parquet(source) if isinstance(source, Path) else source
+        return frame.sort(key)
+
+    @cached_property
+    def jobs(self) -> pl.DataFrame:
+        """Every listed job: ``job_id`` and its attributes, sorted by ``job_id``."""
+        return self._frame(JOB_KEY)
+
+    @cached_property
+    def users(self) -> pl.DataFrame:
+        """Every user profile: ``user_id`` and its fields, sorted by ``user_id``."""
+        return self._frame(USER_KEY)
+
+    @cached_property
+    def job_index(self) -> IdIndex:
+        """The listed jobs' ids; row ``k`` is row ``k`` of :attr:`jobs`."""
+        return IdIndex.from_sorted_unique(self.jobs[JOB_KEY].to_numpy())
+
+    @cached_property
+    def user_index(self) -> IdIndex:
+        """The profiles' ids; row ``k`` is row ``k`` of :attr:`users`."""
+        return IdIndex.from_sorted_unique(self.users[USER_KEY].to_numpy())
+
+    def has_jobs(self) -> bool:
+        """Whether any job is listed (``jobs.jsonl`` was given)."""
+        return self._sources[JOB_KEY] is not None
+
+    def has_users(self) -> bool:
+        """Whether any profile is listed (``users.jsonl`` was given)."""
+        return self._sources[USER_KEY] is not None
+
+    def job_rules(self, job_ids: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+        """For ``job_ids`` (a model's columns): each job's expiry (epoch µs, :data:`NEVER` if
+        none or unlisted) and employer code (employers numbered in sorted order from 0,
+        :data:`NO_EMPLOYER` if none or unlisted): what the job rules need at serve time."""
+        if not self.has_jobs() or "expires_at" not in self.jobs.columns:
+            n = job_ids.shape[0]
+            return np.full(n, NEVER, dtype=np.int64), np.full(n, NO_EMPLOYER, dtype=np.int32)
+        import polars as pl  # noqa: PLC0415 - as in _frame
+
+        employer = pl.col("employer").cast(pl.Utf8)
+        meta = self.jobs.select(
+            JOB_KEY,
+            pl.col("expires_at").dt.epoch("us").alias("expires_at"),
+            (employer.rank("dense") - 1).cast(pl.Int32).alias("employer"),
+        )
+        joined = pl.DataFrame({JOB_KEY: job_ids}).join(meta, on=JOB_KEY, how="left")
+        return (
+            joined["expires_at"].fill_null(NEVER).to_numpy().astype(np.int64),
+            joined["employer"].fill_null(NO_EMPLOYER).to_numpy().astype(np.int32),
+        )
+
+    def unlisted(self, job_ids: NDArray[np.int64]) -> int | None:
+        """How many of ``job_ids`` (the jobs with activity) are not listed (None without a list)."""
+        if not self.has_jobs():
+            return None
+        return int((~self.job_index.contains(job_ids)).sum())
+
+    def write(self, directory: Path) -> dict[str, Path]:
+        """Write the listed frames as Parquet files in ``directory``; the files written, by the
+        name a bundle gives them."""
+        written: dict[str, Path] = {}
+        listed = (("jobs", JOB_KEY, self.has_jobs()), ("users", USER_KEY, self.has_users()))
+        for name, key, has in listed:
+            if has:
+                path = directory / f"catalogue.{name}.parquet"
+                self._frame(key).write_parquet(path, statistics=False)
+                written[name] = path
+        return written
