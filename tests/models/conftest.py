@@ -1,4 +1,4 @@
-"""Settings per model that make the known answers of the block dataset hold, and trainers."""
+"""Settings per model that make the known answers of the block dataset hold, and a trainer."""
 
 from __future__ import annotations
 
@@ -9,16 +9,15 @@ import scipy.sparse as sp
 
 from recommender.bundle.trained import TrainedModel
 from recommender.data.dataset import Dataset
+from recommender.models.base import Progress
 from recommender.models.bpr import BPRParams
 from recommender.models.itemknn import ItemKNNParams
 from recommender.models.userknn import UserKNNParams
 from recommender.settings import Settings
 from recommender.training.fit import train
-from tests.conftest import activities_frame, block_activities, tiny_settings
+from tests.conftest import activities_frame, tiny_settings
 
 SEED = 7
-RANDOMISED = ("als", "bpr")
-"""Models whose fit depends on the seed; the others are deterministic functions of the data."""
 
 # Checked over 200 seeds (BPR) and every model name: each gives the block dataset's known answer.
 _TEST_PARAMS: dict[str, Any] = {
@@ -37,14 +36,11 @@ def model_settings(name: str, seed: int = SEED, **updates: Any) -> Settings:
     )
 
 
-def train_on(records: list[dict[str, Any]], settings: Settings) -> TrainedModel:
+def train_on(
+    records: list[dict[str, Any]], settings: Settings, *, progress: Progress | None = None
+) -> TrainedModel:
     """Train on activity records (``block_activities``-style dicts)."""
-    return train(Dataset(activities_frame(records), None, None, ()), settings)
-
-
-def train_blocks(name: str, seed: int = SEED, **updates: Any) -> TrainedModel:
-    """Train model ``name`` on :func:`tests.conftest.block_activities`."""
-    return train_on(block_activities(), model_settings(name, seed, **updates))
+    return train(Dataset(activities_frame(records), None, None, ()), settings, progress=progress)
 
 
 def random_matrix(n_users: int = 30, n_items: int = 20, seed: int = 0) -> sp.csr_matrix:

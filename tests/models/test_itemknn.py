@@ -1,6 +1,9 @@
-"""Item kNN's own rules: the measures, implicit's K, scores as history @ similarity."""
+"""Item kNN passes the model contract under each measure's name, and its own rules: the measures,
+implicit's K, scores as history @ similarity."""
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -9,8 +12,24 @@ from recommender.models.itemknn import ItemKNNModel, ItemKNNParams, KNNMeasure
 from recommender.models.registry import create_model
 from recommender.settings import Settings
 from tests.models.conftest import random_matrix
+from tests.models.contract import ModelContract
 
 MEASURES: tuple[KNNMeasure, ...] = ("cosine", "tfidf", "bm25")
+
+
+class TestItemKNNContract(ModelContract):
+    name: ClassVar[str] = "itemknn"
+    kind: ClassVar[str] = "itemknn"
+
+
+class TestItemKNNTfidfContract(ModelContract):
+    name: ClassVar[str] = "itemknn-tfidf"
+    kind: ClassVar[str] = "itemknn"
+
+
+class TestItemKNNBM25Contract(ModelContract):
+    name: ClassVar[str] = "itemknn-bm25"
+    kind: ClassVar[str] = "itemknn"
 
 
 def _fitted(**params: object) -> ItemKNNModel:

@@ -1,6 +1,9 @@
-"""User kNN's own rules: cosine neighbours, never one's own row, new users, batching."""
+"""User kNN passes the model contract, and its own rules: cosine neighbours, never one's own row,
+new users, batching."""
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -9,6 +12,12 @@ import scipy.sparse as sp
 from recommender.models import userknn
 from recommender.models.userknn import UserKNNModel, UserKNNParams
 from tests.models.conftest import random_matrix
+from tests.models.contract import ModelContract
+
+
+class TestUserKNNContract(ModelContract):
+    name: ClassVar[str] = "userknn"
+    kind: ClassVar[str] = "userknn"
 
 
 def _reference(
