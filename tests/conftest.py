@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 
 from recommender.bundle.trained import TrainedModel
+from recommender.data.activities import ActivityLines
 from recommender.data.dataset import Dataset
 from recommender.lifecycle.logs import UVICORN_LOGGERS
 from recommender.models.als import ALSParams
@@ -113,7 +114,12 @@ def block_records() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def tiny_trained(block_records: list[dict[str, Any]]) -> TrainedModel:
-    dataset = Dataset(activities=activities_frame(block_records), jobs=None, users=None, reports=())
+    dataset = Dataset(
+        activities=ActivityLines.unweighted(activities_frame(block_records)),
+        jobs=None,
+        users=None,
+        reports=(),
+    )
     return train(dataset, tiny_settings())
 
 
@@ -140,5 +146,10 @@ def block_jobs() -> pl.DataFrame:
 @pytest.fixture
 def rules_trained(block_records: list[dict[str, Any]]) -> TrainedModel:
     """The block model trained with :func:`block_jobs` as its jobs.jsonl."""
-    dataset = Dataset(activities_frame(block_records), jobs=block_jobs(), users=None, reports=())
+    dataset = Dataset(
+        ActivityLines.unweighted(activities_frame(block_records)),
+        jobs=block_jobs(),
+        users=None,
+        reports=(),
+    )
     return train(dataset, tiny_settings())

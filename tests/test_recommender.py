@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from recommender.bundle.trained import TrainedModel
+from recommender.data.activities import ActivityLines
 from recommender.data.dataset import Dataset
 from recommender.errors import UnknownJobError
 from recommender.ranking.topn import TopLists
@@ -103,7 +104,9 @@ def test_requests_beyond_the_precomputed_depth_are_ranked_live(
 
 def test_precompute_can_be_switched_off(block_records: list[dict[str, Any]]) -> None:
     settings = tiny_settings().model_copy(update={"precompute_top": 0})
-    trained = train(Dataset(activities_frame(block_records), None, None, ()), settings)
+    trained = train(
+        Dataset(ActivityLines.unweighted(activities_frame(block_records)), None, None, ()), settings
+    )
     assert trained.user_top is None and trained.similar_top is None
     assert Recommender(trained).recommend(100, 1).job_ids.tolist() == [1000]
 
@@ -123,7 +126,10 @@ def test_precomputed_similar_jobs_equal_live_ranking(tiny_trained: TrainedModel)
 def shown_not_clicked() -> TrainedModel:
     """The block data plus one impression, never clicked, of user 100's held-out job 1000."""
     records = [*block_activities(), {"user_id": 100, "job_id": 1000, "type": "impression"}]
-    return train(Dataset(activities_frame(records), None, None, ()), tiny_settings())
+    return train(
+        Dataset(ActivityLines.unweighted(activities_frame(records)), None, None, ()),
+        tiny_settings(),
+    )
 
 
 def test_jobs_only_shown_are_recommended_unless_all_seen_are_excluded(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from recommender.data.activities import ActivityLines, PairCounts
 from recommender.data.jsonl import LoadReport
 from recommender.data.pair_counts import read_activity_counts
 from recommender.data.readers import read_activities, read_jobs, read_users
@@ -18,7 +19,7 @@ from recommender.data.schema import ACTIVITIES_FILE, JOBS_FILE, USERS_FILE
 class Dataset:
     """Everything read from a data directory; ``jobs`` and ``users`` are None without their file."""
 
-    activities: pl.DataFrame
+    activities: ActivityLines | PairCounts
     jobs: pl.DataFrame | None
     users: pl.DataFrame | None
     reports: tuple[LoadReport, ...]
@@ -40,9 +41,10 @@ def load_dataset(
     ----------
     counts:
         Read the activities aggregated, one row per (user, job) pair with its ``impressions`` and
-        ``redirects`` (see :func:`~recommender.data.pair_counts.read_activity_counts`): what
-        training needs,
-        in memory that grows with pairs rather than lines.
+        ``redirects`` (:class:`~recommender.data.activities.PairCounts`, see
+        :func:`~recommender.data.pair_counts.read_activity_counts`): what training needs, in
+        memory that grows with pairs rather than lines. Otherwise the lines
+        (:class:`~recommender.data.activities.ActivityLines`).
     since:
         Leave out activity lines older than this (lines without a timestamp stay).
     with_users:
@@ -51,15 +53,16 @@ def load_dataset(
     data_dir = Path(data_dir)
     path = data_dir / ACTIVITIES_FILE
     dropped = 0
+    activities: ActivityLines | PairCounts
     if counts:
-        activities, report, dropped = read_activity_counts(
-            path, skip_invalid=skip_invalid, since=since
-        )
+        pairs, report, dropped = read_activity_counts(path, skip_invalid=skip_invalid, since=since)
+        activities = PairCounts(pairs)
     else:
-        activities, report = read_activities(path, skip_invalid=skip_invalid)
+        lines, report = read_activities(path, skip_invalid=skip_invalid)
         if since is not None:
-            kept = activities.filter(pl.col("timestamp").is_null() | (pl.col("timestamp") >= since))
-            dropped, activities = activities.height - kept.height, kept
+            kept = lines.filter(pl.col("timestamp").is_null() | (pl.col("timestamp") >= since))
+            dropped, lines = lines.height - kept.height, kept
+        activities = ActivityLines.unweighted(lines)
     reports = [report]
     jobs = users = None
     if (data_dir / JOBS_FILE).exists():

@@ -12,15 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 import scipy.sparse as sp
 
 from recommender.bundle.manifest import Counts, DataInfo, Manifest, ModelInfo
 from recommender.bundle.trained import Funnel, TrainedModel
 from recommender.data.catalogue import Catalogue
 from recommender.data.dataset import Dataset
-from recommender.data.funnel import PairScores, score_pair_counts
-from recommender.data.pair_counts import score_activities, total_lines
+from recommender.data.funnel import PairScores
 from recommender.matrix import IdIndex, build_matrix
 from recommender.models.base import Progress
 from recommender.models.registry import create_model
@@ -41,33 +39,22 @@ def train(
 ) -> TrainedModel:
     """Score the activities, build the users × jobs matrix and fit the configured model."""
     started = time.perf_counter()
-    activities = dataset.activities
-    if "impressions" in activities.columns:  # already counted per pair while read
-        pairs = score_pair_counts(
-            activities["user_id"].to_numpy(),
-            activities["job_id"].to_numpy(),
-            activities["impressions"].to_numpy(),
-            activities["redirects"].to_numpy(),
-            settings.scoring,
-        )
-    else:
-        pairs = score_activities(activities, settings.scoring)
+    pairs = dataset.activities.score(settings.scoring)
     scored = time.perf_counter()
     log.info(
         "scored %s activity lines into %s (user, job) pairs in %.1f s",
-        f"{_lines(dataset.activities):,}",
+        f"{dataset.activities.lines():,}",
         f"{len(pairs):,}",
         scored - started,
     )
     catalogue = Catalogue(dataset.jobs, dataset.users)
     trained = fit_pairs(pairs, settings, catalogue=catalogue, progress=progress)
-    active = dataset.activities["job_id"].unique().to_numpy()
     trained.manifest.data = DataInfo(
         fingerprint=fingerprint,
-        activity_lines=_lines(dataset.activities),
+        activity_lines=dataset.activities.lines(),
         catalogue_jobs=dataset.jobs.height if dataset.jobs is not None else None,
         profile_users=dataset.users.height if dataset.users is not None else None,
-        unlisted_jobs=catalogue.unlisted(active),
+        unlisted_jobs=catalogue.unlisted(dataset.activities.job_ids()),
     )
     trained.manifest.timings = {"score_seconds": round(scored - started, 4)} | (
         trained.manifest.timings
@@ -185,16 +172,6 @@ def _redirected(
 ) -> sp.csr_matrix:
     hit = pairs.redirects > 0
     return build_matrix(rows[hit], cols[hit], np.ones(int(hit.sum()), dtype=np.float32), shape)
-
-
-def _lines(activities: pl.DataFrame) -> int:
-    """Activity lines behind ``activities``: its rows, their summed ``weight``, or the pairs'
-    impressions and redirects when it holds pair counts (as training reads them)."""
-    if "impressions" in activities.columns:
-        return total_lines(activities)
-    if "weight" in activities.columns:
-        return int(activities["weight"].sum())
-    return activities.height
 
 
 def fingerprint_files(paths: Iterable[Path]) -> str:

@@ -11,8 +11,8 @@ from typing import Any
 
 import polars as pl
 
+from recommender.data.activities import ActivityLines
 from recommender.data.dataset import Dataset
-from recommender.data.pair_counts import add_pairs, count_pairs
 from recommender.data.remote import fetch_inputs, is_url
 from recommender.data.schema import ACTIVITIES_FILE, JOBS_FILE, USERS_FILE
 from recommender.errors import InvalidDataError
@@ -55,9 +55,12 @@ def with_events(
     frame = rows.frame()
     kept = frame if since is None else frame.filter(pl.col("timestamp") >= since)
     info = {"event_lines": len(rows), "events_through": rows.through}
+    counts = dataset.activities
+    if isinstance(counts, ActivityLines):
+        counts = counts.counts()
     return dataclasses.replace(
         dataset,
-        activities=add_pairs(dataset.activities, count_pairs(kept)),
+        activities=counts.plus(ActivityLines.unweighted(kept).counts()),
         dropped_lines=dataset.dropped_lines + frame.height - kept.height,
     ), info
 
@@ -69,7 +72,7 @@ def window_info_of(
     if window is None or since is None:
         return {"window_days": None}
     days = round(window / timedelta(days=1), 4)
-    if dataset.activities.height == 0:
+    if len(dataset.activities) == 0:
         raise InvalidDataError(
             f"no activity in the last {days:g} days (since {since:%Y-%m-%d %H:%M}Z) to train on"
         )

@@ -81,7 +81,7 @@ def train_directory(
     log.info(
         "read %s activity lines (%s (user, job) pairs) in %.1f s",
         f"{dataset.reports[0].records:,}",
-        f"{dataset.activities.height:,}",
+        f"{len(dataset.activities):,}",
         time.perf_counter() - started,
     )
     dataset, event_info = with_events(dataset, events, settings.events_file, since)

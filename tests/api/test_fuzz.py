@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from recommender.api import create_app
+from recommender.data.activities import ActivityLines
 from recommender.data.dataset import Dataset
 from recommender.events import SQLiteEventStore
 from recommender.recommender import Recommender
@@ -74,7 +75,12 @@ schema.app = TARGET
 def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The block model with its jobs file, a fresh SQLite store, an admin key; started once."""
     tmp_path: Path = tmp_path_factory.mktemp("fuzz")
-    dataset = Dataset(activities_frame(block_activities()), block_jobs(), users=None, reports=())
+    dataset = Dataset(
+        ActivityLines.unweighted(activities_frame(block_activities())),
+        block_jobs(),
+        users=None,
+        reports=(),
+    )
     settings = tiny_settings(tmp_path).model_copy(update={"admin_api_key": SecretStr(ADMIN_KEY)})
     store = SQLiteEventStore(tmp_path / "events.sqlite3")
     TARGET.app = create_app(settings, Recommender(train(dataset, settings)), events=store)

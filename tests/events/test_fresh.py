@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from recommender.bundle.trained import TrainedModel
+from recommender.data.activities import ActivityLines
 from recommender.data.dataset import Dataset
 from recommender.data.funnel import ScoringRule
 from recommender.errors import ExplainUnsupportedError
@@ -75,7 +76,12 @@ def test_full_history_scores_like_training_on_everything(tiny_trained: TrainedMo
         {"user_id": 100, "job_id": 5555, "type": "redirect"},
     ]
     retrained = train(
-        Dataset(activities_frame([*block_activities(), *new[:5]]), None, None, ()),
+        Dataset(
+            ActivityLines.unweighted(activities_frame([*block_activities(), *new[:5]])),
+            None,
+            None,
+            (),
+        ),
         tiny_settings(),
     )
     frame = activities_frame(new)
@@ -144,7 +150,10 @@ def test_batch_matches_single_calls_with_fresh_users(
 
 def _block_model(model: str, **extra: Any) -> TrainedModel:
     settings = Settings(**{**tiny_settings().model_dump(), "model": model, **extra})
-    return train(Dataset(activities_frame(block_activities()), None, None, ()), settings)
+    return train(
+        Dataset(ActivityLines.unweighted(activities_frame(block_activities())), None, None, ()),
+        settings,
+    )
 
 
 @pytest.mark.parametrize("model", ["itemknn", "userknn"])

@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.bundle.trained import TrainedModel
+from recommender.data.activities import ActivityLines
 from recommender.data.dataset import Dataset
 from recommender.models.base import Progress
 from recommender.models.bpr import BPRParams
@@ -40,7 +41,11 @@ def train_on(
     records: list[dict[str, Any]], settings: Settings, *, progress: Progress | None = None
 ) -> TrainedModel:
     """Train on activity records (``block_activities``-style dicts)."""
-    return train(Dataset(activities_frame(records), None, None, ()), settings, progress=progress)
+    return train(
+        Dataset(ActivityLines.unweighted(activities_frame(records)), None, None, ()),
+        settings,
+        progress=progress,
+    )
 
 
 def random_matrix(n_users: int = 30, n_items: int = 20, seed: int = 0) -> sp.csr_matrix:
