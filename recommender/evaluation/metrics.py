@@ -1,5 +1,8 @@
 """Ranking metrics for implicit-feedback recommenders, computed for all test users at once.
 
+(Longer than the house's ~300 lines on purpose: most of it is the definitions below, which the
+three metric families share with their vectorised sparse-membership helpers.)
+
 Conventions
 -----------
 Items are column indices ``0 .. n_items-1``. The *relevant* items of test user ``u`` are the stored

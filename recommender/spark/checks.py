@@ -1,4 +1,4 @@
-"""The value rules of :mod:`recommender.data.interactions.rules`, as Spark column expressions.
+"""The value rules of :mod:`recommender.data.interactions.checks`, as Spark column expressions.
 
 Each mapped column becomes a typed value (id: bigint, weight: double, time: timestamp, type:
 string) and a list of (condition, reason) pairs marking what is wrong with a row, with the local

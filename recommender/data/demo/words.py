@@ -1,4 +1,7 @@
-"""Word lists and sector definitions for the demo data generator."""
+"""Word lists and sector definitions for the demo data generator.
+
+Data, not logic: its length is the vocabulary's (sectors, titles, skills, places, universities).
+"""
 
 from __future__ import annotations
 

@@ -9,10 +9,10 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from recommender.data.interactions.checks import no_errors
 from recommender.data.interactions.columns import Role, column_positions
 from recommender.data.interactions.reading import Reading
 from recommender.data.interactions.records import SHOWN_BYTES, Records, broken_rows, gather
-from recommender.data.interactions.rules import no_errors
 from recommender.data.lines import chunks, count_lines
 from recommender.errors import InvalidDataError, MissingDataError
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import polars as pl
 
+from recommender.data.interactions.checks import no_errors
 from recommender.data.interactions.columns import column_positions
 from recommender.data.interactions.reading import Reading
-from recommender.data.interactions.rules import no_errors
 from recommender.errors import InvalidDataError
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import polars as pl
 
+from recommender.data.interactions.checks import check
 from recommender.data.interactions.columns import Role
 from recommender.data.interactions.duck import Duck
-from recommender.data.interactions.rules import check
 from recommender.data.jsonl import MAX_REPORTED_ERRORS, LoadReport
 from recommender.errors import InvalidDataError
 
