@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from recommender.data import activity_counts
 from recommender.data.activity_counts import (
     add_pairs,
     count_pairs,
@@ -48,6 +49,19 @@ def test_counts_equal_grouping_the_lines(tmp_path: Path, jsonl: WriteJsonl) -> N
     )
     assert counts.schema["impressions"] == pl.Float64
     assert (report.records, report.blank, dropped) == (5, 1, 0)
+
+
+def test_a_clean_file_is_counted_in_one_pass_without_the_precise_reader(
+    tmp_path: Path, jsonl: WriteJsonl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = jsonl(tmp_path / "a.jsonl", [*RECORDS, "", "  "])
+    expected = read_activity_counts(path)
+    monkeypatch.setattr(activity_counts, "_count_precise", None)  # calling it would raise
+    for since in (None, datetime(2026, 3, 1, tzinfo=UTC)):
+        counts, report, dropped = read_activity_counts(path, since=since)
+        assert (report.lines, report.records, report.blank) == (7, 5, 2)
+    assert _grouped(counts) == [(1, 10, 0.0, 1.0), (2, 10, 0.0, 1.0)] and dropped == 3
+    assert _grouped(read_activity_counts(path)[0]) == _grouped(expected[0])
 
 
 def test_since_drops_old_lines_and_keeps_undated(tmp_path: Path, jsonl: WriteJsonl) -> None:

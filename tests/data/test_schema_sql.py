@@ -34,6 +34,12 @@ VALUES = [
     "1e3",
     "1E+2",
     "1.5e-7",
+    "1e-7",
+    "-1e-7",
+    "5e-324",
+    "1e20",
+    "12e0",
+    "0.5",
     "1704103200.5",
     "1e300",
     "-1e300",
@@ -80,6 +86,8 @@ VALUES = [
     '"\\u2603 \u2603"',
     '"\\ud83d\\ude00"',
     '"[1]"',
+    '"\\u0301x"',
+    '"\u0301x\u0301"',
 ]
 SPECS = [
     FieldSpec("f", "int"),
@@ -109,9 +117,25 @@ def test_fast_and_precise_accept_the_same_values_with_the_same_result(
         fast = con.sql(fast_query([spec]), params={"path": str(path)}).pl()
     fast = fast.with_columns(pl.col("f").cast(precise.schema["f"]))
     assert fast.height == len(VALUES)
-    for line, (value, reason, typed) in enumerate(
-        zip(VALUES, fast["error_reason"].to_list(), fast["f"].to_list(), strict=True), start=1
+    for line, (value, invalid, typed) in enumerate(
+        zip(VALUES, fast["invalid"].to_list(), fast["f"].to_list(), strict=True), start=1
     ):
-        assert (reason is None) == (line in accepted), value
-        if reason is None:
+        assert (not invalid) == (line in accepted), value
+        if not invalid:
             assert typed == accepted[line], value
+
+
+def test_field_names_do_not_clash_with_the_query_s_own_columns(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"x1": 1, "s0": "a", "v0": 2, "x0": "b"}\n{"x1": 3, "s0": "c", "v0": 4}\n')
+    fields = [FieldSpec("v0", "int"), FieldSpec("x1", "int"), FieldSpec("s0", "str")]
+    fast, _ = read_jsonl(path, fields)
+    precise, _ = read_jsonl(path, fields, with_line=True)
+    assert (
+        fast.to_dicts()
+        == precise.drop("line").to_dicts()
+        == [
+            {"v0": 2, "x1": 1, "s0": "a"},
+            {"v0": 4, "x1": 3, "s0": "c"},
+        ]
+    )
