@@ -7,7 +7,9 @@ import polars as pl
 import pytest
 
 from recommender.data import jsonl as jsonl_module
+from recommender.data import lines as lines_module
 from recommender.data.jsonl import FieldSpec, read_jsonl
+from recommender.data.lines import count_lines
 from recommender.data.readers import read_activities, read_jobs, read_users
 from recommender.errors import InvalidDataError, MissingDataError
 from tests.conftest import WriteJsonl
@@ -225,3 +227,16 @@ def test_a_clean_file_is_read_in_one_pass_without_the_precise_reader(
     monkeypatch.setattr(jsonl_module, "_read_precise", None)  # calling it would raise
     frame, report = read_activities(path)
     assert frame["user_id"].to_list() == [1, 1] and (report.lines, report.blank) == (3, 1)
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"a", b"\n", b"a\nb", b"a\nb\n", b"\n\n\n", b"ab\n" * 5 + b"x"]
+)
+@pytest.mark.parametrize("block", [1, 3, 1 << 20])
+def test_count_lines_counts_a_last_line_without_newline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes, block: int
+) -> None:
+    monkeypatch.setattr(lines_module, "_COUNT_BYTES", block)
+    path = tmp_path / "a.txt"
+    path.write_bytes(data)
+    assert count_lines(path) == len(data.splitlines())
