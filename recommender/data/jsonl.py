@@ -128,7 +128,7 @@ def _read_fast(
         result: pl.DataFrame = con.sql(fast_query(fields), params={"path": str(path)}).pl()
     except duckdb.Error:
         return None
-    if result["error_reason"].null_count() != result.height:
+    if result["invalid"].any():
         return None
     frame = result.select(_typed(fields))
     lines = count_lines(path)

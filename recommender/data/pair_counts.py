@@ -67,15 +67,14 @@ def _count_fast(
     """One parallel pass; None if any line is bad (or DuckDB cannot parse the file)."""
     if path.stat().st_size == 0:
         return None
-    kept = "true" if since is None else '"timestamp" IS NULL OR "timestamp" >= $since'
+    kept = "" if since is None else 'AND ("timestamp" IS NULL OR "timestamp" >= $since)'
     query = f"""
-        WITH records AS ({records}),
-        marked AS (SELECT *, ({kept}) AS in_window FROM records)
+        WITH records AS ({records})
         SELECT user_id, job_id,
-               count(*) FILTER (WHERE in_window AND type = 'impression')::DOUBLE AS impressions,
-               count(*) FILTER (WHERE in_window AND type = 'redirect')::DOUBLE AS redirects,
-               count(*) AS lines, count(error_reason) AS errors
-        FROM marked GROUP BY ALL
+               count(*) FILTER (WHERE type = 'impression' {kept})::DOUBLE AS impressions,
+               count(*) FILTER (WHERE type = 'redirect' {kept})::DOUBLE AS redirects,
+               count(*) AS lines, bool_or(invalid) AS invalid
+        FROM records GROUP BY ALL
     """
     params: dict[str, object] = {"path": str(path)}
     if since is not None:
@@ -89,14 +88,13 @@ def _count_fast(
         return None
     finally:
         con.close()
-    if result.height and result["errors"].sum() > 0:
+    if result["invalid"].any():
         return None
-    lines = int(result["lines"].sum()) if result.height else 0
-    frame = (
-        result.filter((pl.col("impressions") + pl.col("redirects")) > 0)
-        .select(list(PAIR_SCHEMA))
-        .cast(PAIR_SCHEMA)  # type: ignore[arg-type]
-    )
+    lines = int(result["lines"].sum())
+    frame = result.select(list(PAIR_SCHEMA)).cast(PAIR_SCHEMA)  # type: ignore[arg-type]
+    if since is None:  # every pair has a line, and every valid line is counted
+        return frame, lines, 0
+    frame = frame.filter((pl.col("impressions") + pl.col("redirects")) > 0)
     return frame, lines, lines - total_lines(frame)
 
 

@@ -1,13 +1,19 @@
-"""SQL that type-checks JSON values against a field schema, shared by both JSON Lines read paths.
+"""SQL that type-checks JSON values against a field schema, for both JSON Lines read paths.
 
-Every field arrives as a DuckDB ``JSON`` value (SQL NULL when absent). For each field this builds
-the expression of its typed value and the conditions that make a record invalid, so that the fast
-path (DuckDB's ``read_json`` over the whole file) and the precise path (line by line, with line
-numbers) accept and refuse exactly the same records.
+Every field arrives as a DuckDB ``JSON`` value (SQL NULL when absent or JSON ``null``).
+
+* :func:`precise_query` (line by line) types each value by ``json_type`` and gives every refused
+  record the first failing check, its field and its value.
+* :func:`fast_query` (``read_json`` over the whole file) only needs to know whether a record is
+  refused, and judges each value from its JSON text, which is cheaper than parsing it again.
+
+Both accept and refuse exactly the same values, with the same typed result;
+``tests/data/test_schema_sql.py`` checks that value by value for every field kind.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -125,19 +131,74 @@ def typed_query(fields: Sequence[FieldSpec], source: str, keep: Sequence[str] = 
     """
 
 
+def _fast_value(f: FieldSpec, x: str, s: str) -> str:
+    """The typed value of field ``f`` (NULL where absent or refused), from its JSON text alone.
+
+    ``x`` names the field's ``JSON`` column and ``s`` its text, which ``read_json`` writes back
+    out canonically: an integer as digits (``-0`` as ``0``), any other number with a ``.`` or an
+    ``e`` (``1e3`` as ``1000.0``) or as ``NaN``/``Infinity``, a string in double quotes, escaped
+    only where it must be. So the first character tells the JSON type, and digits that cast to
+    BIGINT are an integer in range, without ``json_type`` parsing every value again.
+    """
+    string = (
+        f"CASE WHEN starts_with({s}, '\"') THEN CASE WHEN contains({s}, '\\') "
+        f"THEN json_extract_string({x}, '$') ELSE trim({s}, '\"') END END"
+    )
+    if f.kind == "int":
+        no_fraction = f"NOT contains({s}, '.') AND NOT contains({s}, 'e')"
+        return f"CASE WHEN {no_fraction} THEN try_cast({s} AS BIGINT) END"
+    if f.kind == "str":
+        if not f.choices:
+            return string
+        # the choices as written texts first (a plain compare), then any other string
+        known = " ".join(
+            f"WHEN {quote(json.dumps(c, ensure_ascii=False))} THEN {quote(c)}" for c in f.choices
+        )
+        allowed = ", ".join(quote(c) for c in f.choices)
+        return f"CASE {s} {known} ELSE CASE WHEN {string} IN ({allowed}) THEN {string} END END"
+    if f.kind == "timestamp":
+        parsed = (
+            f"CASE WHEN starts_with({s}, '\"') THEN try_cast({string} AS TIMESTAMPTZ) "
+            f"ELSE try(to_timestamp(try_cast({s} AS DOUBLE))) END"
+        )
+        return f"CASE WHEN isfinite({parsed}) THEN {parsed} END"
+    elements_ok = (
+        f"coalesce(list_bool_and(list_transform(json_type({x}, '$[*]'), "
+        "lambda e: e = 'VARCHAR')), true)"
+    )
+    return (
+        f"CASE WHEN starts_with({s}, '[') THEN "
+        f"CASE WHEN {elements_ok} THEN try_cast({x} AS VARCHAR[]) END END"
+    )
+
+
 def fast_query(fields: Sequence[FieldSpec]) -> str:
     """The whole file through ``read_json`` (parallel, one parse per line); parameter ``$path``.
 
+    The result has a boolean ``invalid`` (the record breaks the schema: the precise path then
+    names why) and one typed column per field, typed as :func:`precise_query` types them.
     DuckDB raises on any line that is not a JSON object; the caller then takes the precise path.
     """
-    renames = ", ".join(f"{ident(f.name)} AS f{i}" for i, f in enumerate(fields))
     json_columns = ", ".join(f"{quote(f.name)}: 'JSON'" for f in fields)
-    source = f"""
-        SELECT true AS ok, {renames}
-        FROM read_json($path, format = 'newline_delimited', records = true,
-                       columns = {{{json_columns}}})
+    renames = ", ".join(f"{ident(f.name)} AS x{i}" for i, f in enumerate(fields))
+    texts = ", ".join(f"x{i}::VARCHAR AS s{i}" for i in range(len(fields)))
+    values = ", ".join(f"{_fast_value(f, f'x{i}', f's{i}')} AS v{i}" for i, f in enumerate(fields))
+    refused = [
+        f"v{i} IS NULL" if f.required else f"(x{i} IS NOT NULL AND v{i} IS NULL)"
+        for i, f in enumerate(fields)
+    ]
+    outputs = ", ".join(f"v{i} AS {ident(f.name)}" for i, f in enumerate(fields))
+    return f"""
+        WITH src AS (
+            SELECT {renames}
+            FROM read_json($path, format = 'newline_delimited', records = true,
+                           columns = {{{json_columns}}})
+        ),
+        texts AS (SELECT *, {texts} FROM src),
+        valued AS (SELECT *, {values} FROM texts)
+        SELECT ({" OR ".join(refused) or "false"}) AS invalid, {outputs}
+        FROM valued
     """
-    return typed_query(fields, source)
 
 
 def precise_query(fields: Sequence[FieldSpec]) -> str:

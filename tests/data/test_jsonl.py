@@ -6,7 +6,10 @@ from typing import Any
 import polars as pl
 import pytest
 
+from recommender.data import jsonl as jsonl_module
+from recommender.data import lines as lines_module
 from recommender.data.jsonl import FieldSpec, read_jsonl
+from recommender.data.lines import count_lines
 from recommender.data.readers import read_activities, read_jobs, read_users
 from recommender.errors import InvalidDataError, MissingDataError
 from tests.conftest import WriteJsonl
@@ -215,3 +218,25 @@ def test_duplicate_keys_fall_back_to_the_precise_path(tmp_path: Path) -> None:
     path.write_text('{"user_id": 1, "user_id": 1}\n')
     frame, _ = read_jsonl(path, [FieldSpec("user_id", "int", required=True)])
     assert frame["user_id"].to_list() == [1]
+
+
+def test_a_clean_file_is_read_in_one_pass_without_the_precise_reader(
+    tmp_path: Path, jsonl: WriteJsonl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = jsonl(tmp_path / "a.jsonl", [GOOD, "", {**GOOD, "timestamp": "2026-01-01"}])
+    monkeypatch.setattr(jsonl_module, "_read_precise", None)  # calling it would raise
+    frame, report = read_activities(path)
+    assert frame["user_id"].to_list() == [1, 1] and (report.lines, report.blank) == (3, 1)
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"a", b"\n", b"a\nb", b"a\nb\n", b"\n\n\n", b"ab\n" * 5 + b"x"]
+)
+@pytest.mark.parametrize("block", [1, 3, 1 << 20])
+def test_count_lines_counts_a_last_line_without_newline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes, block: int
+) -> None:
+    monkeypatch.setattr(lines_module, "_COUNT_BYTES", block)
+    path = tmp_path / "a.txt"
+    path.write_bytes(data)
+    assert count_lines(path) == len(data.splitlines())

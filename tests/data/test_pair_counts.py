@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from recommender.data import pair_counts
+from recommender.data.jsonl import LoadReport
 from recommender.data.pair_counts import (
     add_pairs,
     count_pairs,
@@ -48,6 +51,19 @@ def test_counts_equal_grouping_the_lines(tmp_path: Path, jsonl: WriteJsonl) -> N
     assert (report.records, report.blank, dropped) == (5, 1, 0)
 
 
+def test_a_clean_file_is_counted_in_one_pass_without_the_precise_reader(
+    tmp_path: Path, jsonl: WriteJsonl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = jsonl(tmp_path / "a.jsonl", [*RECORDS, "", "  "])
+    expected = read_activity_counts(path)
+    monkeypatch.setattr(pair_counts, "_count_precise", None)  # calling it would raise
+    for since in (None, datetime(2026, 3, 1, tzinfo=UTC)):
+        counts, report, dropped = read_activity_counts(path, since=since)
+        assert (report.lines, report.records, report.blank) == (7, 5, 2)
+    assert _grouped(counts) == [(1, 10, 0.0, 1.0), (2, 10, 0.0, 1.0)] and dropped == 3
+    assert _grouped(read_activity_counts(path)[0]) == _grouped(expected[0])
+
+
 def test_since_drops_old_lines_and_keeps_undated(tmp_path: Path, jsonl: WriteJsonl) -> None:
     path = jsonl(tmp_path / "a.jsonl", RECORDS)
     counts, _, dropped = read_activity_counts(path, since=datetime(2026, 3, 1, tzinfo=UTC))
@@ -72,6 +88,67 @@ def test_a_bad_line_is_named_by_its_line(
         read_activity_counts(path)
     counts, report, _ = read_activity_counts(path, skip_invalid=True)
     assert report.skipped == 1 and total_lines(counts) == 5
+
+
+EDGE_LINES: list[bytes] = [
+    b'{"user_id": 1, "job_id": 1.0, "type": "impression"}',
+    b'{"user_id": 1, "job_id": 1e1, "type": "impression"}',
+    b'{"user_id": 1, "job_id": "12", "type": "impression"}',
+    b'{"user_id": true, "job_id": 12, "type": "impression"}',
+    b'{"user_id": 9223372036854775808, "job_id": 12, "type": "impression"}',
+    b'{"user_id": -9223372036854775808, "job_id": -0, "type": "impression"}',
+    b'{"user_id": 1, "job_id": 12}',
+    b'{"user_id": 1, "job_id": 12, "type": null}',
+    b'{"user_id": 1, "job_id": 12, "type": "click"}',
+    b'{"user_id": 1, "job_id": 12, "type": "Redirect"}',
+    b'{"user_id": 1, "job_id": 12, "type": ["redirect"]}',
+    b'{"user_id": 1, "job_id": 12, "type": "\\u0072edirect"}',
+    b'{"user_id": 1, "job_id": 12, "type": "redirect", "timestamp": "soon"}',
+    b'{"user_id": 1, "job_id": 12, "type": "redirect", "timestamp": "1767225600"}',
+    b'{"user_id": 1, "job_id": 12, "type": "redirect", "timestamp": 1767225600.5}',
+    b'{"user_id": 1, "job_id": 12, "type": "redirect", "timestamp": true}',
+    b'{"user_id": 1, "job_id": 12, "type": "redirect", "timestamp": NaN}',
+    b'{"user_id": 1, "job_id": 12, "type": "redirect", "timestamp": "2026-02-01 00:00:00+01"}',
+    b'{"user_id": 1, "job_id": 12, "type": "redirect", "timestamp": null, "extra": [1, {}]}',
+    b'{"user_id": 1, "job_id": 12, "type": "impression", "type": "redirect"}',
+    b'{"user_id": 1, "job_id": 12, "job_id": "x", "type": "redirect"}',
+    b'{"user_id": 1, "job_id": 12, "type": "redirect",}',
+    b'[1, 12, "redirect"]',
+    b"12",
+    b'{"user_id": 1, "job_id": 12, "type": "redirect"} {"user_id": 2}',
+    b'{"user_id": 1, "job_id": 12, "type": "redirect", "x": "\xff"}',
+    b'\xef\xbb\xbf{"user_id": 1, "job_id": 12, "type": "redirect"}',
+    b"   ",
+    b"\t\r",
+    b"",
+]
+
+
+@pytest.mark.parametrize("line", EDGE_LINES, ids=lambda b: repr(b)[2:42])
+@pytest.mark.parametrize("where", ["first", "last, no final newline"])
+def test_edge_lines_are_taken_or_refused_as_by_read_activities(
+    tmp_path: Path, line: bytes, where: str
+) -> None:
+    good = [json.dumps(r).encode() for r in RECORDS]
+    lines = [line, *good] if where == "first" else [*good, line]
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b"\n".join(lines) + (b"" if where.startswith("last") else b"\n"))
+    for skip_invalid in (False, True):
+        try:
+            expected = read_activities(path, skip_invalid=skip_invalid)
+        except InvalidDataError as error:
+            with pytest.raises(InvalidDataError) as caught:
+                read_activity_counts(path, skip_invalid=skip_invalid)
+            assert str(caught.value) == str(error)
+            continue
+        counts, report, dropped = read_activity_counts(path, skip_invalid=skip_invalid)
+        assert _grouped(counts) == _grouped(count_pairs(expected[0]))
+        assert _described(report) == _described(expected[1]) and dropped == 0
+
+
+def _described(report: LoadReport) -> tuple[object, ...]:
+    errors = [str(e) for e in report.errors]
+    return report.lines, report.records, report.blank, report.skipped, errors
 
 
 def test_missing_and_empty_files(tmp_path: Path) -> None:
