@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
 from recommender.data.jsonl import LoadReport, read_jsonl
 from recommender.data.schema import ACTIVITY_FIELDS, JOB_FIELDS, USER_FIELDS
+from recommender.data.schema_sql import FieldSpec
 from recommender.errors import InvalidDataError
 
 
@@ -25,16 +27,24 @@ def read_activities(path: Path, *, skip_invalid: bool = False) -> tuple[pl.DataF
 
 def read_jobs(path: Path, *, skip_invalid: bool = False) -> tuple[pl.DataFrame, LoadReport]:
     """Jobs, one row per ``job_id``; a repeated ``job_id`` is an error naming both lines."""
-    frame, report = read_jsonl(path, JOB_FIELDS, skip_invalid=skip_invalid, with_line=True)
-    _check_unique(frame, "job_id", path)
-    return frame.drop("line"), report
+    return _read_unique(path, JOB_FIELDS, "job_id", skip_invalid)
 
 
 def read_users(path: Path, *, skip_invalid: bool = False) -> tuple[pl.DataFrame, LoadReport]:
     """User profiles, one row per ``user_id``; a repeated ``user_id`` is an error."""
-    frame, report = read_jsonl(path, USER_FIELDS, skip_invalid=skip_invalid, with_line=True)
-    _check_unique(frame, "user_id", path)
-    return frame.drop("line"), report
+    return _read_unique(path, USER_FIELDS, "user_id", skip_invalid)
+
+
+def _read_unique(
+    path: Path, fields: Sequence[FieldSpec], key: str, skip_invalid: bool
+) -> tuple[pl.DataFrame, LoadReport]:
+    """Read ``path`` in one parallel pass; only if ``key`` repeats, read it again with line
+    numbers to name both lines (numbering every line costs the fast path)."""
+    frame, report = read_jsonl(path, fields, skip_invalid=skip_invalid)
+    if frame[key].is_duplicated().any():
+        lined, _ = read_jsonl(path, fields, skip_invalid=skip_invalid, with_line=True)
+        _check_unique(lined, key, path)
+    return frame, report
 
 
 def _check_unique(frame: pl.DataFrame, column: str, path: Path) -> None:
