@@ -24,6 +24,9 @@ from recommender.ranking.topn import top_n
 Ranked = tuple[NDArray[np.int64], FloatArray]
 """Job columns best first, and their scores."""
 
+_NO_COLUMNS = np.empty(0, dtype=np.int64)
+_NO_COLUMNS.setflags(write=False)
+
 
 @dataclass(frozen=True)
 class Exclusions:
@@ -31,29 +34,47 @@ class Exclusions:
 
     Attributes
     ----------
-    blocked:
-        One flag per job column.
+    now:
+        Epoch microseconds; jobs with ``expires_at <= now`` are dropped.
+    expires_at:
+        Each job column's expiry.
+    excluded:
+        The job columns the request excludes.
     """
 
-    blocked: NDArray[np.bool_]
+    now: int
+    expires_at: NDArray[np.int64]
+    excluded: NDArray[np.int64]
 
     @classmethod
     def of(cls, rules: Rules, jobs: IdIndex, expires_at: NDArray[np.int64]) -> Exclusions:
         """The jobs ``rules`` block: expired at ``rules.now``, or excluded (unknown ids ignored)."""
-        blocked: NDArray[np.bool_] = expires_at <= rules.now
+        excluded = _NO_COLUMNS
         if rules.exclude_job_ids:
             cols = jobs.rows(np.asarray(rules.exclude_job_ids, dtype=np.int64))
-            blocked[cols[cols != MISSING]] = True
-        return cls(blocked)
+            excluded = cols[cols != MISSING]
+        return cls(rules.now, expires_at, excluded)
+
+    def blocked(self) -> NDArray[np.bool_]:
+        """One flag per job column: expired or excluded."""
+        blocked: NDArray[np.bool_] = self.expires_at <= self.now
+        blocked[self.excluded] = True
+        return blocked
 
     def mask(self, scores: FloatArray) -> None:
         """Set every row's score of a blocked job to -inf, in place."""
-        scores[:, self.blocked] = -np.inf
+        scores[:, self.blocked()] = -np.inf
 
     def keep(self, ranked: Ranked) -> Ranked:
-        """The entries of a ranked list that are not blocked, in order."""
+        """The entries of a ranked list that are not blocked, in order.
+
+        Reads the expiry of the listed jobs only: a list ranked ahead is ~100 jobs, the
+        catalogue thousands.
+        """
         cols, vals = ranked
-        ok = ~self.blocked[cols]
+        ok = self.expires_at[cols] > self.now
+        if self.excluded.shape[0]:
+            ok &= ~np.isin(cols, self.excluded)
         return cols[ok], vals[ok]
 
 

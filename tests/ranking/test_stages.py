@@ -18,9 +18,9 @@ def _ranked(cols: list[int], vals: list[float] | None = None) -> Ranked:
 
 
 def test_exclusions_block_expired_and_excluded_jobs_and_ignore_unknown_ids() -> None:
-    assert Exclusions.of(Rules(now=4), JOBS, EXPIRES).blocked.tolist() == [False] * 6
+    assert Exclusions.of(Rules(now=4), JOBS, EXPIRES).blocked().tolist() == [False] * 6
     stage = Exclusions.of(Rules(now=5, exclude_job_ids=(13, 99)), JOBS, EXPIRES)
-    assert stage.blocked.tolist() == [False, True, False, True, False, False]
+    assert stage.blocked().tolist() == [False, True, False, True, False, False]
 
 
 def test_exclusions_mask_scores_and_keep_the_order_of_a_ranked_list() -> None:
