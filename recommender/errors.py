@@ -1,8 +1,8 @@
 """The service's exception hierarchy.
 
-Every error the domain raises derives from :class:`RecommenderError`; the API maps each class to an
-HTTP status in one place (``recommender/api/app.py``) and the CLI turns any of them into a one-line
-message and a non-zero exit code. Every message names the offending value::
+Every error the domain raises derives from :class:`RecommenderError`; the API maps each class to
+an HTTP status in one place (``recommender/api/errors.py``) and the CLI turns any of them into a
+one-line message and a non-zero exit code. Every message names the offending value::
 
     RecommenderError
     ├── InvalidDataError          a file or record breaks its schema (file, line, field, value)

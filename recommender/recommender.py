@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from anyio import to_thread
 from numpy.typing import NDArray
 
 from recommender.bundle.trained import TrainedModel
@@ -17,9 +19,14 @@ from recommender.events.history import History, full_history, trained_history
 from recommender.events.store import EventStore
 from recommender.matrix import MISSING
 from recommender.models.base import FloatArray
-from recommender.ranking.rules import JobRules, Rules
+from recommender.ranking.pipeline import Ranking, RankingPipeline
+from recommender.ranking.rules import Rules
+from recommender.ranking.stages import Ranked
 from recommender.ranking.topn import TopLists, mask_rows
 from recommender.settings import ExcludeSeen
+
+_ONE_ROW = np.zeros(1, dtype=np.int64)
+_ONE_ROW.setflags(write=False)
 
 RECALCULATED = "recalculated"
 """The ``source`` of a list scored from a user's history with their events newer than the model."""
@@ -51,9 +58,11 @@ class Recommender:
     * unknown user: the most popular jobs, ``source="popular"``;
     * a job: the most similar other jobs by the model's item similarity.
 
-    Every list then passes the job rules (:mod:`recommender.ranking.rules`): expired and excluded
-    jobs are dropped, employers capped, and the list backfilled. ``rules=None`` means expiry only,
-    now.
+    Each request goes one way down: history -> model scores (or the lists ranked after
+    training) -> :attr:`pipeline` (:mod:`recommender.ranking.pipeline`): expired and excluded jobs
+    are dropped, the top ``n`` kept, employers capped, and the list backfilled. ``rules=None``
+    means expiry only, now. The ``*_async`` methods are for the event loop: they answer a slice of
+    the lists ranked after training inline and run anything scored live in a worker thread.
     """
 
     def __init__(self, trained: TrainedModel) -> None:
@@ -63,7 +72,7 @@ class Recommender:
             order[None, :].astype(np.int32), trained.popularity[order][None, :]
         )
         self._seen = trained.interactions
-        self.rules = JobRules(trained.jobs, trained.job_meta)
+        self.pipeline = RankingPipeline(trained.jobs, trained.job_meta)
         self._rule = trained.manifest.scoring
         self.fresh = FreshEvents(trained.manifest.data.events_through)
 
@@ -121,7 +130,8 @@ class Recommender:
         rules: Rules | None = None,
         user_id: int | None = None,
     ) -> bool:
-        """Whether such a request is a slice of the lists ranked after training (microseconds).
+        """Whether such a request is a slice of the lists ranked after training (microseconds):
+        the ``*_async`` methods answer those inline and score the others in a worker thread.
 
         Without ``exclude_seen`` the question is about similar jobs; otherwise about users' lists
         (and, given ``user_id``, not if that user has events newer than the model: those are
@@ -137,15 +147,27 @@ class Recommender:
 
     def popular(self, n: int, rules: Rules | None = None) -> Recommendation:
         """The ``n`` most popular eligible jobs (sum of implicit scores), ties by lower job id."""
-        popularity = self.trained.popularity
-        cols, vals = self.rules.select(
-            np.zeros(1, dtype=np.int64),
-            n,
-            rules or Rules.at_now(),
-            lambda rows: np.repeat(popularity[None, :], rows.shape[0], axis=0),
-            self._popular,
-        )[0]
+        ranking = self.pipeline.ranking(n, rules or Rules.at_now())
+        cols, vals = self._ranked(ranking, _ONE_ROW, self._popular, self._popularity)[0]
         return Recommendation(self.trained.jobs.ids_of(cols), vals, "popular")
+
+    def _popularity(self, rows: NDArray[np.int64]) -> FloatArray:
+        return np.repeat(self.trained.popularity[None, :], rows.shape[0], axis=0)
+
+    def _ranked(
+        self,
+        ranking: Ranking,
+        rows: NDArray[np.int64],
+        ahead: TopLists | None,
+        score: Callable[[NDArray[np.int64]], FloatArray],
+    ) -> list[Ranked]:
+        """Each row's list down the pipeline: from the lists ranked ahead when they hold it,
+        else from ``score(rows)``, every job scored here, for the rows they cannot fill."""
+        if ahead is None or ranking.n > ahead.k:
+            return ranking.from_scores(score(rows))
+        sliced = ranking.from_lists(ahead, rows)
+        short = sliced.short
+        return sliced.filled(ranking.from_scores(score(rows[short])) if short else [])
 
     def recommend(
         self,
@@ -168,7 +190,7 @@ class Recommender:
             top is not None
             and exclude_seen == "redirected"
             and n <= top.k
-            and self.rules.passthrough(rules)
+            and self.pipeline.passthrough(rules)
         ):
             cols, vals = top.row(row, n)
             return Recommendation(self.trained.jobs.ids_of(cols), vals, self.trained.model.kind)
@@ -220,9 +242,7 @@ class Recommender:
             scores[0, history.redirected] = -np.inf
         elif exclude_seen == "all":
             scores[0, history.seen] = -np.inf
-        cols, vals = self.rules.select(
-            np.zeros(1, dtype=np.int64), n, rules, lambda _rows: scores, None
-        )[0]
+        cols, vals = self.pipeline.ranking(n, rules).from_scores(scores)[0]
         return Recommendation(self.trained.jobs.ids_of(cols), vals, RECALCULATED)
 
     def explain(
@@ -249,9 +269,8 @@ class Recommender:
         self, rows: NDArray[np.int64], n: int, exclude_seen: ExcludeSeen, rules: Rules
     ) -> list[Recommendation]:
         ahead = self.trained.user_top if exclude_seen == "redirected" else None
-        ranked = self.rules.select(
-            rows, n, rules, lambda r: self.user_scores(r, exclude_seen), ahead
-        )
+        score = partial(self.user_scores, exclude_seen=exclude_seen)
+        ranked = self._ranked(self.pipeline.ranking(n, rules), rows, ahead, score)
         ids = self.trained.jobs
         kind = self.trained.model.kind
         return [
@@ -270,16 +289,54 @@ class Recommender:
         col = self.trained.jobs.row(job_id)
         if col == MISSING:
             raise UnknownJobError(job_id)
-        cols, vals = self.rules.select(
-            np.array([col], dtype=np.int64),
-            n,
-            rules or Rules.at_now(),
-            self.similar_scores,
-            self.trained.similar_top,
+        ranking = self.pipeline.ranking(n, rules or Rules.at_now())
+        cols, vals = self._ranked(
+            ranking, np.array([col], dtype=np.int64), self.trained.similar_top, self.similar_scores
         )[0]
         return Recommendation(
             job_ids=self.trained.jobs.ids_of(cols), scores=vals, source=self.trained.model.kind
         )
+
+    async def recommend_async(
+        self,
+        user_id: int,
+        n: int,
+        exclude_seen: ExcludeSeen = "redirected",
+        rules: Rules | None = None,
+    ) -> Recommendation:
+        """:meth:`recommend` from the event loop: inline when the answer is a slice of the lists
+        ranked after training, else in a worker thread (scoring every job live takes
+        milliseconds for a neighbourhood model, and must not block the loop)."""
+        if self.ranked_ahead(n, exclude_seen, rules, user_id):
+            return self.recommend(user_id, n, exclude_seen, rules)
+        return await to_thread.run_sync(partial(self.recommend, user_id, n, exclude_seen, rules))
+
+    async def recommend_many_async(
+        self,
+        user_ids: Sequence[int],
+        n: int,
+        exclude_seen: ExcludeSeen = "redirected",
+        rules: Rules | None = None,
+    ) -> list[Recommendation]:
+        """:meth:`recommend_many` from the event loop, in a worker thread."""
+        return await to_thread.run_sync(
+            partial(self.recommend_many, user_ids, n, exclude_seen, rules)
+        )
+
+    async def similar_jobs_async(
+        self, job_id: int, n: int, rules: Rules | None = None
+    ) -> Recommendation:
+        """:meth:`similar_jobs` from the event loop: inline when the answer is a slice of the
+        lists ranked after training, else in a worker thread."""
+        if self.ranked_ahead(n, rules=rules):
+            return self.similar_jobs(job_id, n, rules)
+        return await to_thread.run_sync(partial(self.similar_jobs, job_id, n, rules))
+
+    async def explain_async(
+        self, user_id: int, recommendation: Recommendation, top: int
+    ) -> list[list[tuple[int, float]]]:
+        """:meth:`explain` from the event loop, in a worker thread."""
+        return await to_thread.run_sync(partial(self.explain, user_id, recommendation, top))
 
     def describe(self) -> dict[str, Any]:
         """Version, provenance, counts and hyper-parameters of the model in use."""

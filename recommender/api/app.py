@@ -1,43 +1,20 @@
-"""``create_app``: the FastAPI application, its start-up, and where domain errors become HTTP."""
+"""``create_app``: the FastAPI application and its start-up."""
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-import orjson
-from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from threadpoolctl import threadpool_limits
 
-from recommender.api.admin import add_admin_routes
+from recommender.api.deps import ModelSlot
+from recommender.api.errors import add_error_handlers
 from recommender.api.metrics import add_metrics
 from recommender.api.middleware import add_middleware
 from recommender.api.routes import add_routes
-from recommender.api.state import ModelSlot
-from recommender.errors import (
-    AdminDisabledError,
-    AuthenticationError,
-    BundleError,
-    EngineUnavailableError,
-    EventStoreError,
-    ExplainUnsupportedError,
-    InvalidDataError,
-    ModelNotReadyError,
-    NoPreviousBundleError,
-    RecommenderError,
-    RetrainNotFoundError,
-    StorageError,
-    UnknownJobError,
-    UnknownUserError,
-)
 from recommender.events import EventStore, SQLiteEventStore
 from recommender.lifecycle import Lifecycle
 from recommender.lifecycle.logs import configure_logging
@@ -46,23 +23,6 @@ from recommender.recommender import Recommender
 from recommender.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-
-ERROR_STATUS: dict[type[RecommenderError], int] = {
-    UnknownJobError: 404,
-    UnknownUserError: 404,
-    RetrainNotFoundError: 404,
-    AuthenticationError: 401,
-    AdminDisabledError: 403,
-    NoPreviousBundleError: 409,
-    ExplainUnsupportedError: 422,
-    InvalidDataError: 422,
-    ModelNotReadyError: 503,
-    BundleError: 503,
-    EventStoreError: 503,
-    StorageError: 503,
-    EngineUnavailableError: 503,
-    RecommenderError: 400,
-}
 
 DESCRIPTION = """
 Job recommendations from what job-seekers were shown (impressions) and clicked through to
@@ -75,50 +35,6 @@ Job recommendations from what job-seekers were shown (impressions) and clicked t
 
 A user the model does not know gets the most popular jobs (`"source": "popular"`).
 """
-
-
-def status_for(exc: RecommenderError) -> int:
-    """The HTTP status of a domain error: the entry of its nearest class in :data:`ERROR_STATUS`."""
-    for cls in type(exc).__mro__:
-        if cls in ERROR_STATUS:
-            return ERROR_STATUS[cls]
-    return 500
-
-
-async def _domain_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RecommenderError)
-    return Response(
-        orjson.dumps({"detail": str(exc)}),
-        status_code=status_for(exc),
-        media_type="application/json",
-    )
-
-
-def _json_safe(value: Any) -> Any:
-    """``value`` with non-finite floats as strings: a client may send NaN or 1e400, and the 422
-    answer echoes its input, which strict JSON cannot hold (FastAPI's own handler then fails)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-async def _invalid_request(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
-    detail = _json_safe(jsonable_encoder(exc.errors()))
-    return Response(
-        json.dumps({"detail": detail}).encode(), status_code=422, media_type="application/json"
-    )
-
-
-async def _unexpected_error(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return Response(
-        orjson.dumps({"detail": "internal error"}), status_code=500, media_type="application/json"
-    )
 
 
 def _one_blas_thread() -> None:
@@ -185,9 +101,6 @@ def create_app(
     app.state.slot = slot
     app.state.events = events
     add_routes(app)
-    add_admin_routes(app)
     add_middleware(app, settings, add_metrics(app))
-    app.add_exception_handler(RecommenderError, _domain_error)
-    app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_exception_handler(Exception, _unexpected_error)
+    add_error_handlers(app)
     return app

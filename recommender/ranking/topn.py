@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -113,6 +113,14 @@ class TopLists:
 
     cols: NDArray[np.int32]
     scores: FloatArray
+    _cols: NDArray[np.int32] = field(init=False, repr=False, compare=False)
+    _scores: FloatArray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # a bundle's lists are memory-mapped: sliced through plain views of the same memory,
+        # they skip np.memmap's Python-level __getitem__, a few µs of every request
+        object.__setattr__(self, "_cols", self.cols.view(np.ndarray))
+        object.__setattr__(self, "_scores", self.scores.view(np.ndarray))
 
     @property
     def k(self) -> int:
@@ -121,8 +129,10 @@ class TopLists:
 
     def rows(self, rows: NDArray[np.int64], n: int) -> list[tuple[NDArray[np.int64], FloatArray]]:
         """The first ``n`` entries of several rows' lists, without padding, sliced in one step."""
-        cols = self.cols[rows, :n].astype(np.int64)
-        scores = self.scores[rows, :n]
+        if rows.shape[0] == 1:
+            return [self.row(int(rows[0]), n)]
+        cols = self._cols[rows, :n].astype(np.int64)
+        scores = self._scores[rows, :n]
         valid = cols >= 0
         if valid.all():
             return list(zip(cols, scores, strict=True))
@@ -130,9 +140,9 @@ class TopLists:
 
     def row(self, user_row: int, n: int) -> tuple[NDArray[np.int64], FloatArray]:
         """The first ``n`` entries of one user's list, without padding."""
-        cols = self.cols[user_row, :n]
+        cols = self._cols[user_row, :n]
         valid = cols >= 0
-        return cols[valid].astype(np.int64), self.scores[user_row, :n][valid]
+        return cols[valid].astype(np.int64), self._scores[user_row, :n][valid]
 
 
 def rank_all(

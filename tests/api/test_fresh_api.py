@@ -102,7 +102,7 @@ def test_events_committed_are_acknowledged_even_if_reading_them_back_fails(
 
 
 def test_storage_and_engine_errors_are_503() -> None:
-    from recommender.api.app import status_for
+    from recommender.api.errors import status_for
     from recommender.errors import EngineUnavailableError, StorageError
 
     assert status_for(StorageError("s3://b: down")) == 503

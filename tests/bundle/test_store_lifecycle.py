@@ -7,7 +7,7 @@ from pathlib import Path
 
 import fsspec
 
-from recommender.api.state import ModelSlot
+from recommender.api.deps import ModelSlot
 from recommender.bundle.directory import current_version
 from recommender.bundle.files import load_bundle, write_bundle
 from recommender.bundle.store import ModelStore

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recommender.api.state import ModelSlot
+from recommender.api.deps import ModelSlot
 from recommender.bundle.files import load_bundle, write_bundle
 from recommender.bundle.trained import TrainedModel
 from recommender.lifecycle import ModelSwitch

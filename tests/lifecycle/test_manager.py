@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from recommender.api.state import ModelSlot
+from recommender.api.deps import ModelSlot
 from recommender.bundle.directory import current_version, list_bundles
 from recommender.errors import ModelNotReadyError
 from recommender.lifecycle import ModelSwitch, RetrainJob, RetrainManager

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.api.state import ModelSlot
+from recommender.api.deps import ModelSlot
 from recommender.bundle.directory import current_version, list_bundles
 from recommender.bundle.files import write_bundle
 from recommender.bundle.trained import TrainedModel
