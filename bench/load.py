@@ -45,7 +45,8 @@ def load_ours(path: Path) -> Loaded:
         counts["redirects"].to_numpy(),
     )
     users, jobs = IdIndex(pairs.user_ids), IdIndex(pairs.job_ids)
-    rows, cols = users.rows(pairs.user_ids), jobs.rows(pairs.job_ids)
+    rows = users.rows(pairs.user_ids, missing="error")
+    cols = jobs.rows(pairs.job_ids, missing="error")
     shape = (len(users), len(jobs))
     matrix = build_matrix(rows, cols, pairs.scores.astype(np.float32), shape)
     return Loaded(users.ids, jobs.ids, matrix)

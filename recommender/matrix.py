@@ -46,21 +46,22 @@ class IdIndex:
         return int(self._ids.shape[0])
 
     def __contains__(self, external_id: object) -> bool:
-        return isinstance(external_id, int | np.integer) and self.row(int(external_id)) != MISSING
+        return isinstance(external_id, int | np.integer) and self.row(int(external_id)) is not None
 
     @property
     def ids(self) -> NDArray[np.int64]:
         """The ids in row order (sorted ascending); do not modify."""
         return self._ids
 
-    def rows(self, ids: ArrayLike, *, missing: Missing = "negative") -> NDArray[np.int64]:
+    def rows(self, ids: ArrayLike, *, missing: Missing) -> NDArray[np.int64]:
         """Rows of ``ids``. Vectorised.
 
         Parameters
         ----------
         missing:
-            ``"negative"``: :data:`MISSING` (-1) for an id not in the index; ``"error"``: raise
-            :class:`KeyError` naming the first such id.
+            What an id not in the index gives, said at every call: ``"negative"``, the row
+            :data:`MISSING` (-1), for callers that mask such ids; ``"error"``, a
+            :class:`KeyError` naming the first one, where every id must be known.
         """
         query = np.asarray(ids, dtype=np.int64)
         if self._ids.shape[0] == 0:
@@ -76,11 +77,11 @@ class IdIndex:
 
     def contains(self, ids: ArrayLike) -> NDArray[np.bool_]:
         """One flag per id: whether it is in the index."""
-        found: NDArray[np.bool_] = self.rows(ids) != MISSING
+        found: NDArray[np.bool_] = self.rows(ids, missing="negative") != MISSING
         return found
 
-    def row(self, external_id: int) -> int:
-        """The row of one id, or :data:`MISSING`, for the single-request path.
+    def row(self, external_id: int) -> int | None:
+        """The row of one id, or None when it is not in the index, for the single-request path.
 
         A binary search of the ids themselves (about a microsecond): no per-process dictionary,
         so processes serving a memory-mapped bundle share the ids instead of each building one.
@@ -89,7 +90,7 @@ class IdIndex:
         pos = int(ids.searchsorted(external_id))
         if pos < ids.shape[0] and int(ids[pos]) == external_id:
             return pos
-        return MISSING
+        return None
 
     def ids_of(self, rows: ArrayLike) -> NDArray[np.int64]:
         """The ids at ``rows`` (which must be valid rows)."""

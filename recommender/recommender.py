@@ -8,7 +8,6 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from anyio import to_thread
 from numpy.typing import NDArray
 
@@ -22,7 +21,7 @@ from recommender.models.base import FloatArray
 from recommender.ranking.pipeline import Ranking, RankingPipeline
 from recommender.ranking.rules import Rules
 from recommender.ranking.stages import Ranked
-from recommender.ranking.topn import TopLists, mask_rows
+from recommender.ranking.topn import TopLists
 from recommender.settings import ExcludeSeen
 
 _ONE_ROW = np.zeros(1, dtype=np.int64)
@@ -91,37 +90,12 @@ class Recommender:
             got = full_history(self.trained, row, events, self._rule)
             if got is not None:
                 return got
-        return None if row == MISSING else trained_history(self.trained, row)
+        return None if row is None else trained_history(self.trained, row)
 
     @property
     def version(self) -> str:
         """The bundle version, or ``"unsaved"`` for a model not written to disk."""
         return self.trained.manifest.version
-
-    def _exclusions(self, exclude_seen: ExcludeSeen) -> sp.csr_matrix | None:
-        if exclude_seen == "all":
-            return self._seen
-        if exclude_seen == "redirected":
-            return self.trained.redirected
-        return None
-
-    def user_scores(self, rows: NDArray[np.int64], exclude_seen: ExcludeSeen) -> FloatArray:
-        """Every job's score for each user row, excluded jobs at -inf.
-
-        The one place lists are scored from: live requests, the lists ranked after training and
-        the evaluation all rank these, so they cannot drift apart.
-        """
-        scores = self.trained.model.user_scores(rows, self.trained.interactions)
-        exclude = self._exclusions(exclude_seen)
-        if exclude is not None:
-            mask_rows(scores, exclude, rows)
-        return scores
-
-    def similar_scores(self, cols: NDArray[np.int64]) -> FloatArray:
-        """Every job's similarity to each given job column, the job itself at -inf."""
-        scores = self.trained.model.similar_scores(cols)
-        scores[np.arange(cols.shape[0]), cols] = -np.inf
-        return scores
 
     def ranked_ahead(
         self,
@@ -183,7 +157,7 @@ class Recommender:
             fresh = self._recommend_fresh(user_id, row, n, exclude_seen, rules)
             if fresh is not None:
                 return fresh
-        if row == MISSING:
+        if row is None:
             return self.popular(n, rules)
         top = self.trained.user_top
         if (
@@ -204,15 +178,18 @@ class Recommender:
         rules: Rules | None = None,
     ) -> list[Recommendation]:
         """Top-``n`` jobs for each user, in the given order, scored in one matrix product."""
-        rows = self.trained.users.rows(np.asarray(user_ids, dtype=np.int64))
+        ids = np.asarray(user_ids, dtype=np.int64)
+        rows = self.trained.users.rows(ids, missing="negative")
+        known = self.trained.users.contains(ids)
         rules = rules or Rules.at_now()
         fresh: dict[int, Recommendation] = {}
         if len(self.fresh):
-            for i, (user, row) in enumerate(zip(user_ids, rows.tolist(), strict=True)):
-                got = self._recommend_fresh(user, row, n, exclude_seen, rules)
+            for i, (user, row, is_known) in enumerate(
+                zip(user_ids, rows.tolist(), known.tolist(), strict=True)
+            ):
+                got = self._recommend_fresh(user, row if is_known else None, n, exclude_seen, rules)
                 if got is not None:
                     fresh[i] = got
-        known = rows != MISSING
         if fresh:
             known[list(fresh)] = False
         ranked = iter(
@@ -225,7 +202,7 @@ class Recommender:
         ]
 
     def _recommend_fresh(
-        self, user_id: int, row: int, n: int, exclude_seen: ExcludeSeen, rules: Rules
+        self, user_id: int, row: int | None, n: int, exclude_seen: ExcludeSeen, rules: Rules
     ) -> Recommendation | None:
         """A list from the user's full history with their newer events, or None when the user
         has no such events or the model cannot fold a history in."""
@@ -235,7 +212,8 @@ class Recommender:
         history = full_history(self.trained, row, events, self._rule)
         if history is None:
             return None
-        scores = self.trained.model.history_scores(history.matrix, np.array([row], dtype=np.int64))
+        own = np.array([MISSING if row is None else row], dtype=np.int64)
+        scores = self.trained.model.history_scores(history.matrix, own)
         if scores is None:
             return None
         if exclude_seen == "redirected":
@@ -260,7 +238,7 @@ class Recommender:
         history = self.history(user_id)
         if history is None or recommendation.source == "popular":
             return [[] for _ in recommendation.job_ids.tolist()]
-        cols = self.trained.jobs.rows(recommendation.job_ids)
+        cols = self.trained.jobs.rows(recommendation.job_ids, missing="error")
         explained = self.trained.model.explain(history.matrix, cols, top)
         ids = self.trained.jobs
         return [[(int(ids.ids_of([col])[0]), share) for col, share in parts] for parts in explained]
@@ -269,7 +247,7 @@ class Recommender:
         self, rows: NDArray[np.int64], n: int, exclude_seen: ExcludeSeen, rules: Rules
     ) -> list[Recommendation]:
         ahead = self.trained.user_top if exclude_seen == "redirected" else None
-        score = partial(self.user_scores, exclude_seen=exclude_seen)
+        score = partial(self.trained.user_scores, exclude_seen=exclude_seen)
         ranked = self._ranked(self.pipeline.ranking(n, rules), rows, ahead, score)
         ids = self.trained.jobs
         kind = self.trained.model.kind
@@ -287,11 +265,14 @@ class Recommender:
             If the job has no activity in the model.
         """
         col = self.trained.jobs.row(job_id)
-        if col == MISSING:
+        if col is None:
             raise UnknownJobError(job_id)
         ranking = self.pipeline.ranking(n, rules or Rules.at_now())
         cols, vals = self._ranked(
-            ranking, np.array([col], dtype=np.int64), self.trained.similar_top, self.similar_scores
+            ranking,
+            np.array([col], dtype=np.int64),
+            self.trained.similar_top,
+            self.trained.similar_scores,
         )[0]
         return Recommendation(
             job_ids=self.trained.jobs.ids_of(cols), scores=vals, source=self.trained.model.kind

@@ -10,10 +10,10 @@ def test_id_index_maps_both_ways_and_marks_unknown_ids() -> None:
     index = IdIndex([30, 10, 20, 10, 30])
     assert len(index) == 3
     assert index.ids.tolist() == [10, 20, 30]
-    assert index.rows([20, 99, 10, -5]).tolist() == [1, MISSING, 0, MISSING]
+    assert index.rows([20, 99, 10, -5], missing="negative").tolist() == [1, MISSING, 0, MISSING]
     assert index.ids_of([2, 0]).tolist() == [30, 10]
     assert index.row(30) == 2
-    assert index.row(31) == MISSING
+    assert index.row(31) is None
     assert 20 in index
     assert 21 not in index
     assert "20" not in index
@@ -22,10 +22,10 @@ def test_id_index_maps_both_ways_and_marks_unknown_ids() -> None:
 def test_id_index_handles_int64_extremes_and_empty() -> None:
     big = np.iinfo(np.int64)
     index = IdIndex([big.max, big.min, 0])
-    assert index.rows([big.max, big.min]).tolist() == [2, 0]
+    assert index.rows([big.max, big.min], missing="error").tolist() == [2, 0]
     empty = IdIndex(np.empty(0, dtype=np.int64))
-    assert empty.rows([1, 2]).tolist() == [MISSING, MISSING]
-    assert empty.row(1) == MISSING
+    assert empty.rows([1, 2], missing="negative").tolist() == [MISSING, MISSING]
+    assert empty.row(1) is None
 
 
 def test_id_index_refuses_non_integers() -> None:

@@ -11,12 +11,13 @@ from numpy.typing import NDArray
 
 from recommender.bundle.manifest import Manifest
 from recommender.matrix import IdIndex
-from recommender.models.base import Model
+from recommender.models.base import FloatArray, Model
 from recommender.ranking.rules import JobMeta
 
 if TYPE_CHECKING:  # the catalogue's frames are read only when asked for
     from recommender.data.catalogue import Catalogue
-from recommender.ranking.topn import TopLists
+from recommender.ranking.topn import TopLists, mask_rows
+from recommender.settings import ExcludeSeen
 
 
 @dataclass(frozen=True)
@@ -99,3 +100,22 @@ class TrainedModel:
             raise ValueError(
                 f"popularity has shape {self.popularity.shape}, expected ({shape[1]},)"
             )
+
+    def user_scores(self, rows: NDArray[np.int64], exclude_seen: ExcludeSeen) -> FloatArray:
+        """Every job's score for each user row, the excluded jobs (``exclude_seen``) at -inf.
+
+        The one place lists are scored from: live requests, the lists ranked after training and
+        the evaluation all rank these, so they cannot drift apart.
+        """
+        scores = self.model.user_scores(rows, self.interactions)
+        if exclude_seen == "all":
+            mask_rows(scores, self.interactions, rows)
+        elif exclude_seen == "redirected":
+            mask_rows(scores, self.redirected, rows)
+        return scores
+
+    def similar_scores(self, cols: NDArray[np.int64]) -> FloatArray:
+        """Every job's similarity to each given job column, the job itself at -inf."""
+        scores = self.model.similar_scores(cols)
+        scores[np.arange(cols.shape[0]), cols] = -np.inf
+        return scores

@@ -29,7 +29,7 @@ from recommender.data.pair_counts import score_activities
 from recommender.errors import EvaluationError
 from recommender.evaluation.metrics import accuracy_at_k, beyond_accuracy_at_k, rank_metrics
 from recommender.evaluation.splits import Split
-from recommender.matrix import MISSING, build_matrix
+from recommender.matrix import build_matrix
 from recommender.recommender import Recommender
 from recommender.settings import Settings
 from recommender.training.fit import fit_pairs
@@ -84,10 +84,10 @@ def held_out(trained: TrainedModel, test_events: pl.DataFrame, settings: Setting
     """The warm relevant items of the test events for a model trained on the training events."""
     pairs = score_activities(test_events, settings.scoring)
     relevant = pairs.redirects > 0
-    rows = trained.users.rows(pairs.user_ids)
-    cols = trained.jobs.rows(pairs.job_ids)
-    cold_user = rows == MISSING
-    cold_job = cols == MISSING
+    rows = trained.users.rows(pairs.user_ids, missing="negative")
+    cols = trained.jobs.rows(pairs.job_ids, missing="negative")
+    cold_user = ~trained.users.contains(pairs.user_ids)
+    cold_job = ~trained.jobs.contains(pairs.job_ids)
     warm = relevant & ~cold_user & ~cold_job
     seen = np.zeros(warm.shape[0], dtype=bool)
     if warm.any():
@@ -125,7 +125,7 @@ def recommended_columns(
     user_ids = trained.users.ids_of(user_rows).tolist()
     out = np.full((user_rows.shape[0], k), -1, dtype=np.int64)
     for i, rec in enumerate(recommender.recommend_many(user_ids, k, "redirected")):
-        cols = trained.jobs.rows(rec.job_ids)
+        cols = trained.jobs.rows(rec.job_ids, missing="error")
         out[i, : cols.shape[0]] = cols
     return out
 
@@ -140,7 +140,7 @@ def evaluate_trained(
     accuracy = accuracy_at_k(recommended, tests.relevant, ks)
     beyond = beyond_accuracy_at_k(recommended, ks, len(trained.jobs), trained.popularity)
     ranks = rank_metrics(
-        lambda positions: recommender.user_scores(tests.user_rows[positions], "redirected"),
+        lambda positions: trained.user_scores(tests.user_rows[positions], "redirected"),
         tests.relevant,
     )
     seconds = time.perf_counter() - started

@@ -11,7 +11,6 @@ from numpy.typing import NDArray
 from recommender.bundle.trained import TrainedModel
 from recommender.data.funnel import ScoringRule, score_counts
 from recommender.events.fresh import UserEvents
-from recommender.matrix import MISSING
 
 
 @dataclass(frozen=True)
@@ -46,11 +45,11 @@ def trained_history(trained: TrainedModel, row: int) -> History:
 
 
 def full_history(
-    trained: TrainedModel, row: int, events: UserEvents, rule: ScoringRule
+    trained: TrainedModel, row: int | None, events: UserEvents, rule: ScoringRule
 ) -> History | None:
     """The user's trained history with ``events`` added, rescored from the summed funnel counts.
 
-    ``row`` is :data:`MISSING` for a user the model does not know. Events about jobs the model
+    ``row`` is None for a user the model does not know. Events about jobs the model
     does not know are left out (nothing can be scored for them); None when no event is left.
 
     A pair the model knows is rescored from its stored counts plus the new ones, exactly as
@@ -58,17 +57,16 @@ def full_history(
     of its trained score and the new events' score. A pair that scored 0 at training was not
     stored, so only its new events count.
     """
-    cols = trained.jobs.rows(events.job_ids)
-    known = cols != MISSING
+    known = trained.jobs.contains(events.job_ids)
     if not known.any():
         return None
     # job ids are sorted and unique, and so are their columns (IdIndex keeps id order)
-    new_cols = cols[known]
+    new_cols = trained.jobs.rows(events.job_ids[known], missing="error")
     new_imp, new_red = events.impressions[known], events.redirects[known]
     imp: NDArray[np.float64]
     red: NDArray[np.float64]
     floor: NDArray[np.float32] | None
-    if row == MISSING:
+    if row is None:
         all_cols, imp, red, floor = new_cols, new_imp, new_red, None
         old_redirected = np.zeros(0, dtype=np.int64)
     else:

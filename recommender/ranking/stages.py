@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recommender.data.catalogue import NO_EMPLOYER
-from recommender.matrix import MISSING, IdIndex
+from recommender.matrix import IdIndex
 from recommender.models.base import FloatArray
 from recommender.ranking.rules import Rules
 from recommender.ranking.topn import top_n
@@ -52,8 +52,8 @@ class Exclusions:
         """The jobs ``rules`` block: expired at ``rules.now``, or excluded (unknown ids ignored)."""
         excluded = _NO_COLUMNS
         if rules.exclude_job_ids:
-            cols = jobs.rows(np.asarray(rules.exclude_job_ids, dtype=np.int64))
-            excluded = cols[cols != MISSING]
+            ids = np.asarray(rules.exclude_job_ids, dtype=np.int64)
+            excluded = jobs.rows(ids[jobs.contains(ids)], missing="error")
         return cls(rules.now, expires_at, excluded)
 
     def blocked(self) -> NDArray[np.bool_]:

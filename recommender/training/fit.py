@@ -24,7 +24,6 @@ from recommender.models.base import Progress
 from recommender.models.registry import create_model
 from recommender.ranking.rules import JobMeta
 from recommender.ranking.topn import rank_all
-from recommender.recommender import Recommender
 from recommender.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,7 +78,8 @@ def fit_pairs(
     started = time.perf_counter()
     users = IdIndex(pairs.user_ids)
     jobs = IdIndex(pairs.job_ids)
-    rows, cols = users.rows(pairs.user_ids), jobs.rows(pairs.job_ids)
+    rows = users.rows(pairs.user_ids, missing="error")
+    cols = jobs.rows(pairs.job_ids, missing="error")
     shape = (len(users), len(jobs))
     interactions = build_matrix(rows, cols, pairs.scores.astype(np.float32), shape)
     redirected = _redirected(rows, cols, pairs, shape)
@@ -138,16 +138,15 @@ def _rank_ahead(trained: TrainedModel, k: int, max_cells: int) -> None:
     """Rank each user's best jobs (redirected excluded) and each job's similar jobs once, for
     each of the two whose rows × jobs scores stay within ``max_cells``."""
     started = time.perf_counter()
-    recommender = Recommender(trained)
     n_users, n_jobs = trained.interactions.shape
     if n_users * n_jobs <= max_cells:
         trained.user_top = rank_all(
-            lambda rows: recommender.user_scores(rows, "redirected"), (n_users, n_jobs), k
+            lambda rows: trained.user_scores(rows, "redirected"), (n_users, n_jobs), k
         )
     else:
         log.info("%s users × %s jobs: users' lists are ranked per request", n_users, n_jobs)
     if n_jobs * n_jobs <= max_cells:
-        trained.similar_top = rank_all(recommender.similar_scores, (n_jobs, n_jobs), k)
+        trained.similar_top = rank_all(trained.similar_scores, (n_jobs, n_jobs), k)
     else:
         log.info("%s jobs: similar jobs are ranked per request", n_jobs)
     log.info("ranked ahead in %.1f s", time.perf_counter() - started)

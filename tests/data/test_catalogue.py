@@ -16,7 +16,7 @@ def test_rows_are_sorted_by_id_and_keyed_through_an_id_index() -> None:
     jobs = pl.DataFrame({"job_id": [7, 3, 5], "title": ["seven", "three", "five"]})
     catalogue = Catalogue(jobs)
     assert catalogue.jobs["title"].to_list() == ["three", "five", "seven"]
-    assert catalogue.job_index.rows([5, 7, 3]).tolist() == [1, 2, 0]
+    assert catalogue.job_index.rows([5, 7, 3], missing="error").tolist() == [1, 2, 0]
     assert catalogue.job_index.contains([5, 6]).tolist() == [True, False]
     with pytest.raises(KeyError, match="id 6 is not in the index"):
         catalogue.job_index.rows([5, 6], missing="error")
