@@ -1,13 +1,19 @@
-"""What every route module shares: the table its routes are declared in, and the JSON answer."""
+"""What every route module shares: the table its routes are declared in, the route class that
+reads JSON bodies, and the JSON answer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+import typing
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 Endpoint = Callable[..., Any]
 
@@ -15,6 +21,59 @@ Endpoint = Callable[..., Any]
 def json_response(content: Any) -> Response:
     """``content`` as a JSON answer, encoded by orjson (no response-model validation)."""
     return Response(orjson.dumps(content), media_type="application/json")
+
+
+JSON = "application/json"
+
+
+class JSONBodyRoute(APIRoute):
+    """A route whose ``endpoint(body, request)`` takes a pydantic model as its JSON body.
+
+    A body sent as ``application/json`` that the model accepts is validated straight from its
+    bytes by pydantic-core's JSON parser and handed to the endpoint. Anything else (another or no
+    content type, bytes that are not JSON, a body the model refuses) goes through FastAPI's own
+    handler, so every error answer is FastAPI's, unchanged. On the single-user endpoint this
+    skipped about a third of the in-process cost of a request (the stdlib JSON parse, the
+    dependency solving and the validation of a dict).
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        fallback = super().get_route_handler()
+        model: type[BaseModel] = typing.get_type_hints(self.endpoint)["body"]
+        endpoint = self.endpoint
+        is_async = inspect.iscoroutinefunction(endpoint)
+
+        async def handler(request: Request) -> Response:
+            if request.headers.get("content-type") == JSON:
+                try:
+                    raw = await request.body()
+                except Exception as exc:  # a client gone mid-body: FastAPI's own answer
+                    raise HTTPException(400, "There was an error parsing the body") from exc
+                try:
+                    body = model.model_validate_json(raw)
+                except ValidationError:
+                    return await fallback(request)  # its 422 names what was wrong
+                # a plain def runs in the thread pool, as FastAPI runs it
+                response: Response = (
+                    await endpoint(body, request)
+                    if is_async
+                    else await run_in_threadpool(endpoint, body, request)
+                )
+                return response
+            return await fallback(request)
+
+        return handler
+
+
+def _takes_json_body(endpoint: Endpoint) -> bool:
+    hints = typing.get_type_hints(endpoint)
+    body = hints.get("body")
+    return (
+        isinstance(body, type)
+        and issubclass(body, BaseModel)
+        and hints.get("request") is Request
+        and list(hints) == ["body", "request", "return"]
+    )
 
 
 def _twin(path: str) -> str:
@@ -52,4 +111,5 @@ class RouteTable:
     def add_to(self, app: FastAPI) -> None:
         """Register the table's routes on ``app`` itself, in declaration order."""
         for path, endpoint, options in self.routes:
-            app.add_api_route(path, endpoint, **options)
+            route_class = JSONBodyRoute if _takes_json_body(endpoint) else APIRoute
+            app.router.add_api_route(path, endpoint, route_class_override=route_class, **options)
