@@ -98,11 +98,7 @@ class Recommender:
         return self.trained.manifest.version
 
     def ranked_ahead(
-        self,
-        n: int,
-        exclude_seen: ExcludeSeen | None = None,
-        rules: Rules | None = None,
-        user_id: int | None = None,
+        self, n: int, exclude_seen: ExcludeSeen | None = None, user_id: int | None = None
     ) -> bool:
         """Whether such a request is a slice of the lists ranked after training (microseconds):
         the ``*_async`` methods answer those inline and score the others in a worker thread.
@@ -111,8 +107,8 @@ class Recommender:
         (and, given ``user_id``, not if that user has events newer than the model: those are
         recalculated).
         """
+        # whatever the job rules ask, filtering a precomputed slice takes microseconds too
         top = self.trained.similar_top if exclude_seen is None else self.trained.user_top
-        del rules  # filtering a precomputed slice by the job rules takes microseconds too
         if top is None or n > top.k:
             return False
         if user_id is not None and self.fresh.get(user_id) is not None:
@@ -288,7 +284,7 @@ class Recommender:
         """:meth:`recommend` from the event loop: inline when the answer is a slice of the lists
         ranked after training, else in a worker thread (scoring every job live takes
         milliseconds for a neighbourhood model, and must not block the loop)."""
-        if self.ranked_ahead(n, exclude_seen, rules, user_id):
+        if self.ranked_ahead(n, exclude_seen, user_id):
             return self.recommend(user_id, n, exclude_seen, rules)
         return await to_thread.run_sync(partial(self.recommend, user_id, n, exclude_seen, rules))
 
@@ -309,7 +305,7 @@ class Recommender:
     ) -> Recommendation:
         """:meth:`similar_jobs` from the event loop: inline when the answer is a slice of the
         lists ranked after training, else in a worker thread."""
-        if self.ranked_ahead(n, rules=rules):
+        if self.ranked_ahead(n):
             return self.similar_jobs(job_id, n, rules)
         return await to_thread.run_sync(partial(self.similar_jobs, job_id, n, rules))
 
@@ -318,19 +314,3 @@ class Recommender:
     ) -> list[list[tuple[int, float]]]:
         """:meth:`explain` from the event loop, in a worker thread."""
         return await to_thread.run_sync(partial(self.explain, user_id, recommendation, top))
-
-    def describe(self) -> dict[str, Any]:
-        """Version, provenance, counts and hyper-parameters of the model in use."""
-        manifest = self.trained.manifest
-        return {
-            "version": self.version,
-            "format_version": manifest.format_version,
-            "model": manifest.model.kind,
-            "trained_at": manifest.trained_at,
-            "counts": manifest.counts.model_dump(),
-            "hyperparameters": manifest.model.params,
-            "scoring": manifest.scoring.model_dump(),
-            "data": manifest.data_dict(),
-            "timings": manifest.timings,
-            "libraries": manifest.libraries,
-        }

@@ -81,6 +81,21 @@ class Manifest(BaseModel):
     files: dict[str, str] = Field(default_factory=dict)
     """Each file of the bundle and its SHA-256."""
 
+    def describe(self) -> dict[str, Any]:
+        """What ``GET /model`` shows: version, provenance, counts and hyper-parameters."""
+        return {
+            "version": self.version,
+            "format_version": self.format_version,
+            "model": self.model.kind,
+            "trained_at": self.trained_at,
+            "counts": self.counts.model_dump(),
+            "hyperparameters": self.model.params,
+            "scoring": self.scoring.model_dump(),
+            "data": self.data_dict(),
+            "timings": self.timings,
+            "libraries": self.libraries,
+        }
+
     def data_dict(self) -> dict[str, Any]:
         """The data section as written: the fields the run set."""
         return self.data.model_dump(mode="json", exclude_unset=True)

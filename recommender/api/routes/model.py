@@ -41,4 +41,4 @@ async def ready(request: Request) -> Response:
 )
 async def model_info(request: Request) -> Response:
     """The model in use: bundle version, training time, counts and hyper-parameters."""
-    return json_response(recommender_of(request).describe())
+    return json_response(recommender_of(request).trained.manifest.describe())
