@@ -16,6 +16,7 @@ import pytest
 
 from recommender.bundle.trained import TrainedModel
 from recommender.data.activities import ActivityLines
+from recommender.data.catalogue import Catalogue
 from recommender.data.dataset import Dataset
 from recommender.lifecycle.logs import UVICORN_LOGGERS
 from recommender.models.als import ALSParams
@@ -116,8 +117,7 @@ def block_records() -> list[dict[str, Any]]:
 def tiny_trained(block_records: list[dict[str, Any]]) -> TrainedModel:
     dataset = Dataset(
         activities=ActivityLines.unweighted(activities_frame(block_records)),
-        jobs=None,
-        users=None,
+        catalogue=Catalogue(),
         reports=(),
     )
     return train(dataset, tiny_settings())
@@ -148,8 +148,7 @@ def rules_trained(block_records: list[dict[str, Any]]) -> TrainedModel:
     """The block model trained with :func:`block_jobs` as its jobs.jsonl."""
     dataset = Dataset(
         ActivityLines.unweighted(activities_frame(block_records)),
-        jobs=block_jobs(),
-        users=None,
+        catalogue=Catalogue(block_jobs()),
         reports=(),
     )
     return train(dataset, tiny_settings())

@@ -8,6 +8,7 @@ import pytest
 
 from recommender.bundle.trained import TrainedModel
 from recommender.data.activities import ActivityLines
+from recommender.data.catalogue import Catalogue
 from recommender.data.dataset import Dataset
 from recommender.errors import UnknownJobError
 from recommender.ranking.topn import TopLists
@@ -105,7 +106,8 @@ def test_requests_beyond_the_precomputed_depth_are_ranked_live(
 def test_precompute_can_be_switched_off(block_records: list[dict[str, Any]]) -> None:
     settings = tiny_settings().model_copy(update={"precompute_top": 0})
     trained = train(
-        Dataset(ActivityLines.unweighted(activities_frame(block_records)), None, None, ()), settings
+        Dataset(ActivityLines.unweighted(activities_frame(block_records)), Catalogue(), ()),
+        settings,
     )
     assert trained.user_top is None and trained.similar_top is None
     assert Recommender(trained).recommend(100, 1).job_ids.tolist() == [1000]
@@ -127,7 +129,7 @@ def shown_not_clicked() -> TrainedModel:
     """The block data plus one impression, never clicked, of user 100's held-out job 1000."""
     records = [*block_activities(), {"user_id": 100, "job_id": 1000, "type": "impression"}]
     return train(
-        Dataset(ActivityLines.unweighted(activities_frame(records)), None, None, ()),
+        Dataset(ActivityLines.unweighted(activities_frame(records)), Catalogue(), ()),
         tiny_settings(),
     )
 

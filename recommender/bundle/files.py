@@ -144,6 +144,8 @@ def write_bundle(trained: TrainedModel, model_dir: Path, *, make_current: bool =
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     trained.manifest = manifest.model_copy(update={"files": {}})
+    if trained.catalogue is not None:  # from now on read from the bundle, not the run's files
+        trained.catalogue = _catalogue(checksums, final)
     if make_current:
         set_current(model_dir, version)
     return final

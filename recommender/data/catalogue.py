@@ -13,6 +13,7 @@ only when asked for (a service answering from the matrix never pays for the text
 
 from __future__ import annotations
 
+import shutil
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,6 +91,17 @@ class Catalogue:
         """Whether any profile is listed (``users.jsonl`` was given)."""
         return self._sources[USER_KEY] is not None
 
+    def user_count(self) -> int | None:
+        """How many profiles are listed (None without ``users.jsonl``), without reading them."""
+        import polars as pl  # noqa: PLC0415 - as in _frame
+
+        source = self._sources[USER_KEY]
+        if source is None:
+            return None
+        if isinstance(source, Path):
+            return int(pl.scan_parquet(source).select(pl.len()).collect().item())
+        return source.height
+
     def job_rules(self, job_ids: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
         """For ``job_ids`` (a model's columns): each job's expiry (epoch µs, :data:`NEVER` if
         none or unlisted) and employer code (employers numbered in sorted order from 0,
@@ -121,10 +133,14 @@ class Catalogue:
         """Write the listed frames as Parquet files in ``directory``; the files written, by the
         name a bundle gives them."""
         written: dict[str, Path] = {}
-        listed = (("jobs", JOB_KEY, self.has_jobs()), ("users", USER_KEY, self.has_users()))
-        for name, key, has in listed:
-            if has:
-                path = directory / f"catalogue.{name}.parquet"
-                self._frame(key).write_parquet(path, statistics=False)
-                written[name] = path
+        for name, key in (("jobs", JOB_KEY), ("users", USER_KEY)):
+            source = self._sources[key]
+            if source is None:
+                continue
+            path = directory / f"catalogue.{name}.parquet"
+            if isinstance(source, Path):  # written sorted when read: copied, never loaded
+                shutil.copyfile(source, path)
+            else:
+                source.sort(key).write_parquet(path, statistics=False)
+            written[name] = path
         return written

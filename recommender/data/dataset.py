@@ -9,19 +9,20 @@ from pathlib import Path
 import polars as pl
 
 from recommender.data.activities import ActivityLines, PairCounts
+from recommender.data.catalogue import Catalogue
 from recommender.data.jsonl import LoadReport
 from recommender.data.pair_counts import read_activity_counts
-from recommender.data.readers import read_activities, read_jobs, read_users
+from recommender.data.readers import copy_jobs, copy_users, read_activities
 from recommender.data.schema import ACTIVITIES_FILE, JOBS_FILE, USERS_FILE
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Everything read from a data directory; ``jobs`` and ``users`` are None without their file."""
+    """Everything read from a data directory: the activities, and the catalogue of the listed
+    jobs and user profiles (empty without ``jobs.jsonl`` and ``users.jsonl``)."""
 
     activities: ActivityLines | PairCounts
-    jobs: pl.DataFrame | None
-    users: pl.DataFrame | None
+    catalogue: Catalogue
     reports: tuple[LoadReport, ...]
     dropped_lines: int = 0
     """Activity lines left out for being older than the time window asked for."""
@@ -30,15 +31,19 @@ class Dataset:
 def load_dataset(
     data_dir: Path,
     *,
+    listings_dir: Path,
     skip_invalid: bool = False,
     counts: bool = False,
     since: datetime | None = None,
-    with_users: bool = True,
 ) -> Dataset:
     """Read ``activities.jsonl`` (required) and, if present, ``jobs.jsonl`` and ``users.jsonl``.
 
     Parameters
     ----------
+    listings_dir:
+        Where the checked jobs and profiles are written as Parquet (the catalogue reads them
+        from there, when asked; a bundle copies them): a million profiles are streamed, never
+        held in memory. The caller keeps it until the bundle is written.
     counts:
         Read the activities aggregated, one row per (user, job) pair with its ``impressions`` and
         ``redirects`` (:class:`~recommender.data.activities.PairCounts`, see
@@ -47,8 +52,6 @@ def load_dataset(
         (:class:`~recommender.data.activities.ActivityLines`).
     since:
         Leave out activity lines older than this (lines without a timestamp stay).
-    with_users:
-        Read ``users.jsonl`` too (training does not use the profiles).
     """
     data_dir = Path(data_dir)
     path = data_dir / ACTIVITIES_FILE
@@ -64,17 +67,15 @@ def load_dataset(
             dropped, lines = lines.height - kept.height, kept
         activities = ActivityLines.unweighted(lines)
     reports = [report]
-    jobs = users = None
-    if (data_dir / JOBS_FILE).exists():
-        jobs, report = read_jobs(data_dir / JOBS_FILE, skip_invalid=skip_invalid)
-        reports.append(report)
-    if with_users and (data_dir / USERS_FILE).exists():
-        users, report = read_users(data_dir / USERS_FILE, skip_invalid=skip_invalid)
-        reports.append(report)
+    listed: dict[str, Path | None] = {"jobs": None, "users": None}
+    for name, file, copy in (("jobs", JOBS_FILE, copy_jobs), ("users", USERS_FILE, copy_users)):
+        if (data_dir / file).exists():
+            out = Path(listings_dir) / f"{name}.parquet"
+            reports.append(copy(data_dir / file, out, skip_invalid=skip_invalid))
+            listed[name] = out
     return Dataset(
         activities=activities,
-        jobs=jobs,
-        users=users,
+        catalogue=Catalogue(listed["jobs"], listed["users"]),
         reports=tuple(reports),
         dropped_lines=dropped,
     )

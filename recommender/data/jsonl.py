@@ -25,13 +25,22 @@ import polars as pl
 import pyarrow as pa
 
 from recommender.data.lines import chunks, count_lines, invalid_utf8, line_offsets, string_array
-from recommender.data.schema_sql import FieldKind, FieldSpec, fast_query, precise_query
+from recommender.data.schema_sql import (
+    FieldKind,
+    FieldSpec,
+    fast_query,
+    ident,
+    precise_query,
+    quote,
+)
 from recommender.errors import InvalidDataError, MissingDataError
 
 __all__ = ["FieldKind", "FieldSpec", "LoadReport", "read_jsonl"]
 
 CHUNK_BYTES = 64 * 1024 * 1024
 MAX_REPORTED_ERRORS = 20
+COPY_MEMORY = "1GB"
+"""What :func:`copy_jsonl_to_parquet` lets DuckDB hold in memory before it spills to disk."""
 
 _POLARS_TYPES: dict[FieldKind, pl.DataType] = {
     "int": pl.Int64(),
@@ -225,3 +234,49 @@ def _to_error(path: Path, row: dict[str, object]) -> InvalidDataError:
         field=str(row["error_field"]) if row["error_field"] is not None else None,
         value=row["error_value"],
     )
+
+
+def copy_jsonl_to_parquet(
+    path: Path, fields: Sequence[FieldSpec], out: Path, *, key: str
+) -> LoadReport | None:
+    """Check ``path`` in one parallel pass and write its records, sorted by ``key``, to the
+    Parquet file ``out``, with bounded memory however large the file (DuckDB holds the checked
+    records in a table that spills to ``out``'s directory past :data:`COPY_MEMORY`).
+
+    Accepts exactly what :func:`read_jsonl` accepts (the same checks, :func:`fast_query`), and
+    also refuses a repeated ``key``. Returns None, writing nothing, when any line is refused or
+    a key repeats (or DuckDB cannot parse the file): the caller then reads the file with
+    :func:`read_jsonl`, which names the offending line.
+    """
+    path, out = Path(path), Path(out)
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    con = duckdb.connect()
+    try:
+        for setting in (
+            "TimeZone = 'UTC'",
+            "enable_progress_bar = false",
+            f"memory_limit = '{COPY_MEMORY}'",
+            f"temp_directory = {quote(str(out.parent))}",
+            "preserve_insertion_order = false",
+        ):
+            con.execute(f"SET {setting}")
+        query = fast_query(fields).replace("$path", quote(str(path)))
+        con.execute(f"CREATE TEMP TABLE checked AS {query}")
+        ((refused, repeated, records),) = con.sql(
+            f"SELECT coalesce(bool_or(invalid), false), count(*) - count(DISTINCT {ident(key)}),"
+            " count(*) FROM checked"
+        ).fetchall()
+        if refused or repeated or records == 0:
+            return None
+        con.execute(
+            f"COPY (SELECT * EXCLUDE (invalid) FROM checked ORDER BY {ident(key)}) "
+            f"TO {quote(str(out))} (FORMAT parquet)"
+        )
+    except duckdb.Error:
+        out.unlink(missing_ok=True)
+        return None
+    finally:
+        con.close()
+    lines = count_lines(path)
+    return LoadReport(path=path, lines=lines, records=int(records), blank=lines - int(records))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from recommender.data.jsonl import LoadReport, read_jsonl
+from recommender.data.jsonl import LoadReport, copy_jsonl_to_parquet, read_jsonl
 from recommender.data.schema import ACTIVITY_FIELDS, JOB_FIELDS, USER_FIELDS
 from recommender.data.schema_sql import FieldSpec
 from recommender.errors import InvalidDataError
@@ -33,6 +33,32 @@ def read_jobs(path: Path, *, skip_invalid: bool = False) -> tuple[pl.DataFrame, 
 def read_users(path: Path, *, skip_invalid: bool = False) -> tuple[pl.DataFrame, LoadReport]:
     """User profiles, one row per ``user_id``; a repeated ``user_id`` is an error."""
     return _read_unique(path, USER_FIELDS, "user_id", skip_invalid)
+
+
+def copy_jobs(path: Path, out: Path, *, skip_invalid: bool = False) -> LoadReport:
+    """``jobs.jsonl`` checked as :func:`read_jobs` checks it, written to the Parquet file ``out``
+    sorted by ``job_id``; see :func:`copy_listed`."""
+    return copy_listed(path, JOB_FIELDS, "job_id", out, skip_invalid)
+
+
+def copy_users(path: Path, out: Path, *, skip_invalid: bool = False) -> LoadReport:
+    """``users.jsonl`` checked as :func:`read_users` checks it, written to the Parquet file
+    ``out`` sorted by ``user_id``; see :func:`copy_listed`."""
+    return copy_listed(path, USER_FIELDS, "user_id", out, skip_invalid)
+
+
+def copy_listed(
+    path: Path, fields: Sequence[FieldSpec], key: str, out: Path, skip_invalid: bool
+) -> LoadReport:
+    """A listing file (jobs, users) to Parquet: streamed by DuckDB when every line is good, so a
+    million profiles never sit in memory; otherwise read line by line, which names the first bad
+    line or repeated id (or, with ``skip_invalid``, skips the bad lines)."""
+    report = copy_jsonl_to_parquet(path, fields, out, key=key)
+    if report is not None:
+        return report
+    frame, report = _read_unique(path, fields, key, skip_invalid)
+    frame.sort(key).write_parquet(out)
+    return report
 
 
 def _read_unique(

@@ -46,13 +46,13 @@ def train(
         f"{len(pairs):,}",
         scored - started,
     )
-    catalogue = Catalogue(dataset.jobs, dataset.users)
+    catalogue = dataset.catalogue
     trained = fit_pairs(pairs, settings, catalogue=catalogue, progress=progress)
     trained.manifest.data = DataInfo(
         fingerprint=fingerprint,
         activity_lines=dataset.activities.lines(),
-        catalogue_jobs=dataset.jobs.height if dataset.jobs is not None else None,
-        profile_users=dataset.users.height if dataset.users is not None else None,
+        catalogue_jobs=catalogue.jobs.height if catalogue.has_jobs() else None,
+        profile_users=catalogue.user_count(),
         unlisted_jobs=catalogue.unlisted(dataset.activities.job_ids()),
     )
     trained.manifest.timings = {"score_seconds": round(scored - started, 4)} | (

@@ -9,6 +9,7 @@ it to the model store.
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -77,29 +78,37 @@ def train_directory(
     started = time.perf_counter()
     log.info("reading %s", data_dir)
     since = None if window is None else datetime.now(UTC) - window
-    dataset = load_dataset(data_dir, skip_invalid=skip_invalid, counts=True, since=since)
-    log.info(
-        "read %s activity lines (%s (user, job) pairs) in %.1f s",
-        f"{dataset.reports[0].records:,}",
-        f"{len(dataset.activities):,}",
-        time.perf_counter() - started,
-    )
-    dataset, event_info = with_events(dataset, events, settings.events_file, since)
-    window_info = window_info_of(dataset, window, since)
-    read = time.perf_counter()
-    inputs = [data_dir / name for name in (ACTIVITIES_FILE, JOBS_FILE, USERS_FILE)]
-    fingerprint = fingerprint_files(p for p in inputs if p.exists())
-    trained = train(dataset, settings, fingerprint=fingerprint, progress=progress)
-    trained.manifest.data = trained.manifest.data.model_copy(update=event_info | window_info)
-    return finish(
-        trained,
-        settings,
-        reports=dataset.reports,
-        started=started,
-        timings={"read_seconds": round(read - started, 4)},
-        model_dir=model_dir,
-        make_current=make_current,
-    )
+    # the checked jobs and profiles are streamed to Parquet here, and copied into the bundle
+    with tempfile.TemporaryDirectory(prefix="recommender-listings-") as listings:
+        dataset = load_dataset(
+            data_dir,
+            listings_dir=Path(listings),
+            skip_invalid=skip_invalid,
+            counts=True,
+            since=since,
+        )
+        log.info(
+            "read %s activity lines (%s (user, job) pairs) in %.1f s",
+            f"{dataset.reports[0].records:,}",
+            f"{len(dataset.activities):,}",
+            time.perf_counter() - started,
+        )
+        dataset, event_info = with_events(dataset, events, settings.events_file, since)
+        window_info = window_info_of(dataset, window, since)
+        read = time.perf_counter()
+        inputs = [data_dir / name for name in (ACTIVITIES_FILE, JOBS_FILE, USERS_FILE)]
+        fingerprint = fingerprint_files(p for p in inputs if p.exists())
+        trained = train(dataset, settings, fingerprint=fingerprint, progress=progress)
+        trained.manifest.data = trained.manifest.data.model_copy(update=event_info | window_info)
+        return finish(
+            trained,
+            settings,
+            reports=dataset.reports,
+            started=started,
+            timings={"read_seconds": round(read - started, 4)},
+            model_dir=model_dir,
+            make_current=make_current,
+        )
 
 
 def finish(

@@ -210,13 +210,14 @@ def test_ready_once_started(client: TestClient) -> None:
 @pytest.mark.parametrize("model", ["itemknn", "userknn", "popular"])
 def test_any_model_kind_is_served(tmp_path: Path, model: str) -> None:
     from recommender.data.activities import ActivityLines
+    from recommender.data.catalogue import Catalogue
     from recommender.data.dataset import Dataset
     from recommender.training.fit import train
     from tests.conftest import activities_frame, block_activities
 
     settings = tiny_settings(tmp_path).model_copy(update={"model": model})
     trained = train(
-        Dataset(ActivityLines.unweighted(activities_frame(block_activities())), None, None, ()),
+        Dataset(ActivityLines.unweighted(activities_frame(block_activities())), Catalogue(), ()),
         settings,
     )
     with TestClient(create_app(settings, Recommender(trained))) as client:
@@ -230,13 +231,14 @@ def test_any_model_kind_is_served(tmp_path: Path, model: str) -> None:
 
 def test_default_exclude_seen_comes_from_settings(tmp_path: Path) -> None:
     from recommender.data.activities import ActivityLines
+    from recommender.data.catalogue import Catalogue
     from recommender.data.dataset import Dataset
     from recommender.training.fit import train
     from tests.conftest import activities_frame, block_activities
 
     records = [*block_activities(), {"user_id": 100, "job_id": 1000, "type": "impression"}]
     trained = train(
-        Dataset(ActivityLines.unweighted(activities_frame(records)), None, None, ()),
+        Dataset(ActivityLines.unweighted(activities_frame(records)), Catalogue(), ()),
         tiny_settings(tmp_path),
     )
     for default, shown in (("redirected", True), ("all", False)):

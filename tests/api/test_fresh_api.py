@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from recommender.api import create_app
 from recommender.data.activities import ActivityLines
+from recommender.data.catalogue import Catalogue
 from recommender.data.dataset import Dataset
 from recommender.errors import EventStoreError
 from recommender.recommender import Recommender
@@ -66,7 +67,7 @@ def test_explain_must_be_a_boolean(client: TestClient) -> None:
 def test_explain_with_a_model_that_has_none_is_a_clear_422(tmp_path: Path) -> None:
     settings = Settings(**{**tiny_settings(tmp_path).model_dump(), "model": "itemknn"})
     trained = train(
-        Dataset(ActivityLines.unweighted(activities_frame(block_activities())), None, None, ()),
+        Dataset(ActivityLines.unweighted(activities_frame(block_activities())), Catalogue(), ()),
         settings,
     )
     with TestClient(create_app(settings, Recommender(trained))) as client:

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from recommender.api import create_app
 from recommender.data.activities import ActivityLines
+from recommender.data.catalogue import Catalogue
 from recommender.data.dataset import Dataset
 from recommender.events import SQLiteEventStore
 from recommender.recommender import Recommender
@@ -77,8 +78,7 @@ def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     tmp_path: Path = tmp_path_factory.mktemp("fuzz")
     dataset = Dataset(
         ActivityLines.unweighted(activities_frame(block_activities())),
-        block_jobs(),
-        users=None,
+        Catalogue(block_jobs()),
         reports=(),
     )
     settings = tiny_settings(tmp_path).model_copy(update={"admin_api_key": SecretStr(ADMIN_KEY)})

@@ -9,7 +9,9 @@ import polars as pl
 import pytest
 
 from recommender.data.catalogue import NEVER, NO_EMPLOYER, Catalogue
-from tests.conftest import PAST, block_jobs
+from recommender.data.readers import copy_jobs, read_jobs
+from recommender.errors import InvalidDataError
+from tests.conftest import PAST, WriteJsonl, block_jobs
 
 
 def test_rows_are_sorted_by_id_and_keyed_through_an_id_index() -> None:
@@ -50,3 +52,35 @@ def test_written_files_read_back_the_same_frames(tmp_path: Path) -> None:
     read = Catalogue(written["jobs"], written["users"])
     assert read.jobs.equals(jobs.sort("job_id"))
     assert read.users.equals(users)
+
+
+JOBS = [
+    {"job_id": 3, "description": "c", "employer": "x", "expires_at": "2030-01-01T00:00:00Z"},
+    {"job_id": 1, "description": "a", "title": "first", "posted_at": 1700000000},
+    {"job_id": 2, "description": "b"},
+]
+
+
+def test_a_listing_copied_to_parquet_reads_as_the_strict_reader_reads_it(
+    tmp_path: Path, jsonl: WriteJsonl
+) -> None:
+    jsonl(tmp_path / "jobs.jsonl", JOBS)
+    report = copy_jobs(tmp_path / "jobs.jsonl", tmp_path / "jobs.parquet")
+    assert (report.records, report.lines) == (3, 3)
+    copied = pl.read_parquet(tmp_path / "jobs.parquet")
+    assert copied.equals(read_jobs(tmp_path / "jobs.jsonl")[0].sort("job_id"))
+
+
+def test_a_bad_line_or_a_repeated_id_is_named_as_the_strict_reader_names_it(
+    tmp_path: Path, jsonl: WriteJsonl
+) -> None:
+    jsonl(tmp_path / "bad.jsonl", [*JOBS, {"job_id": "x", "description": "d"}])
+    with pytest.raises(InvalidDataError, match=r"bad.jsonl:4: field 'job_id'"):
+        copy_jobs(tmp_path / "bad.jsonl", tmp_path / "bad.parquet")
+    assert not (tmp_path / "bad.parquet").exists()
+    skipped = copy_jobs(tmp_path / "bad.jsonl", tmp_path / "bad.parquet", skip_invalid=True)
+    assert (skipped.records, skipped.skipped) == (3, 1)
+    assert pl.read_parquet(tmp_path / "bad.parquet")["job_id"].to_list() == [1, 2, 3]
+    jsonl(tmp_path / "twice.jsonl", [*JOBS, {"job_id": 1, "description": "again"}])
+    with pytest.raises(InvalidDataError, match=r"twice.jsonl:4: field 'job_id'.*line 2"):
+        copy_jobs(tmp_path / "twice.jsonl", tmp_path / "twice.parquet")

@@ -11,6 +11,7 @@ import pytest
 
 from recommender.bundle.trained import TrainedModel
 from recommender.data.activities import ActivityLines
+from recommender.data.catalogue import Catalogue
 from recommender.data.dataset import Dataset
 from recommender.data.funnel import ScoringRule
 from recommender.errors import ExplainUnsupportedError
@@ -78,8 +79,7 @@ def test_full_history_scores_like_training_on_everything(tiny_trained: TrainedMo
     retrained = train(
         Dataset(
             ActivityLines.unweighted(activities_frame([*block_activities(), *new[:5]])),
-            None,
-            None,
+            Catalogue(),
             (),
         ),
         tiny_settings(),
@@ -151,7 +151,7 @@ def test_batch_matches_single_calls_with_fresh_users(
 def _block_model(model: str, **extra: Any) -> TrainedModel:
     settings = Settings(**{**tiny_settings().model_dump(), "model": model, **extra})
     return train(
-        Dataset(ActivityLines.unweighted(activities_frame(block_activities())), None, None, ()),
+        Dataset(ActivityLines.unweighted(activities_frame(block_activities())), Catalogue(), ()),
         settings,
     )
 

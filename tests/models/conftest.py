@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from recommender.bundle.trained import TrainedModel
 from recommender.data.activities import ActivityLines
+from recommender.data.catalogue import Catalogue
 from recommender.data.dataset import Dataset
 from recommender.models.base import Progress
 from recommender.models.bpr import BPRParams
@@ -42,7 +43,7 @@ def train_on(
 ) -> TrainedModel:
     """Train on activity records (``block_activities``-style dicts)."""
     return train(
-        Dataset(ActivityLines.unweighted(activities_frame(records)), None, None, ()),
+        Dataset(ActivityLines.unweighted(activities_frame(records)), Catalogue(), ()),
         settings,
         progress=progress,
     )

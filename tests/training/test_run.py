@@ -156,21 +156,21 @@ def test_listed_jobs_and_profiles_without_activity_reach_the_model_and_the_bundl
     ]
     jsonl(settings.data_dir / "jobs.jsonl", jobs)
     jsonl(settings.data_dir / "users.jsonl", [{"user_id": 7777, "university": "Leeds"}])
-    seen: list[Catalogue | None] = []
+    seen: list[tuple[bool, bool]] = []
     fit = ALSModel.fit
 
     def spy(self: ALSModel, *args: Any, catalogue: Catalogue | None = None, **kw: Any) -> None:
-        seen.append(catalogue)
+        assert catalogue is not None
+        seen.append((5555 in catalogue.job_index, 7777 in catalogue.user_index))
         fit(self, *args, catalogue=catalogue, **kw)
 
     monkeypatch.setattr(ALSModel, "fit", spy)
     result = train_directory(settings)
 
-    (given,) = seen
-    assert given is not None
-    assert 5555 in given.job_index
-    assert 7777 in given.user_index
+    assert seen == [(True, True)]  # the model's fit saw the job and the profile
     assert 5555 not in result.trained.jobs  # no activity: no factors to score it with
+    assert result.trained.catalogue is not None  # now read from the bundle, not the run's files
+    assert 5555 in result.trained.catalogue.job_index
     loaded = load_bundle(settings.model_dir)
     assert loaded.catalogue is not None
     new_job = loaded.catalogue.jobs.filter(pl.col("job_id") == 5555)
