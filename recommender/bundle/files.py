@@ -15,7 +15,9 @@ Layout of a model directory (see :mod:`recommender.bundle.directory` for ``CURRE
         similar_top.{cols,scores}.npy            each job's similar jobs, if precomputed
         interactions.{impressions,redirects}.npy  each pair's clipped funnel counts, if any
         jobs.{expires_at,employer}.npy           job rules data (epoch µs, employer code), if any
-        catalogue.{jobs,users}.parquet           every listed job and user profile, if any
+        catalogue.{jobs,users}.parquet           every listed job and user profile, if any (listed
+                                                 apart, under catalogue_files, so that a reader
+                                                 from before the catalogue still loads the bundle)
 
 A bundle is written under a temporary name and renamed into place, so a crash never leaves half a
 bundle.
@@ -47,7 +49,7 @@ from recommender.bundle.directory import (
 )
 from recommender.bundle.manifest import FORMAT_VERSION, Manifest
 from recommender.bundle.trained import Funnel, TrainedModel
-from recommender.data.catalogue import Catalogue
+from recommender.data.catalogue import JOBS_PARQUET, USERS_PARQUET, Catalogue
 from recommender.errors import (
     BundleCorruptError,
     BundleIncompatibleError,
@@ -115,6 +117,7 @@ def write_bundle(trained: TrainedModel, model_dir: Path, *, make_current: bool =
     tmp.mkdir()
     try:
         checksums: dict[str, str] = {}
+        catalogue_checksums: dict[str, str] = {}
         for name, array in _arrays_of(trained).items():
             path = tmp / f"{name}.npy"
             with path.open("wb") as handle:
@@ -124,13 +127,14 @@ def write_bundle(trained: TrainedModel, model_dir: Path, *, make_current: bool =
             checksums[path.name] = _sha256(path)
         if trained.catalogue is not None:
             for path in trained.catalogue.write(tmp).values():
-                checksums[path.name] = _sha256(path)
+                catalogue_checksums[path.name] = _sha256(path)
         manifest = trained.manifest.model_copy(
             update={
                 "format_version": FORMAT_VERSION,
                 "version": version,
                 "libraries": library_versions(),
                 "files": checksums,
+                "catalogue_files": catalogue_checksums,
             }
         )
         with (tmp / MANIFEST).open("w", encoding="utf-8") as handle:
@@ -143,9 +147,9 @@ def write_bundle(trained: TrainedModel, model_dir: Path, *, make_current: bool =
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    trained.manifest = manifest.model_copy(update={"files": {}})
+    trained.manifest = manifest.model_copy(update={"files": {}, "catalogue_files": {}})
     if trained.catalogue is not None:  # from now on read from the bundle, not the run's files
-        trained.catalogue = _catalogue(checksums, final)
+        trained.catalogue = _catalogue(catalogue_checksums, final)
     if make_current:
         set_current(model_dir, version)
     return final
@@ -202,13 +206,14 @@ def load_bundle(model_dir: Path, version: str | None = None, *, mmap: bool = Tru
         raise BundleCorruptError(f"bundle {bundle_dir} does not exist")
     manifest = read_manifest(bundle_dir)
     arrays: dict[str, NDArray[Any]] = {}
-    for filename, expected in manifest["files"].items():
+    catalogue_files = manifest.get("catalogue_files") or {}
+    for filename, expected in (manifest["files"] | catalogue_files).items():
         path = bundle_dir / filename
         if not path.is_file():
             raise BundleCorruptError(f"{path} is missing")
         if _sha256(path) != expected:
             raise BundleCorruptError(f"{path} fails its checksum: the bundle is corrupt")
-        if not filename.endswith(".npy"):
+        if filename in catalogue_files:
             continue  # the catalogue's Parquet files: read when asked for
         try:
             arrays[filename.removesuffix(".npy")] = np.load(
@@ -248,8 +253,7 @@ def _funnel(arrays: dict[str, NDArray[Any]]) -> Funnel | None:
 
 def _catalogue(files: dict[str, Any], bundle_dir: Path) -> Catalogue | None:
     jobs, users = (
-        bundle_dir / name if name in files else None
-        for name in ("catalogue.jobs.parquet", "catalogue.users.parquet")
+        bundle_dir / name if name in files else None for name in (JOBS_PARQUET, USERS_PARQUET)
     )
     if jobs is None and users is None:
         return None  # a bundle written before the catalogue, or from inputs that listed none
@@ -299,6 +303,8 @@ def _assemble(
         similar_top=_top_lists(arrays, "similar_top"),
         job_meta=_job_meta(arrays),
         funnel=_funnel(arrays),
-        manifest=Manifest.model_validate({k: v for k, v in manifest.items() if k != "files"}),
-        catalogue=_catalogue(manifest["files"], bundle_dir),
+        manifest=Manifest.model_validate(
+            {k: v for k, v in manifest.items() if k not in ("files", "catalogue_files")}
+        ),
+        catalogue=_catalogue(manifest.get("catalogue_files") or {}, bundle_dir),
     )

@@ -79,7 +79,10 @@ class Manifest(BaseModel):
     """The engine that fitted the model, when not this process (Spark: version, master)."""
     libraries: dict[str, str] = Field(default_factory=dict)
     files: dict[str, str] = Field(default_factory=dict)
-    """Each file of the bundle and its SHA-256."""
+    """Each array file of the bundle and its SHA-256."""
+    catalogue_files: dict[str, str] = Field(default_factory=dict)
+    """The catalogue's Parquet files and their SHA-256, apart from :attr:`files`, whose every
+    entry a service from before the catalogue loads as an array."""
 
     def describe(self) -> dict[str, Any]:
         """What ``GET /model`` shows: version, provenance, counts and hyper-parameters."""

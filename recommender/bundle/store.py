@@ -18,18 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import shutil
 import uuid
 from pathlib import Path
 from typing import Any
 
+from recommender.bundle.directory import CURRENT, MANIFEST, VERSION_RE
 from recommender.data.remote import filesystem
 from recommender.errors import BundleNotFoundError, StorageError
-
-_VERSION = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{8}$")
-CURRENT = "CURRENT"
-MANIFEST = "manifest.json"
 
 
 class ModelStore:
@@ -64,7 +60,7 @@ class ModelStore:
         except FileNotFoundError:
             return None
         version = bytes(raw).decode("utf-8", "replace").strip()
-        if not _VERSION.match(version):
+        if not VERSION_RE.match(version):
             raise StorageError(f"{self.url}/{CURRENT} names {version!r}, not a bundle version")
         return version
 
@@ -79,7 +75,7 @@ class ModelStore:
         return [
             n
             for n in names
-            if _VERSION.match(n) and self._fs.exists(f"{self._root}/{n}/{MANIFEST}")
+            if VERSION_RE.match(n) and self._fs.exists(f"{self._root}/{n}/{MANIFEST}")
         ]
 
     def fetch(self, version: str, model_dir: Path) -> Path:
@@ -107,7 +103,8 @@ class ModelStore:
         tmp = model_dir / f".fetch-{version}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
         try:
-            for name in [*manifest.get("files", {}), MANIFEST]:
+            listed = {**manifest.get("files", {}), **manifest.get("catalogue_files", {})}
+            for name in [*listed, MANIFEST]:
                 try:
                     self._call(
                         "downloading", self._fs.get_file, f"{remote}/{name}", str(tmp / name)
@@ -141,7 +138,7 @@ class ModelStore:
 
     def set_current(self, version: str) -> None:
         """Point ``CURRENT`` at ``version`` (one object write, atomic for readers)."""
-        if not _VERSION.match(version):
+        if not VERSION_RE.match(version):
             raise StorageError(f"{version!r} is not a bundle version")
         self._call(
             "writing CURRENT",

@@ -2,13 +2,15 @@
 
 The interaction matrix knows only the jobs and users with activity; the catalogue knows every job
 and user the job board listed, with their attributes (a job's title, description, employer,
-posting and expiry times, and any other field kept; a user's profile fields), whether or not they
-have any activity yet. Rows are in id order and keyed through an
-:class:`~recommender.matrix.IdIndex` like the matrix's, so a model can line the two up with
-:meth:`IdIndex.rows` and an explicit ``missing=`` mode.
+posting and expiry times, and its other fields as a JSON object in ``attributes``; a user's
+profile fields), whether or not they have any activity yet. Rows are in id order and keyed
+through an :class:`~recommender.matrix.IdIndex` like the matrix's, so a model can line the two up
+with :meth:`IdIndex.rows` and an explicit ``missing=`` mode.
 
-Training builds it from the frames it read; a bundle keeps it as two Parquet files that are read
-only when asked for (a service answering from the matrix never pays for the text).
+Training streams the checked listings into Parquet files
+(:func:`~recommender.data.readers.copy_jobs`, ``copy_users``) and builds it on them; a bundle
+keeps those two files, read only when asked for (a service answering from the matrix never pays
+for the text).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ NEVER = np.iinfo(np.int64).max
 NO_EMPLOYER = -1
 """``employer`` code of a job whose employer is unknown (never capped)."""
 
+JOBS_PARQUET = "catalogue.jobs.parquet"
+USERS_PARQUET = "catalogue.users.parquet"
+"""The catalogue's files in a bundle."""
 JOB_KEY = "job_id"
 USER_KEY = "user_id"
 
@@ -133,11 +138,14 @@ class Catalogue:
         """Write the listed frames as Parquet files in ``directory``; the files written, by the
         name a bundle gives them."""
         written: dict[str, Path] = {}
-        for name, key in (("jobs", JOB_KEY), ("users", USER_KEY)):
+        for name, key, file in (
+            ("jobs", JOB_KEY, JOBS_PARQUET),
+            ("users", USER_KEY, USERS_PARQUET),
+        ):
             source = self._sources[key]
             if source is None:
                 continue
-            path = directory / f"catalogue.{name}.parquet"
+            path = directory / file
             if isinstance(source, Path):  # written sorted when read: copied, never loaded
                 shutil.copyfile(source, path)
             else:

@@ -15,6 +15,7 @@ Blank lines are ignored. Fields not in the schema are ignored. JSON ``null`` cou
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,3 +281,32 @@ def copy_jsonl_to_parquet(
         con.close()
     lines = count_lines(path)
     return LoadReport(path=path, lines=lines, records=int(records), blank=lines - int(records))
+
+
+def keep_other_fields(path: Path, out: Path, fields: Sequence[FieldSpec], key: str) -> None:
+    """Add to the Parquet file ``out`` (one row per ``key``, as checked from ``path``) a column
+    ``attributes``: each record's fields that ``fields`` does not name, as a JSON object text,
+    null when there are none. Lines that were skipped as invalid are not matched."""
+    schema_nulls = json.dumps({f.name: None for f in fields})
+    joined = out.with_name(f".{out.name}.attributes")
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute(
+            f"""COPY (
+                SELECT listed.*, other.attributes
+                FROM read_parquet({quote(str(out))}) AS listed
+                LEFT JOIN (
+                    SELECT TRY_CAST(json ->> {quote(key)} AS BIGINT) AS {ident(key)},
+                           first(NULLIF(json_merge_patch(json, {quote(schema_nulls)})::VARCHAR,
+                                        '{{}}')) AS attributes
+                    FROM read_ndjson_objects({quote(str(path))}, ignore_errors = true)
+                    GROUP BY ALL
+                ) AS other USING ({ident(key)})
+                ORDER BY {ident(key)}
+            ) TO {quote(str(joined))} (FORMAT parquet)"""
+        )
+        joined.replace(out)
+    finally:
+        con.close()
+        joined.unlink(missing_ok=True)

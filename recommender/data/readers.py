@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from recommender.data.jsonl import LoadReport, copy_jsonl_to_parquet, read_jsonl
+from recommender.data.jsonl import LoadReport, copy_jsonl_to_parquet, keep_other_fields, read_jsonl
 from recommender.data.schema import ACTIVITY_FIELDS, JOB_FIELDS, USER_FIELDS
 from recommender.data.schema_sql import FieldSpec
 from recommender.errors import InvalidDataError
@@ -37,8 +37,11 @@ def read_users(path: Path, *, skip_invalid: bool = False) -> tuple[pl.DataFrame,
 
 def copy_jobs(path: Path, out: Path, *, skip_invalid: bool = False) -> LoadReport:
     """``jobs.jsonl`` checked as :func:`read_jobs` checks it, written to the Parquet file ``out``
-    sorted by ``job_id``; see :func:`copy_listed`."""
-    return copy_listed(path, JOB_FIELDS, "job_id", out, skip_invalid)
+    sorted by ``job_id`` (see :func:`copy_listed`), with one more column, ``attributes``: the
+    job's other fields (a salary, tags, ...) as a JSON object, or null when it has none."""
+    report = copy_listed(path, JOB_FIELDS, "job_id", out, skip_invalid)
+    keep_other_fields(path, out, JOB_FIELDS, "job_id")
+    return report
 
 
 def copy_users(path: Path, out: Path, *, skip_invalid: bool = False) -> LoadReport:

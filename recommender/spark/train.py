@@ -96,7 +96,8 @@ def train_spark(
     if len(pairs) == 0:
         raise InvalidDataError("no (user, job) pair has a positive score: nothing to train on")
     jobs = _jobs_frame(inputs)
-    trained = fit_pairs(pairs, settings, catalogue=Catalogue(jobs), progress=progress)
+    catalogue = Catalogue(jobs)  # jobs.jsonl's fields; the Spark engine reads no profiles
+    trained = fit_pairs(pairs, settings, catalogue=catalogue, progress=progress)
     spark.catalog.clearCache()  # the validated inputs were cached for counting and scoring
     trained.manifest.data = DataInfo(
         source=str(data),
@@ -104,7 +105,7 @@ def train_spark(
         activity_lines=window_info.pop("lines"),
         catalogue_jobs=jobs.height if jobs is not None else None,
         profile_users=None,
-        unlisted_jobs=Catalogue(jobs).unlisted(trained.jobs.ids),
+        unlisted_jobs=catalogue.unlisted(trained.jobs.ids),
         event_lines=0,
         events_through=0,
         **window_info,

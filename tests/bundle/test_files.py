@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from recommender.bundle import files as bundle_mod
 from recommender.bundle.directory import CURRENT, current_version, list_bundles, set_current
 from recommender.bundle.files import load_bundle, write_bundle
 from recommender.bundle.trained import TrainedModel
+from recommender.data.catalogue import Catalogue
 from recommender.errors import BundleCorruptError, BundleIncompatibleError, BundleNotFoundError
 from recommender.lifecycle.startup import load_newest_valid
 
@@ -174,3 +177,24 @@ def test_arrays_are_memory_mapped_read_only_so_workers_share_them(
     private = load_bundle(tmp_path, mmap=False)
     assert isinstance(private.model, ALSModel) and private.model.user_factors.flags.writeable
     np.testing.assert_array_equal(mapped.model.user_factors, private.model.user_factors)
+
+
+def test_a_reader_from_before_the_catalogue_still_finds_only_arrays_in_files(
+    tmp_path: Path, rules_trained: TrainedModel
+) -> None:
+    """Services older than the catalogue np.load every entry of ``files``: the catalogue's
+    Parquet files are listed apart, so they can still load (and roll back to) new bundles."""
+    jobs = pl.DataFrame({"job_id": [1000, 5555], "description": ["a", "b"]})
+    trained = replace(rules_trained, catalogue=Catalogue(jobs))
+    bundle_dir = write_bundle(trained, tmp_path)
+    manifest = json.loads((bundle_dir / "manifest.json").read_text())
+    assert all(name.endswith(".npy") for name in manifest["files"])
+    assert set(manifest["catalogue_files"]) == {"catalogue.jobs.parquet"}
+    for name in manifest["files"]:
+        np.load(bundle_dir / name, allow_pickle=False)
+    loaded = load_bundle(tmp_path)
+    assert loaded.catalogue is not None
+    assert loaded.catalogue.jobs["job_id"].to_list() == [1000, 5555]
+    (bundle_dir / "catalogue.jobs.parquet").write_bytes(b"not parquet")
+    with pytest.raises(BundleCorruptError, match=r"catalogue\.jobs\.parquet fails its checksum"):
+        load_bundle(tmp_path)

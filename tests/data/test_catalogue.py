@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,13 @@ def test_written_files_read_back_the_same_frames(tmp_path: Path) -> None:
 
 
 JOBS = [
-    {"job_id": 3, "description": "c", "employer": "x", "expires_at": "2030-01-01T00:00:00Z"},
+    {
+        "job_id": 3,
+        "description": "c",
+        "employer": "x",
+        "expires_at": "2030-01-01T00:00:00Z",
+        "salary": 1,
+    },
     {"job_id": 1, "description": "a", "title": "first", "posted_at": 1700000000},
     {"job_id": 2, "description": "b"},
 ]
@@ -68,7 +75,20 @@ def test_a_listing_copied_to_parquet_reads_as_the_strict_reader_reads_it(
     report = copy_jobs(tmp_path / "jobs.jsonl", tmp_path / "jobs.parquet")
     assert (report.records, report.lines) == (3, 3)
     copied = pl.read_parquet(tmp_path / "jobs.parquet")
-    assert copied.equals(read_jobs(tmp_path / "jobs.jsonl")[0].sort("job_id"))
+    assert copied.drop("attributes").equals(read_jobs(tmp_path / "jobs.jsonl")[0].sort("job_id"))
+
+
+def test_a_jobs_other_fields_are_kept_as_attributes(tmp_path: Path, jsonl: WriteJsonl) -> None:
+    jobs = [
+        {"job_id": 2, "description": "b", "salary": 30000, "remote": True, "tags": ["a", "b"]},
+        {"job_id": 1, "description": "a", "title": "only known fields"},
+    ]
+    jsonl(tmp_path / "jobs.jsonl", jobs)
+    copy_jobs(tmp_path / "jobs.jsonl", tmp_path / "jobs.parquet")
+    catalogue = Catalogue(tmp_path / "jobs.parquet")
+    attributes = catalogue.jobs["attributes"].to_list()
+    assert attributes[0] is None
+    assert json.loads(attributes[1]) == {"salary": 30000, "remote": True, "tags": ["a", "b"]}
 
 
 def test_a_bad_line_or_a_repeated_id_is_named_as_the_strict_reader_names_it(
