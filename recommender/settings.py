@@ -14,6 +14,7 @@ from recommender.data.remote import is_url, local_cache_for
 from recommender.errors import SettingsFileError
 from recommender.models.als import ALSParams
 from recommender.models.bpr import BPRParams
+from recommender.models.ease import EASEParams
 from recommender.models.itemknn import ItemKNNParams
 from recommender.models.registry import MODEL_NAMES
 from recommender.models.spark.params import SparkParams
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     bpr: BPRParams = BPRParams()
     itemknn: ItemKNNParams = ItemKNNParams()
     userknn: UserKNNParams = UserKNNParams()
+    ease: EASEParams = EASEParams()
     spark: SparkParams = SparkParams()
     train_threads: int = Field(
         default=0, ge=0, description="implicit's num_threads for fit; 0 means one per core"

@@ -14,6 +14,7 @@ from typing import Protocol
 from recommender.models.als import ALSModel, ALSParams
 from recommender.models.base import Model
 from recommender.models.bpr import BPRModel, BPRParams
+from recommender.models.ease import EASEModel, EASEParams
 from recommender.models.itemknn import ItemKNNModel, ItemKNNParams
 from recommender.models.popular import PopularityModel
 from recommender.models.spark.params import SparkParams
@@ -37,6 +38,8 @@ class ModelConfig(Protocol):
     def itemknn(self) -> ItemKNNParams: ...
     @property
     def userknn(self) -> UserKNNParams: ...
+    @property
+    def ease(self) -> EASEParams: ...
     @property
     def spark(self) -> SparkParams: ...
 
@@ -67,6 +70,7 @@ REGISTRY: dict[str, Registered] = {
     "itemknn-tfidf": Registered(ItemKNNModel, _itemknn("tfidf")),
     "itemknn-bm25": Registered(ItemKNNModel, _itemknn("bm25")),
     "userknn": Registered(UserKNNModel, lambda c: UserKNNModel(c.userknn)),
+    "ease": Registered(EASEModel, lambda c: EASEModel(c.ease)),
     "spark-als": Registered(
         SparkALSModel, lambda c: SparkALSModel(c.als, spark=c.spark, seed=c.seed)
     ),
