@@ -17,6 +17,7 @@ from recommender.models.bpr import BPRParams
 from recommender.models.ease import EASEParams
 from recommender.models.itemknn import ItemKNNParams
 from recommender.models.registry import MODEL_NAMES
+from recommender.models.rp3beta import RP3BetaParams
 from recommender.models.spark.params import SparkParams
 from recommender.models.userknn import UserKNNParams
 
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
     itemknn: ItemKNNParams = ItemKNNParams()
     userknn: UserKNNParams = UserKNNParams()
     ease: EASEParams = EASEParams()
+    rp3beta: RP3BetaParams = RP3BetaParams()
     spark: SparkParams = SparkParams()
     train_threads: int = Field(
         default=0, ge=0, description="implicit's num_threads for fit; 0 means one per core"

@@ -17,6 +17,7 @@ from recommender.models.bpr import BPRModel, BPRParams
 from recommender.models.ease import EASEModel, EASEParams
 from recommender.models.itemknn import ItemKNNModel, ItemKNNParams
 from recommender.models.popular import PopularityModel
+from recommender.models.rp3beta import RP3BetaModel, RP3BetaParams
 from recommender.models.spark.params import SparkParams
 from recommender.models.spark_als import SparkALSModel
 from recommender.models.userknn import UserKNNModel, UserKNNParams
@@ -40,6 +41,8 @@ class ModelConfig(Protocol):
     def userknn(self) -> UserKNNParams: ...
     @property
     def ease(self) -> EASEParams: ...
+    @property
+    def rp3beta(self) -> RP3BetaParams: ...
     @property
     def spark(self) -> SparkParams: ...
 
@@ -71,6 +74,7 @@ REGISTRY: dict[str, Registered] = {
     "itemknn-bm25": Registered(ItemKNNModel, _itemknn("bm25")),
     "userknn": Registered(UserKNNModel, lambda c: UserKNNModel(c.userknn)),
     "ease": Registered(EASEModel, lambda c: EASEModel(c.ease)),
+    "rp3beta": Registered(RP3BetaModel, lambda c: RP3BetaModel(c.rp3beta)),
     "spark-als": Registered(
         SparkALSModel, lambda c: SparkALSModel(c.als, spark=c.spark, seed=c.seed)
     ),
