@@ -83,7 +83,7 @@ class EASEModel(Model):
             gib = n_items**2 * 20 / 2**30
             raise CatalogueTooLargeError(
                 f"EASE fits at most {bound:,} jobs (a dense jobs × jobs solve) but the data has "
-                f"{n_items:,} jobs; raise RECOMMENDER_EASE__MAX_ITEMS if {gib:.1f} GiB of memory "
+                f"{n_items:,} jobs; raise RECOMMENDER_EASE__MAX_ITEMS if {gib:.2g} GiB of memory "
                 "(20 bytes per jobs²) and O(jobs³) time are affordable, or pick another model"
             )
         matrix = sp.csr_matrix(user_items, dtype=np.float64)
