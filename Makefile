@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # Where data and models live comes from RECOMMENDER_DATA_DIR / RECOMMENDER_MODEL_DIR or .env
 # (defaults dataset/ and models/): the Makefile reads them through the same Settings as the code.
 
-MODELS ?= als,bpr,popular,itemknn,itemknn-tfidf,itemknn-bm25,userknn
+MODELS ?= als,bpr,popular,itemknn,itemknn-tfidf,itemknn-bm25,userknn,ease,rp3beta
 
 .PHONY: help install install-dev install-spark prepare run evaluate test lint format bench clean
 

@@ -17,6 +17,7 @@ one-line message and a non-zero exit code. Every message names the offending val
     ├── EventStoreError           the event store cannot be opened, written or read
     ├── StorageError              object storage (s3://…) cannot be read or written
     ├── EngineUnavailableError    an optional training engine (Spark) is not installed
+    ├── CatalogueTooLargeError    more jobs than a model's configured bound (EASE's max_items)
     ├── SettingsFileError         a settings file named on the command line is missing
     ├── EvaluationError           a split leaves nothing to evaluate
     ├── AdminDisabledError        no admin API key is configured: the admin endpoints are off
@@ -142,6 +143,11 @@ class StorageError(RecommenderError):
 class EngineUnavailableError(RecommenderError):
     """An optional training engine (``--engine spark``) is not installed or cannot start; the
     message says what to install."""
+
+
+class CatalogueTooLargeError(RecommenderError):
+    """The data holds more jobs than a model is configured to accept (its cost grows faster than
+    the catalogue); the message names the count, the bound and the setting that raises it."""
 
 
 class AdminDisabledError(RecommenderError):

@@ -14,8 +14,10 @@ from recommender.data.remote import is_url, local_cache_for
 from recommender.errors import SettingsFileError
 from recommender.models.als import ALSParams
 from recommender.models.bpr import BPRParams
+from recommender.models.ease import EASEParams
 from recommender.models.itemknn import ItemKNNParams
 from recommender.models.registry import MODEL_NAMES
+from recommender.models.rp3beta import RP3BetaParams
 from recommender.models.spark.params import SparkParams
 from recommender.models.userknn import UserKNNParams
 
@@ -49,6 +51,8 @@ class Settings(BaseSettings):
     bpr: BPRParams = BPRParams()
     itemknn: ItemKNNParams = ItemKNNParams()
     userknn: UserKNNParams = UserKNNParams()
+    ease: EASEParams = EASEParams()
+    rp3beta: RP3BetaParams = RP3BetaParams()
     spark: SparkParams = SparkParams()
     train_threads: int = Field(
         default=0, ge=0, description="implicit's num_threads for fit; 0 means one per core"

@@ -24,6 +24,7 @@ from recommender.errors import (
     AdminDisabledError,
     AuthenticationError,
     BundleError,
+    CatalogueTooLargeError,
     EngineUnavailableError,
     EventStoreError,
     ExplainUnsupportedError,
@@ -48,6 +49,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
     NoPreviousBundleError: 409,
     ExplainUnsupportedError: 422,
     InvalidDataError: 422,
+    CatalogueTooLargeError: 422,  # the data cannot be fitted under the configured bound
     ModelNotReadyError: 503,
     BundleError: 503,
     EventStoreError: 503,

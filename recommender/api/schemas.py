@@ -215,9 +215,10 @@ class JobScore(BaseModel):
 
 class SingleUserResponse(BaseModel):
     """``source`` names the path that ranked the list: the model (``"als"`` by default;
-    ``"bpr"``, ``"itemknn"``, ``"userknn"`` when the bundle holds one of those) for a known user;
-    ``"recalculated"`` for a user, known or new, with events newer than the model, scored from
-    their whole history at request time; ``"popular"`` for a user the service knows nothing of."""
+    ``"bpr"``, ``"itemknn"``, ``"userknn"``, ``"ease"``, ``"rp3beta"`` when the bundle holds one
+    of those) for a known user; ``"recalculated"`` for a user, known or new, with events newer
+    than the model, scored from their whole history at request time; ``"popular"`` for a user
+    the service knows nothing of."""
 
     model_config = ConfigDict(extra="allow")
     user_id: int

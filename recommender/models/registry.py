@@ -14,8 +14,10 @@ from typing import Protocol
 from recommender.models.als import ALSModel, ALSParams
 from recommender.models.base import Model
 from recommender.models.bpr import BPRModel, BPRParams
+from recommender.models.ease import EASEModel, EASEParams
 from recommender.models.itemknn import ItemKNNModel, ItemKNNParams
 from recommender.models.popular import PopularityModel
+from recommender.models.rp3beta import RP3BetaModel, RP3BetaParams
 from recommender.models.spark.params import SparkParams
 from recommender.models.spark_als import SparkALSModel
 from recommender.models.userknn import UserKNNModel, UserKNNParams
@@ -37,6 +39,10 @@ class ModelConfig(Protocol):
     def itemknn(self) -> ItemKNNParams: ...
     @property
     def userknn(self) -> UserKNNParams: ...
+    @property
+    def ease(self) -> EASEParams: ...
+    @property
+    def rp3beta(self) -> RP3BetaParams: ...
     @property
     def spark(self) -> SparkParams: ...
 
@@ -67,6 +73,8 @@ REGISTRY: dict[str, Registered] = {
     "itemknn-tfidf": Registered(ItemKNNModel, _itemknn("tfidf")),
     "itemknn-bm25": Registered(ItemKNNModel, _itemknn("bm25")),
     "userknn": Registered(UserKNNModel, lambda c: UserKNNModel(c.userknn)),
+    "ease": Registered(EASEModel, lambda c: EASEModel(c.ease)),
+    "rp3beta": Registered(RP3BetaModel, lambda c: RP3BetaModel(c.rp3beta)),
     "spark-als": Registered(
         SparkALSModel, lambda c: SparkALSModel(c.als, spark=c.spark, seed=c.seed)
     ),

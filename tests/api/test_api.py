@@ -207,7 +207,7 @@ def test_ready_once_started(client: TestClient) -> None:
     assert r.json() == {"status": "ready", "model_version": "unsaved"}
 
 
-@pytest.mark.parametrize("model", ["itemknn", "userknn", "popular"])
+@pytest.mark.parametrize("model", ["itemknn", "userknn", "ease", "rp3beta", "popular"])
 def test_any_model_kind_is_served(tmp_path: Path, model: str) -> None:
     from recommender.data.activities import ActivityLines
     from recommender.data.catalogue import Catalogue

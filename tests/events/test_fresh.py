@@ -156,7 +156,7 @@ def _block_model(model: str, **extra: Any) -> TrainedModel:
     )
 
 
-@pytest.mark.parametrize("model", ["itemknn", "userknn"])
+@pytest.mark.parametrize("model", ["itemknn", "userknn", "ease", "rp3beta"])
 def test_neighbourhood_models_recalculate_too(model: str, store: SQLiteEventStore) -> None:
     rec = _served(_block_model(model), store, [Event(7777, 1005, "redirect")])
     got = rec.recommend(7777, 3)
