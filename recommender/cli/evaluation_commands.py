@@ -141,13 +141,13 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def tune(args: argparse.Namespace) -> int:
-    """Search ALS settings on the validation split; report the best on test."""
+    """Search a model's settings on the validation split; report the best on test."""
     from tqdm import tqdm
 
     from recommender.evaluation.dataset import load_log
     from recommender.evaluation.report import build_report, markdown_table
     from recommender.evaluation.tuning import (
-        DEFAULT_SPACE,
+        SPACES,
         SPARK_SPACE,
         Trial,
         candidates,
@@ -160,7 +160,9 @@ def tune(args: argparse.Namespace) -> int:
     settings = settings_from(args.env_file)
     log = load_log(args.data, column_mapping(args), skip_invalid=args.skip_invalid)
     split = _split(args, log)
-    space = SPARK_SPACE if args.space == "spark" else DEFAULT_SPACE
+    if args.space == "spark" and args.model != "als":
+        raise SystemExit("error: --space spark is the Spark write-up's ALS grid; use it with als")
+    space = SPARK_SPACE if args.space == "spark" else SPACES[args.model]
     k = args.k[0]
     total = len(candidates(space, args.search, args.budget, args.seed))
     with tqdm(total=total, desc="trials", disable=args.quiet) as bar:
@@ -172,6 +174,7 @@ def tune(args: argparse.Namespace) -> int:
         result = run_tune(
             split,
             settings,
+            model=args.model,
             space=space,
             search=args.search,
             budget=args.budget,
@@ -194,13 +197,14 @@ def tune(args: argparse.Namespace) -> int:
     print("on test:")
     print(markdown_table(document))
     if args.write_env is not None:
-        write_env(args.write_env, result.best.params)
+        write_env(args.write_env, result.best.params, args.model)
         print(f"wrote the best settings to {args.write_env}")
     return 0
 
 
 def add_commands(sub: Any) -> None:
     """Register ``evaluate`` and ``tune`` on the CLI's subparsers."""
+    from recommender.evaluation.tuning import SPACES
     from recommender.models.registry import MODEL_NAMES
 
     ev = sub.add_parser("evaluate", help="evaluate models on held-out data; write a report")
@@ -215,9 +219,14 @@ def add_commands(sub: Any) -> None:
     ev.add_argument("--out", type=Path, default=Path("reports"), help="report directory")
     ev.set_defaults(func=evaluate)
 
-    tu = sub.add_parser("tune", help="search ALS settings: select on validation, report on test")
+    tu = sub.add_parser(
+        "tune", help="search a model's settings: select on validation, report on test"
+    )
     add_log_options(tu)
     add_split_options(tu, default_validation=0.1)
+    tu.add_argument(
+        "--model", choices=sorted(SPACES), default="als", help="the model to tune (default als)"
+    )
     tu.add_argument("--search", choices=("grid", "random"), default="random")
     tu.add_argument("--budget", type=number(int, 1), default=20, help="trials at most")
     tu.add_argument("--space", choices=("default", "spark"), default="default")

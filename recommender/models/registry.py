@@ -53,6 +53,9 @@ class Registered:
 
     model_class: type[Model]
     build: Callable[[ModelConfig], Model]
+    settings_field: str | None
+    """The settings field that holds its Params (``"als"`` for ``RECOMMENDER_ALS__*``), or None
+    for a model without hyper-parameters."""
 
 
 def _itemknn(measure: str | None) -> Callable[[ModelConfig], Model]:
@@ -66,17 +69,19 @@ def _itemknn(measure: str | None) -> Callable[[ModelConfig], Model]:
 
 
 REGISTRY: dict[str, Registered] = {
-    "als": Registered(ALSModel, lambda c: ALSModel(c.als, seed=c.seed, threads=c.train_threads)),
-    "bpr": Registered(BPRModel, lambda c: BPRModel(c.bpr, seed=c.seed)),
-    "popular": Registered(PopularityModel, lambda _c: PopularityModel()),
-    "itemknn": Registered(ItemKNNModel, _itemknn(None)),
-    "itemknn-tfidf": Registered(ItemKNNModel, _itemknn("tfidf")),
-    "itemknn-bm25": Registered(ItemKNNModel, _itemknn("bm25")),
-    "userknn": Registered(UserKNNModel, lambda c: UserKNNModel(c.userknn)),
-    "ease": Registered(EASEModel, lambda c: EASEModel(c.ease)),
-    "rp3beta": Registered(RP3BetaModel, lambda c: RP3BetaModel(c.rp3beta)),
+    "als": Registered(
+        ALSModel, lambda c: ALSModel(c.als, seed=c.seed, threads=c.train_threads), "als"
+    ),
+    "bpr": Registered(BPRModel, lambda c: BPRModel(c.bpr, seed=c.seed), "bpr"),
+    "popular": Registered(PopularityModel, lambda _c: PopularityModel(), None),
+    "itemknn": Registered(ItemKNNModel, _itemknn(None), "itemknn"),
+    "itemknn-tfidf": Registered(ItemKNNModel, _itemknn("tfidf"), "itemknn"),
+    "itemknn-bm25": Registered(ItemKNNModel, _itemknn("bm25"), "itemknn"),
+    "userknn": Registered(UserKNNModel, lambda c: UserKNNModel(c.userknn), "userknn"),
+    "ease": Registered(EASEModel, lambda c: EASEModel(c.ease), "ease"),
+    "rp3beta": Registered(RP3BetaModel, lambda c: RP3BetaModel(c.rp3beta), "rp3beta"),
     "spark-als": Registered(
-        SparkALSModel, lambda c: SparkALSModel(c.als, spark=c.spark, seed=c.seed)
+        SparkALSModel, lambda c: SparkALSModel(c.als, spark=c.spark, seed=c.seed), "als"
     ),
 }
 """Model names (what settings and the CLI take) to their classes and builders."""

@@ -12,7 +12,13 @@ from recommender.data.demo import generate_demo_data
 from recommender.evaluation.dataset import load_log
 from recommender.evaluation.runner import METRICS, evaluate_models
 from recommender.evaluation.splits import time_split
-from recommender.evaluation.tuning import candidates, tune, write_env
+from recommender.evaluation.tuning import (
+    candidates,
+    settings_field,
+    tune,
+    with_params,
+    write_env,
+)
 from recommender.models.als import ALSParams
 from recommender.settings import Settings
 
@@ -194,3 +200,33 @@ def test_an_evaluation_with_no_warm_user_is_an_error(
     args = ["-q", "evaluate", "--data", str(demo), "--models", "popular", "--out", str(tmp_path)]
     assert main([*args, "--test-fraction", "0.00001"]) == 1
     assert "nothing to evaluate" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("model", "space", "key"),
+    [
+        ("ease", {"regularization": [5, 5000]}, "RECOMMENDER_EASE__REGULARIZATION"),
+        ("rp3beta", {"alpha": [0.5, 1], "beta": [0.0]}, "RECOMMENDER_RP3BETA__ALPHA"),
+        ("itemknn-bm25", {"neighbours": [5.0, 50]}, "RECOMMENDER_ITEMKNN__NEIGHBOURS"),
+    ],
+    ids=["ease", "rp3beta", "itemknn-bm25"],
+)
+def test_any_model_with_hyper_parameters_can_be_tuned(
+    demo: Path, tmp_path: Path, model: str, space: dict[str, list[float]], key: str
+) -> None:
+    split = time_split(load_log(demo).events, test_fraction=0.2, validation_fraction=0.1)
+    result = tune(split, _settings(), model=model, space=space, search="grid", budget=None)
+    assert len(result.trials) == 2
+    assert result.best == max(result.trials, key=lambda t: t.metrics[10]["ndcg"])
+    assert [r.model for r in result.test] == ["popular", model]
+    defaults = getattr(_settings(), settings_field(model))
+    for name, value in result.trials[0].params.items():  # validated into the Params' own types
+        assert type(value) is type(getattr(defaults, name))  # 5.0 neighbours become 5
+    env = tmp_path / ".env"
+    write_env(env, result.best.params, model)
+    assert key in env.read_text()
+
+
+def test_a_model_without_hyper_parameters_is_refused() -> None:
+    with pytest.raises(ValueError, match="'popular' has no hyper-parameters to tune"):
+        with_params(_settings(), "popular", {"x": 1})
