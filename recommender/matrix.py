@@ -53,6 +53,16 @@ class IdIndex:
         """The ids in row order (sorted ascending); do not modify."""
         return self._ids
 
+    def lookup(self, ids: ArrayLike) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """Rows of ``ids`` (:data:`MISSING` where an id is not in the index) and which were found,
+        in one vectorised search: for callers that handle both kinds."""
+        query = np.asarray(ids, dtype=np.int64)
+        if self._ids.shape[0] == 0:
+            return np.full(query.shape, MISSING, dtype=np.int64), np.zeros(query.shape, dtype=bool)
+        pos = np.minimum(np.searchsorted(self._ids, query), self._ids.shape[0] - 1)
+        found: NDArray[np.bool_] = self._ids[pos] == query
+        return np.where(found, pos, MISSING).astype(np.int64), found
+
     def rows(self, ids: ArrayLike, *, missing: Missing) -> NDArray[np.int64]:
         """Rows of ``ids``. Vectorised.
 
@@ -63,22 +73,15 @@ class IdIndex:
             :data:`MISSING` (-1), for callers that mask such ids; ``"error"``, a
             :class:`KeyError` naming the first one, where every id must be known.
         """
-        query = np.asarray(ids, dtype=np.int64)
-        if self._ids.shape[0] == 0:
-            found = np.zeros(query.shape, dtype=bool)
-            pos_clipped = np.zeros(query.shape, dtype=np.int64)
-        else:
-            pos = np.searchsorted(self._ids, query)
-            pos_clipped = np.minimum(pos, self._ids.shape[0] - 1)
-            found = self._ids[pos_clipped] == query
+        rows, found = self.lookup(ids)
         if missing == "error" and not found.all():
+            query = np.asarray(ids, dtype=np.int64)
             raise KeyError(f"id {int(query[~found].flat[0])} is not in the index")
-        return np.where(found, pos_clipped, MISSING).astype(np.int64)
+        return rows
 
     def contains(self, ids: ArrayLike) -> NDArray[np.bool_]:
         """One flag per id: whether it is in the index."""
-        found: NDArray[np.bool_] = self.rows(ids, missing="negative") != MISSING
-        return found
+        return self.lookup(ids)[1]
 
     def row(self, external_id: int) -> int | None:
         """The row of one id, or None when it is not in the index, for the single-request path.

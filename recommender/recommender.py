@@ -175,8 +175,7 @@ class Recommender:
     ) -> list[Recommendation]:
         """Top-``n`` jobs for each user, in the given order, scored in one matrix product."""
         ids = np.asarray(user_ids, dtype=np.int64)
-        rows = self.trained.users.rows(ids, missing="negative")
-        known = self.trained.users.contains(ids)
+        rows, known = self.trained.users.lookup(ids)
         rules = rules or Rules.at_now()
         fresh: dict[int, Recommendation] = {}
         if len(self.fresh):

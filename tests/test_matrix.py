@@ -49,3 +49,13 @@ def test_build_matrix_sums_repeats_and_is_float32_csr() -> None:
 def test_build_matrix_refuses_out_of_range_coordinates() -> None:
     with pytest.raises(ValueError, match="out of range"):
         build_matrix(np.array([3]), np.array([0]), np.array([1.0]), (3, 4))
+
+
+def test_lookup_gives_rows_and_which_ids_were_found_in_one_search() -> None:
+    index = IdIndex([30, 10, 20])
+    rows, found = index.lookup([20, 99, 10])
+    assert rows.tolist() == [1, MISSING, 0]
+    assert found.tolist() == [True, False, True]
+    assert index.contains([99, 30]).tolist() == [False, True]
+    empty_rows, empty_found = IdIndex([]).lookup([5])
+    assert (empty_rows.tolist(), empty_found.tolist()) == ([MISSING], [False])

@@ -84,10 +84,9 @@ def held_out(trained: TrainedModel, test_events: pl.DataFrame, settings: Setting
     """The warm relevant items of the test events for a model trained on the training events."""
     pairs = score_activities(test_events, settings.scoring)
     relevant = pairs.redirects > 0
-    rows = trained.users.rows(pairs.user_ids, missing="negative")
-    cols = trained.jobs.rows(pairs.job_ids, missing="negative")
-    cold_user = ~trained.users.contains(pairs.user_ids)
-    cold_job = ~trained.jobs.contains(pairs.job_ids)
+    rows, known_user = trained.users.lookup(pairs.user_ids)
+    cols, known_job = trained.jobs.lookup(pairs.job_ids)
+    cold_user, cold_job = ~known_user, ~known_job
     warm = relevant & ~cold_user & ~cold_job
     seen = np.zeros(warm.shape[0], dtype=bool)
     if warm.any():
