@@ -88,6 +88,15 @@ def block_activities(
     return records
 
 
+def block_csv(path: Path, sep: str = ",", header: bool = True) -> Path:
+    """``block_activities`` as one row per (user, job) with ``clicks`` 1: each row a redirect."""
+    pairs = sorted({(r["user_id"], r["job_id"]) for r in block_activities()})
+    lines = (["user,item,clicks"] if header else []) + [f"{u},{j},1" for u, j in pairs]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines).replace(",", sep) + "\n")
+    return path
+
+
 def activities_frame(records: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(
         {

@@ -8,7 +8,7 @@ from recommender.bundle.directory import list_bundles, set_current
 from recommender.bundle.files import load_bundle
 from recommender.cli import main
 from recommender.settings import get_settings
-from tests.conftest import WriteJsonl, block_activities
+from tests.conftest import WriteJsonl, block_activities, block_csv
 
 
 def test_train_writes_a_bundle(
@@ -100,3 +100,85 @@ def test_keep_must_be_a_positive_integer(capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit):
         main(["train", "--keep", "0"])
     assert "--keep: 0 is outside [1, ∞)" in capsys.readouterr().err
+
+
+@pytest.fixture
+def tiny_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tests.conftest.tiny_settings, as the CLI reads it: from the environment."""
+    for name, value in {
+        "ALS__FACTORS": "4",
+        "ALS__ITERATIONS": "15",
+        "ALS__REGULARIZATION": "1.0",
+        "SEED": "7",
+        "TRAIN_THREADS": "1",
+    }.items():
+        monkeypatch.setenv(f"RECOMMENDER_{name}", value)
+
+
+@pytest.mark.usefixtures("tiny_env")
+def test_train_from_a_csv_log_then_serve_the_bundle(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from recommender.api import create_app
+    from recommender.settings import Settings
+
+    path = block_csv(tmp_path / "clicks.csv")
+    mapping = ["--user-col", "user", "--item-col", "item", "--weight-col", "clicks"]
+    code = main(["-q", "train", "--data", str(path), *mapping, "--out", str(tmp_path / "m")])
+
+    assert code == 0
+    out = capsys.readouterr().out
+    assert f"{path}: 48 records from 49 lines" in out
+    assert "trained als on 12 users × 10 jobs (48 pairs)" in out
+    app = create_app(Settings(model_dir=tmp_path / "m", data_dir=tmp_path / "data"))
+    with TestClient(app) as client:
+        body = client.post("/recommend/jobs_single_user/", json={"user_id": 100, "n": 1}).json()
+        assert client.get("/model").json()["data"]["source"] == str(path)
+    assert body["source"] == "als"
+    assert [job["job_id"] for job in body["jobs"]] == [1000]  # the one job of its block unseen
+
+
+@pytest.mark.usefixtures("tiny_env")
+def test_train_from_a_tsv_without_header(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = block_csv(tmp_path / "u.data", sep="\t", header=False)
+    args = ["-q", "train", "--data", str(path), "--sep", "\\t", "--no-header"]
+    args += ["--user-col", "1", "--item-col", "2", "--weight-col", "3"]
+    assert main([*args, "--out", str(tmp_path / "m")]) == 0
+    assert "12 users × 10 jobs (48 pairs)" in capsys.readouterr().out
+    assert load_bundle(tmp_path / "m").manifest.data.mapping == {
+        "user_col": "1",
+        "item_col": "2",
+        "weight_col": "3",
+        "time_col": None,
+        "type_col": None,
+        "sep": "\t",
+        "has_header": False,
+    }
+
+
+def test_a_bad_log_row_exits_1_naming_file_line_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "clicks.csv"
+    path.write_text("user,item\n1,2\n1,x\n")
+    args = ["-q", "train", "--data", str(path), "--user-col", "user", "--item-col", "item"]
+    assert main([*args, "--out", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {path}:3: field 'item': expected an integer (got 'x')" in err
+    assert list_bundles(tmp_path / "m") == []
+
+
+def test_a_column_mapping_with_a_data_directory_is_refused(
+    tmp_path: Path, jsonl: WriteJsonl, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jsonl(tmp_path / "data" / "activities.jsonl", block_activities())
+    args = ["-q", "train", "--data", str(tmp_path / "data"), "--user-col", "a", "--item-col", "b"]
+    assert main([*args, "--out", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {tmp_path / 'data'}: a directory, not a log file" in err
+    with pytest.raises(SystemExit, match="needs --user-col and --item-col"):
+        main(["-q", "train", "--data", str(tmp_path / "data"), "--no-header"])

@@ -47,6 +47,9 @@ class DataInfo(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     source: str | None = None
+    """What was read: a log file, or the Spark engine's input (unset for a local data directory)."""
+    mapping: dict[str, Any] | None = None
+    """The column mapping the log was read with (None: its own columns)."""
     fingerprint: str | None = None
     activity_lines: int | None = None
     catalogue_jobs: int | None = None

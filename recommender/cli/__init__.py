@@ -28,11 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train a model on a data directory and write a bundle")
+    train = sub.add_parser(
+        "train", help="train a model on a data directory or a log file and write a bundle"
+    )
     train.add_argument(
         "--data",
-        help="directory with activities.jsonl, local or s3://bucket/prefix (default: setting); "
-        "with --engine spark also a log file (see the column mapping) or an s3a:// or hdfs:// URL",
+        help="directory with activities.jsonl, local or s3://bucket/prefix (default: setting), "
+        "or a CSV/TSV/Parquet/JSONL log file (see the column mapping); with --engine spark "
+        "also an s3a:// or hdfs:// URL",
     )
     train.add_argument(
         "--out", help="model directory to write the bundle to, local or s3://bucket/prefix"

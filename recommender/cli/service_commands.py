@@ -6,19 +6,19 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from recommender.settings import settings_from
+from recommender.settings import Settings, settings_from
 
 if TYPE_CHECKING:
+    from recommender.models.base import Progress
     from recommender.training.run import TrainResult
 
 
 def train(args: argparse.Namespace) -> int:
-    """Train on a data directory and write a bundle."""
+    """Train on a data directory or a log file and write a bundle."""
     from tqdm import tqdm
 
     from recommender.cli.spark_command import check_engine_options, train_on_spark
     from recommender.lifecycle import prune_bundles
-    from recommender.training.run import train_directory
 
     check_engine_options(args)
     settings = settings_from(args.env_file)
@@ -43,13 +43,7 @@ def train(args: argparse.Namespace) -> int:
         if getattr(args, "engine", "implicit") == "spark":
             result = train_on_spark(args, settings, progress)
         else:
-            result = train_directory(
-                settings,
-                data_dir=args.data,
-                skip_invalid=args.skip_invalid,
-                progress=progress,
-                window=args.window,
-            )
+            result = _train_locally(args, settings, progress)
     finally:
         for bar in bars:
             bar.close()
@@ -70,6 +64,19 @@ def train(args: argparse.Namespace) -> int:
     if deleted:
         print(f"deleted {len(deleted)} old bundle(s), keeping the newest {keep}")
     return 0
+
+
+def _train_locally(args: argparse.Namespace, settings: Settings, progress: Progress) -> TrainResult:
+    """``--data`` as a log file when it is a file or a column mapping is given, else as a data
+    directory (default: the setting)."""
+    from recommender.cli.evaluation_commands import column_mapping
+    from recommender.training.run import train_directory, train_log
+
+    mapping = column_mapping(args)
+    options = {"skip_invalid": args.skip_invalid, "progress": progress, "window": args.window}
+    if mapping is not None or (args.data is not None and Path(args.data).is_file()):
+        return train_log(settings, args.data or settings.data_dir, mapping, **options)
+    return train_directory(settings, data_dir=args.data, **options)
 
 
 def _current_or_none(model_dir: Path) -> str | None:
@@ -105,6 +112,7 @@ def generate_demo_data(args: argparse.Namespace) -> int:
 def prepare(args: argparse.Namespace) -> int:
     """Make what ``make run`` needs: demo data if the data directory has none, a model if none."""
     from recommender.bundle.directory import list_bundles
+    from recommender.cli.evaluation_commands import add_mapping_options
     from recommender.data.schema import ACTIVITIES_FILE
 
     settings = settings_from(args.env_file)
@@ -115,8 +123,11 @@ def prepare(args: argparse.Namespace) -> int:
         )
     if not list_bundles(settings.model_dir):
         print(f"no model in {settings.model_dir}: training")
+        mapping = argparse.ArgumentParser(add_help=False)
+        add_mapping_options(mapping)  # their defaults: no column mapping
         train(
             argparse.Namespace(
+                **vars(mapping.parse_args([])),
                 data=None,
                 out=None,
                 skip_invalid=False,

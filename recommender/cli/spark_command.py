@@ -14,16 +14,11 @@ if TYPE_CHECKING:
 
 
 def check_engine_options(args: argparse.Namespace) -> None:
-    """Refuse Spark-only options (``--master``, a column mapping) without ``--engine spark``."""
+    """Refuse ``--master`` without ``--engine spark`` (a column mapping applies to both)."""
     if getattr(args, "engine", "implicit") == "spark":
         return
     if getattr(args, "master", None) is not None:
         raise SystemExit("error: --master applies to --engine spark")
-    if getattr(args, "user_col", None) is not None or getattr(args, "item_col", None) is not None:
-        raise SystemExit(
-            "error: a column mapping applies to --engine spark; the implicit engine trains a "
-            "data directory (activities.jsonl)"
-        )
 
 
 def train_on_spark(args: argparse.Namespace, settings: Settings, progress: Progress) -> TrainResult:

@@ -1,7 +1,8 @@
 """A training run: read → fit → write → publish, once for every engine.
 
-:func:`train_directory` reads a data directory (and the event store) locally; the Spark engine
-(:mod:`recommender.spark.train`) reads and scores with Spark and fits ``spark-als``. Both end in
+:func:`train_directory` reads a data directory and :func:`train_log` any interaction log (each
+with the event store) locally, sharing everything after reading; the Spark engine
+(:mod:`recommender.spark.train`) reads and scores with Spark and fits ``spark-als``. All end in
 :func:`finish`, which stamps the run's timings on the manifest, writes the bundle and publishes
 it to the model store.
 """
@@ -11,16 +12,20 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from recommender.bundle.files import write_bundle
 from recommender.bundle.store import ModelStore
 from recommender.bundle.trained import TrainedModel
-from recommender.data.dataset import load_dataset
+from recommender.data.dataset import Dataset, load_dataset, load_log_dataset
+from recommender.data.interactions import ColumnMapping
+from recommender.data.remote import is_url
 from recommender.data.schema import ACTIVITIES_FILE, JOBS_FILE, USERS_FILE
+from recommender.errors import InvalidDataError
 from recommender.events import EventStore
 from recommender.models.base import Progress
 from recommender.settings import Settings
@@ -72,34 +77,126 @@ def train_directory(
         Point ``CURRENT`` at the new bundle (a running service swaps it in itself otherwise).
     """
     data_dir = local_inputs(settings, data_dir)
+    log.info("reading %s", data_dir)
+
+    def read(listings: Path, since: datetime | None) -> Dataset:
+        return load_dataset(
+            data_dir, listings_dir=listings, skip_invalid=skip_invalid, counts=True, since=since
+        )
+
+    inputs = [data_dir / name for name in (ACTIVITIES_FILE, JOBS_FILE, USERS_FILE)]
+    source = Source(read, files=tuple(p for p in inputs if p.exists()), info={})
+    return _train_local(
+        settings,
+        source,
+        model_dir=model_dir,
+        progress=progress,
+        events=events,
+        window=window,
+        make_current=make_current,
+    )
+
+
+def train_log(
+    settings: Settings,
+    log_file: Path | str,
+    mapping: ColumnMapping | None = None,
+    *,
+    model_dir: Path | None = None,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+    events: EventStore | None = None,
+    window: timedelta | None = None,
+    make_current: bool = True,
+) -> TrainResult:
+    """Read an interaction log (and the event store), train, and write a new bundle.
+
+    The log is read as ``evaluate`` reads it
+    (:func:`~recommender.data.dataset.load_log_dataset`): CSV, TSV, Parquet or JSON Lines, with
+    ``mapping`` (None: the file's own columns, ``activities.jsonl``'s fields or
+    ``job_clicks.csv``'s), a weight counting as that many lines; ``jobs.jsonl`` and
+    ``users.jsonl`` in the same directory, if there, form the catalogue. Everything after reading
+    is :func:`train_directory`'s; the manifest records the log as ``data.source`` and the
+    mapping as ``data.mapping``. The other parameters are :func:`train_directory`'s.
+
+    Raises
+    ------
+    InvalidDataError
+        ``log_file`` is a directory or a URL (the local engine reads one local file), or bad rows.
+    """
+    path = Path(log_file)
+    if is_url(log_file) or path.is_dir():
+        what = "a URL" if is_url(log_file) else "a directory"
+        raise InvalidDataError(
+            f"{what}, not a log file: a column mapping applies to one local log file (a data "
+            "directory is trained on by its activities.jsonl, without a mapping; a log at a URL "
+            "by --engine spark)",
+            path=log_file,
+        )
+    log.info("reading %s", path)
+
+    def read(listings: Path, since: datetime | None) -> Dataset:
+        return load_log_dataset(
+            path, mapping, listings_dir=listings, skip_invalid=skip_invalid, since=since
+        )
+
+    listed = [path.parent / name for name in (JOBS_FILE, USERS_FILE)]
+    info = {"source": str(path), "mapping": None if mapping is None else asdict(mapping)}
+    source = Source(read, files=(path, *(p for p in listed if p.exists())), info=info)
+    return _train_local(
+        settings,
+        source,
+        model_dir=model_dir,
+        progress=progress,
+        events=events,
+        window=window,
+        make_current=make_current,
+    )
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a local run reads: how (``read(listings_dir, since)``), the files to fingerprint and
+    what the manifest's data section says of them."""
+
+    read: Callable[[Path, datetime | None], Dataset]
+    files: tuple[Path, ...]
+    info: dict[str, Any]
+
+
+def _train_local(
+    settings: Settings,
+    source: Source,
+    *,
+    model_dir: Path | None,
+    progress: Progress | None,
+    events: EventStore | None,
+    window: timedelta | None,
+    make_current: bool,
+) -> TrainResult:
+    """Read ``source`` and the event store, fit, and :func:`finish`."""
     model_dir = Path(model_dir or settings.model_dir)
     if window is None and settings.window_days is not None:
         window = timedelta(days=settings.window_days)
     started = time.perf_counter()
-    log.info("reading %s", data_dir)
     since = None if window is None else datetime.now(UTC) - window
     # the checked jobs and profiles are streamed to Parquet here, and copied into the bundle
     with tempfile.TemporaryDirectory(prefix="recommender-listings-") as listings:
-        dataset = load_dataset(
-            data_dir,
-            listings_dir=Path(listings),
-            skip_invalid=skip_invalid,
-            counts=True,
-            since=since,
-        )
+        dataset = source.read(Path(listings), since)
         log.info(
-            "read %s activity lines (%s (user, job) pairs) in %.1f s",
+            "read %s records (%s activity lines) in %.1f s",
             f"{dataset.reports[0].records:,}",
-            f"{len(dataset.activities):,}",
+            f"{dataset.activities.lines():,}",
             time.perf_counter() - started,
         )
         dataset, event_info = with_events(dataset, events, settings.events_file, since)
         window_info = window_info_of(dataset, window, since)
         read = time.perf_counter()
-        inputs = [data_dir / name for name in (ACTIVITIES_FILE, JOBS_FILE, USERS_FILE)]
-        fingerprint = fingerprint_files(p for p in inputs if p.exists())
+        fingerprint = fingerprint_files(source.files)
         trained = train(dataset, settings, fingerprint=fingerprint, progress=progress)
-        trained.manifest.data = trained.manifest.data.model_copy(update=event_info | window_info)
+        trained.manifest.data = trained.manifest.data.model_copy(
+            update=source.info | event_info | window_info
+        )
         return finish(
             trained,
             settings,

@@ -151,14 +151,9 @@ def test_without_pyspark_the_spark_engine_says_what_to_install(
     assert list_bundles(tmp_path) == []
 
 
-@pytest.mark.parametrize(
-    "extra",
-    [["--master", "local[2]"], ["--user-col", "a", "--item-col", "b"]],
-    ids=["master", "mapping"],
-)
-def test_spark_options_need_the_spark_engine(tmp_path: Path, extra: list[str]) -> None:
+def test_master_needs_the_spark_engine(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="applies to --engine spark"):
-        main(["-q", "train", "--data", str(tmp_path), *extra])
+        main(["-q", "train", "--data", str(tmp_path), "--master", "local[2]"])
 
 
 def test_the_default_cli_and_the_service_never_import_pyspark(tmp_path: Path) -> None:
