@@ -12,7 +12,18 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench import batch, evaluation, events, fit, http_load, load, retrain, startup, workers
+from bench import (
+    batch,
+    evaluation,
+    events,
+    fit,
+    http_load,
+    load,
+    quality,
+    retrain,
+    startup,
+    workers,
+)
 from bench.common import RESULTS, Context, Result, say
 from bench.report import machine, markdown
 
@@ -26,6 +37,7 @@ BENCHMARKS: dict[str, Callable[[Context], Result]] = {
     "workers": workers.run,
     "retrain": retrain.run,
     "evaluation": evaluation.run,
+    "quality": quality.run,
 }
 DEFAULT_DATA = RESULTS / "data"
 
@@ -40,7 +52,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only", help=f"comma-separated benchmarks to run, of: {', '.join(BENCHMARKS)}"
     )
-    parser.add_argument("--quick", action="store_true", help="short wrk runs, for a smoke test")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="short wrk runs and smaller tuning grids, for a smoke test",
+    )
     args = parser.parse_args(argv)
     asked = set(args.only.split(",")) if args.only else set(BENCHMARKS)
     unknown = sorted(asked - set(BENCHMARKS))
