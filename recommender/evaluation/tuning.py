@@ -145,6 +145,61 @@ def _typed(settings: Settings, model: str, params: Mapping[str, Any]) -> dict[st
     return {name: getattr(chosen, name) for name in params}
 
 
+def search_split(
+    select: Split,
+    settings: Settings,
+    *,
+    model: str = "als",
+    space: Space | None = None,
+    search: Search = "random",
+    budget: int | None = 20,
+    metric: str = "ndcg",
+    k: int = 10,
+    seed: int = 0,
+    progress: Callable[[Trial, Trial], None] | None = None,
+) -> tuple[list[Trial], Trial]:
+    """Try ``model``'s settings from ``space`` (its default in :data:`SPACES` when None; a model
+    without Params, ``popular``, gets one trial) trained on ``select.train`` and scored on
+    ``select.test``.
+
+    Parameters
+    ----------
+    select
+        The split to select on: its ``test`` part is the validation data.
+    settings
+        The base settings; each trial overrides ``model``'s Params with its parameters.
+    model, space, search, budget, seed
+        What to search, how (:func:`candidates`) and with which seed.
+    metric, k
+        What the search maximises (MPR is minimised); ties keep the earlier trial.
+    progress
+        Called as ``progress(trial, best)`` after each trial.
+
+    Returns
+    -------
+    tuple[list[Trial], Trial]
+        Every trial in order, and the best.
+    """
+    space = SPACES.get(model, {}) if space is None else space
+    trials: list[Trial] = []
+    best: Trial | None = None
+    for params in candidates(space, search, budget, seed):
+        started = time.perf_counter()
+        trial_settings = with_params(settings, model, params) if params else settings
+        trained = fit_split(select.train, trial_settings, model)
+        metrics, _ = evaluate_trained(trained, held_out(trained, select.test, trial_settings), [k])
+        typed = _typed(trial_settings, model, params) if params else {}
+        trial = Trial(typed, metrics, time.perf_counter() - started)
+        trials.append(trial)
+        if best is None or trial.score(metric, k) > best.score(metric, k):
+            best = trial
+        if progress is not None:
+            progress(trial, best)
+    if best is None:
+        raise ValueError("the search space is empty")
+    return trials, best
+
+
 def tune(
     split: Split,
     settings: Settings,
@@ -161,37 +216,38 @@ def tune(
     """Search ``model``'s ``space`` (its default in :data:`SPACES` when None) on ``split`` (which
     needs a validation part) and report the best on test, beside popularity.
 
-    ``progress(trial, best)`` is called after each trial.
+    ``progress(trial, best)`` is called after each trial (see :func:`search_split`).
     """
     space = SPACES[model] if space is None else space
     select, report = split.for_tuning()
-    trials: list[Trial] = []
-    best: Trial | None = None
-    for params in candidates(space, search, budget, seed):
-        started = time.perf_counter()
-        trial_settings = with_params(settings, model, params)
-        trained = fit_split(select.train, trial_settings, model)
-        metrics, _ = evaluate_trained(trained, held_out(trained, select.test, trial_settings), [k])
-        typed = _typed(trial_settings, model, params)
-        trial = Trial(typed, metrics, time.perf_counter() - started)
-        trials.append(trial)
-        if best is None or trial.score(metric, k) > best.score(metric, k):
-            best = trial
-        if progress is not None:
-            progress(trial, best)
-    if best is None:
-        raise ValueError("the search space is empty")
+    trials, best = search_split(
+        select,
+        settings,
+        model=model,
+        space=space,
+        search=search,
+        budget=budget,
+        metric=metric,
+        k=k,
+        seed=seed,
+        progress=progress,
+    )
     tuned = with_params(settings, model, best.params)
     test, _ = evaluate_models(report, ["popular", model], tuned, [k])
     return TuneResult(trials=trials, best=best, test=test, metric=metric, k=k)
 
 
-def write_env(path: Path, params: Mapping[str, Any], model: str = "als") -> None:
+def write_env(
+    path: Path, params: Mapping[str, Any], model: str = "als", *, set_model: bool = False
+) -> None:
     """Merge ``RECOMMENDER_<FIELD>__<NAME>=value`` lines (``RECOMMENDER_ALS__FACTORS=64``) for
-    ``model``'s Params into an env file; ``train`` reads ``.env``."""
+    ``model``'s Params into an env file; ``train`` reads ``.env``. With ``set_model`` also
+    ``RECOMMENDER_MODEL=<model>``, so that ``train`` trains that model."""
     path = Path(path)
-    prefix = f"RECOMMENDER_{settings_field(model).upper()}__"
-    keys = {f"{prefix}{name.upper()}": value for name, value in params.items()}
+    keys: dict[str, Any] = {"RECOMMENDER_MODEL": model} if set_model else {}
+    if params:
+        prefix = f"RECOMMENDER_{settings_field(model).upper()}__"
+        keys |= {f"{prefix}{name.upper()}": value for name, value in params.items()}
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
     kept = [line for line in lines if line.split("=", 1)[0].strip() not in keys]
     kept += [f"{key}={value}" for key, value in keys.items()]
