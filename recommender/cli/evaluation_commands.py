@@ -1,4 +1,5 @@
-"""``evaluate`` and ``tune``: measure models on held-out data, search ALS settings."""
+"""``evaluate``, ``tune`` and ``select``: measure models on held-out data, search their settings,
+choose the model to serve."""
 
 from __future__ import annotations
 
@@ -202,8 +203,73 @@ def tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def select(args: argparse.Namespace) -> int:
+    """Tune each candidate model on a validation split; print every trial and the winner."""
+    from tqdm import tqdm
+
+    from recommender.evaluation.dataset import load_log
+    from recommender.evaluation.selection import select_model, validation_split
+    from recommender.evaluation.tuning import SPACES, Trial, candidates, write_env
+
+    settings = settings_from(args.env_file)
+    log = load_log(args.data, column_mapping(args), skip_invalid=args.skip_invalid)
+    for report in log.reports:
+        print(report.summary())
+    split = validation_split(log.events, args.split, fraction=args.validation_fraction)
+    models: list[str] = args.models
+    total = sum(
+        len(candidates(SPACES.get(m, {}), args.search, args.budget, args.seed)) for m in models
+    )
+    with tqdm(total=total, desc="trials", disable=args.quiet) as bar:
+
+        def progress(model: str, trial: Trial, best: Trial) -> None:
+            bar.update(1)
+            score = best.metrics[args.k][args.metric]
+            bar.set_postfix({"model": model, f"best {args.metric}@{args.k}": f"{score:.4f}"})
+
+        result = select_model(
+            split,
+            settings,
+            models,
+            search=args.search,
+            budget=args.budget,
+            metric=args.metric,
+            k=args.k,
+            seed=args.seed,
+            progress=progress,
+        )
+    print(_selection_table(result))
+    winner = result.winner
+    value = winner.best.metrics[args.k][args.metric]
+    params = ", ".join(f"{name}={v}" for name, v in winner.best.params.items()) or "no settings"
+    print(f"winner: {winner.model} ({params}), {args.metric}@{args.k} = {value:.4f} on validation")
+    if args.write_env is not None:
+        write_env(args.write_env, winner.best.params, winner.model, set_model=True)
+        print(f"wrote RECOMMENDER_MODEL={winner.model} and its settings to {args.write_env}")
+    return 0
+
+
+def _selection_table(result: Any) -> str:
+    metric, k = result.metric, result.k
+    lines = [
+        f"| model | settings | {metric}@{k} | seconds | |",
+        "|---|---|---|---|---|",
+    ]
+    for candidate in result.candidates:
+        for trial in candidate.trials:
+            mark = "best" if trial is candidate.best else ""
+            if candidate is result.winner and trial is candidate.best:
+                mark = "**winner**"
+            settings = ", ".join(f"{n}={v}" for n, v in trial.params.items()) or "-"
+            lines.append(
+                f"| {candidate.model} | {settings} | {trial.metrics[k][metric]:.4f} "
+                f"| {trial.seconds:.2f} | {mark} |"
+            )
+    return "\n".join(lines)
+
+
 def add_commands(sub: Any) -> None:
-    """Register ``evaluate`` and ``tune`` on the CLI's subparsers."""
+    """Register ``evaluate``, ``tune`` and ``select`` on the CLI's subparsers."""
     from recommender.evaluation.tuning import SPACES
     from recommender.models.registry import MODEL_NAMES
 
@@ -240,3 +306,53 @@ def add_commands(sub: Any) -> None:
         "--write-env", type=Path, help="merge the best settings into this env file (e.g. .env)"
     )
     tu.set_defaults(func=tune)
+
+    se = sub.add_parser(
+        "select",
+        help="choose the model to serve: tune each candidate on a validation split, keep the best",
+    )
+    add_log_options(se)
+    _add_selection_options(se)
+    se.set_defaults(func=select)
+
+
+def _add_selection_options(parser: argparse.ArgumentParser) -> None:
+    from recommender.evaluation.selection import SELECTABLE
+
+    parser.add_argument(
+        "--split",
+        choices=("time", "last"),
+        default="time",
+        help="time: validate on the last events (a global cut); last: on each user's last job",
+    )
+    parser.add_argument(
+        "--validation-fraction",
+        type=number(float, 0, 1, open_low=True),
+        default=0.2,
+        help="share of events to validate on (--split time; default 0.2)",
+    )
+    parser.add_argument(
+        "--models",
+        type=names(SELECTABLE),
+        default="als,ease,rp3beta,itemknn-bm25",
+        help=f"comma-separated candidates, of: {', '.join(SELECTABLE)}",
+    )
+    parser.add_argument("--search", choices=("grid", "random"), default="random")
+    parser.add_argument(
+        "--budget", type=number(int, 1), default=8, help="trials per model at most (default 8)"
+    )
+    parser.add_argument(
+        "--metric",
+        choices=("precision", "recall", "map", "ndcg", "hit_rate", "mpr", "auc"),
+        default="ndcg",
+        help="metric to select on (MPR is minimised, the others maximised)",
+    )
+    parser.add_argument("--k", type=number(int, 1), default=10, help="cut-off (default 10)")
+    parser.add_argument(
+        "--seed", type=number(int, 0), default=0, help="seed of the search (default 0)"
+    )
+    parser.add_argument(
+        "--write-env",
+        type=Path,
+        help="merge RECOMMENDER_MODEL and the winner's settings into this env file (e.g. .env)",
+    )
