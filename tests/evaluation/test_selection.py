@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from recommender.bundle.files import load_bundle
@@ -85,7 +86,7 @@ def test_the_same_data_and_seed_give_the_same_trials_and_winner(block_log: Path)
 def test_an_unknown_model_is_a_clear_error(
     block_log: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(ValueError, match="unknown model.*'nope'.*choose from"):
+    with pytest.raises(ValueError, match=r"unknown model.*'nope'.*choose from"):
         _select(block_log, ["ease", "nope"])
     with pytest.raises(SystemExit) as exited:
         main(["-q", "select", "--data", str(block_log), *MAPPING, "--models", "ease,nope"])
@@ -125,3 +126,16 @@ def test_the_env_file_select_writes_makes_train_serve_the_winner(
     assert manifest.model.kind == "ease"
     chosen = next(line for line in env.read_text().splitlines() if "EASE__REGULARIZATION" in line)
     assert manifest.model.params["regularization"] == float(chosen.split("=")[1])
+
+
+def test_the_last_split_validates_on_each_users_last_job(block_log: Path) -> None:
+    from recommender.data.interactions import ColumnMapping
+
+    mapping = ColumnMapping(user_col="user", item_col="item", time_col="time")
+    events = load_log(block_log, mapping).events
+    split = validation_split(events, "last")
+
+    last = events.sort("timestamp").group_by("user_id").agg(pl.col("job_id").last())
+    held = split.test.select("user_id", "job_id")
+    assert held.sort("user_id").equals(last.sort("user_id"))
+    assert split.train.height + held.height == events.height
