@@ -12,7 +12,8 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
 from recommender.errors import CatalogueTooLargeError
-from recommender.models.base import FloatArray, Model, Progress, params_of, take_rows
+from recommender.models.base import FloatArray, Progress, params_of
+from recommender.models.itemitem import ItemItemModel
 
 if TYPE_CHECKING:
     from recommender.data.catalogue import Catalogue
@@ -36,7 +37,7 @@ class EASEParams(BaseModel):
     max_items: int = Field(default=20_000, ge=1)
 
 
-class EASEModel(Model):
+class EASEModel(ItemItemModel):
     """Scores a job by a learned weighted sum of a user's jobs: ``score = user_items[user] @ B``.
 
     ``B`` (jobs × jobs) minimises ``‖X − X·B‖² + λ‖B‖²`` with a zero diagonal, so no job predicts
@@ -54,7 +55,6 @@ class EASEModel(Model):
     """
 
     kind: ClassVar[str] = "ease"
-    scores_histories: ClassVar[bool] = True
 
     def __init__(self, params: EASEParams | None = None) -> None:
         self.ease_params = params or EASEParams()
@@ -101,19 +101,8 @@ class EASEModel(Model):
         if progress is not None:
             progress(1, None)
 
-    @property
-    def n_users(self) -> int:
-        return self._n_users
-
-    @property
-    def n_items(self) -> int:
-        return int(self.weights.shape[0])
-
-    def user_scores(self, user_rows: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
-        """The users' history rows times ``B``."""
-        history = take_rows(user_items, user_rows).astype(np.float32, copy=False)
-        scores: FloatArray = np.asarray(history @ self.weights, dtype=np.float32)
-        return scores
+    def item_weights(self) -> FloatArray:
+        return self.weights
 
     def similar_scores(self, item_rows: NDArray[np.int64]) -> FloatArray:
         """Cosine similarity of the jobs' columns of ``B``.
@@ -139,7 +128,7 @@ class EASEModel(Model):
         return self.ease_params.model_dump()
 
     def arrays(self) -> dict[str, NDArray[Any]]:
-        return {"weights": self.weights, "n_users": np.array([self._n_users], dtype=np.int64)}
+        return {"weights": self.weights, "n_users": self._users_array()}
 
     @classmethod
     def from_arrays(

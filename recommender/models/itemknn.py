@@ -14,13 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recommender.models.base import (
     FloatArray,
-    Model,
     Progress,
     params_of,
     sparse_arrays,
     sparse_from_arrays,
     take_rows,
 )
+from recommender.models.itemitem import ItemItemModel
 
 if TYPE_CHECKING:
     from recommender.data.catalogue import Catalogue
@@ -44,7 +44,7 @@ class ItemKNNParams(BaseModel):
     bm25_b: float = Field(default=0.75, ge=0.0, le=1.0)
 
 
-class ItemKNNModel(Model):
+class ItemKNNModel(ItemItemModel):
     """Jobs like the ones a user interacted with: ``score = user_items[user] @ similarity``.
 
     implicit weighs the users × jobs matrix by ``measure`` (cosine: L2-normalised job columns;
@@ -61,7 +61,6 @@ class ItemKNNModel(Model):
     """
 
     kind: ClassVar[str] = "itemknn"
-    scores_histories: ClassVar[bool] = True
 
     def __init__(self, params: ItemKNNParams | None = None, *, threads: int = 0) -> None:
         self.knn_params = params or ItemKNNParams()
@@ -113,19 +112,8 @@ class ItemKNNModel(Model):
         if progress is not None:
             progress(1, None)
 
-    @property
-    def n_users(self) -> int:
-        return self._n_users
-
-    @property
-    def n_items(self) -> int:
-        return int(self.similarity.shape[0])
-
-    def user_scores(self, user_rows: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
-        """Sum over the user's jobs of their value times the job's similarity to each job."""
-        history = take_rows(user_items, user_rows).astype(np.float32, copy=False)
-        scores: FloatArray = (history @ self.similarity).toarray()
-        return scores
+    def item_weights(self) -> sp.csr_matrix:
+        return self.similarity
 
     def similar_scores(self, item_rows: NDArray[np.int64]) -> FloatArray:
         """The jobs' similarity rows, each divided by its largest absolute value (so in [-1, 1])."""
@@ -140,7 +128,7 @@ class ItemKNNModel(Model):
     def arrays(self) -> dict[str, NDArray[Any]]:
         return {
             **sparse_arrays("similarity", self.similarity),
-            "n_users": np.array([self._n_users], dtype=np.int64),
+            "n_users": self._users_array(),
         }
 
     @classmethod

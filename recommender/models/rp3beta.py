@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recommender.models.base import (
     FloatArray,
-    Model,
     Progress,
     normalize_sparse_rows,
     params_of,
@@ -20,6 +19,7 @@ from recommender.models.base import (
     sparse_from_arrays,
     take_rows,
 )
+from recommender.models.itemitem import ItemItemModel
 
 if TYPE_CHECKING:
     from recommender.data.catalogue import Catalogue
@@ -44,7 +44,7 @@ class RP3BetaParams(BaseModel):
     neighbours: int = Field(default=100, ge=1, le=10_000)
 
 
-class RP3BetaModel(Model):
+class RP3BetaModel(ItemItemModel):
     """Jobs a two-step walk reaches from a user's jobs, less the popular ones: ``user_items @ W``.
 
     From job ``i`` the walk steps to one of its users (uniformly: ``P_iu`` is the binary jobs ×
@@ -64,7 +64,6 @@ class RP3BetaModel(Model):
     """
 
     kind: ClassVar[str] = "rp3beta"
-    scores_histories: ClassVar[bool] = True
 
     def __init__(self, params: RP3BetaParams | None = None) -> None:
         self.rp3_params = params or RP3BetaParams()
@@ -115,19 +114,8 @@ class RP3BetaModel(Model):
         if progress is not None:
             progress(1, None)
 
-    @property
-    def n_users(self) -> int:
-        return self._n_users
-
-    @property
-    def n_items(self) -> int:
-        return int(self.similarity.shape[0])
-
-    def user_scores(self, user_rows: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
-        """Sum over the user's jobs of their value times the job's row of ``W``."""
-        history = take_rows(user_items, user_rows).astype(np.float32, copy=False)
-        scores: FloatArray = (history @ self.similarity).toarray()
-        return scores
+    def item_weights(self) -> sp.csr_matrix:
+        return self.similarity
 
     def similar_scores(self, item_rows: NDArray[np.int64]) -> FloatArray:
         """Cosine similarity of the jobs' rows of ``W``: jobs whose walks reach the same jobs.
@@ -149,7 +137,7 @@ class RP3BetaModel(Model):
     def arrays(self) -> dict[str, NDArray[Any]]:
         return {
             **sparse_arrays("similarity", self.similarity),
-            "n_users": np.array([self._n_users], dtype=np.int64),
+            "n_users": self._users_array(),
         }
 
     @classmethod
