@@ -40,7 +40,7 @@ __all__ = ["FieldKind", "FieldSpec", "LoadReport", "read_jsonl"]
 
 CHUNK_BYTES = 64 * 1024 * 1024
 MAX_REPORTED_ERRORS = 20
-COPY_MEMORY = "1GB"
+COPY_MEMORY = "256MB"
 """What :func:`copy_jsonl_to_parquet` lets DuckDB hold in memory before it spills to disk."""
 
 _POLARS_TYPES: dict[FieldKind, pl.DataType] = {
