@@ -4,13 +4,20 @@ a known user's newer ones are scored without refitting."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from recommender.models.base import FloatArray, Model, take_rows
+from recommender.models.base import (
+    FloatArray,
+    Model,
+    sparse_arrays,
+    sparse_from_arrays,
+    take_rows,
+)
 
 
 class ItemItemModel(Model):
@@ -42,3 +49,22 @@ class ItemItemModel(Model):
 
     def _users_array(self) -> NDArray[np.int64]:
         return np.array([self._n_users], dtype=np.int64)
+
+
+class SparseItemItemModel(ItemItemModel):
+    """An item-item model whose weights are a sparse ``similarity`` matrix (item-KNN, RP3beta),
+    kept in a bundle as the arrays of one CSR matrix."""
+
+    similarity: sp.csr_matrix
+
+    def item_weights(self) -> sp.csr_matrix:
+        return self.similarity
+
+    def arrays(self) -> dict[str, NDArray[Any]]:
+        return {**sparse_arrays("similarity", self.similarity), "n_users": self._users_array()}
+
+    def _restore(self, arrays: Mapping[str, NDArray[Any]]) -> Self:
+        """This (unfitted) model with the fitted state :meth:`arrays` wrote."""
+        self.similarity = sparse_from_arrays("similarity", arrays)
+        self._n_users = int(arrays["n_users"][0])
+        return self

@@ -16,11 +16,9 @@ from recommender.models.base import (
     FloatArray,
     Progress,
     params_of,
-    sparse_arrays,
-    sparse_from_arrays,
     take_rows,
 )
-from recommender.models.itemitem import ItemItemModel
+from recommender.models.itemitem import SparseItemItemModel
 
 if TYPE_CHECKING:
     from recommender.data.catalogue import Catalogue
@@ -44,7 +42,7 @@ class ItemKNNParams(BaseModel):
     bm25_b: float = Field(default=0.75, ge=0.0, le=1.0)
 
 
-class ItemKNNModel(ItemItemModel):
+class ItemKNNModel(SparseItemItemModel):
     """Jobs like the ones a user interacted with: ``score = user_items[user] @ similarity``.
 
     implicit weighs the users × jobs matrix by ``measure`` (cosine: L2-normalised job columns;
@@ -112,9 +110,6 @@ class ItemKNNModel(ItemItemModel):
         if progress is not None:
             progress(1, None)
 
-    def item_weights(self) -> sp.csr_matrix:
-        return self.similarity
-
     def similar_scores(self, item_rows: NDArray[np.int64]) -> FloatArray:
         """The jobs' similarity rows, each divided by its largest absolute value (so in [-1, 1])."""
         if self._similar is None:
@@ -125,20 +120,11 @@ class ItemKNNModel(ItemItemModel):
     def params(self) -> dict[str, Any]:
         return self.knn_params.model_dump()
 
-    def arrays(self) -> dict[str, NDArray[Any]]:
-        return {
-            **sparse_arrays("similarity", self.similarity),
-            "n_users": self._users_array(),
-        }
-
     @classmethod
     def from_arrays(
         cls, params: Mapping[str, Any], arrays: Mapping[str, NDArray[Any]]
     ) -> ItemKNNModel:
-        model = cls(params_of(ItemKNNParams, params))
-        model.similarity = sparse_from_arrays("similarity", arrays)
-        model._n_users = int(arrays["n_users"][0])
-        return model
+        return cls(params_of(ItemKNNParams, params))._restore(arrays)
 
 
 def _scale_rows_to_unit_max(matrix: sp.csr_matrix) -> sp.csr_matrix:

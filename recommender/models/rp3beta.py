@@ -15,11 +15,9 @@ from recommender.models.base import (
     Progress,
     normalize_sparse_rows,
     params_of,
-    sparse_arrays,
-    sparse_from_arrays,
     take_rows,
 )
-from recommender.models.itemitem import ItemItemModel
+from recommender.models.itemitem import SparseItemItemModel
 
 if TYPE_CHECKING:
     from recommender.data.catalogue import Catalogue
@@ -44,7 +42,7 @@ class RP3BetaParams(BaseModel):
     neighbours: int = Field(default=100, ge=1, le=10_000)
 
 
-class RP3BetaModel(ItemItemModel):
+class RP3BetaModel(SparseItemItemModel):
     """Jobs a two-step walk reaches from a user's jobs, less the popular ones: ``user_items @ W``.
 
     From job ``i`` the walk steps to one of its users (uniformly: ``P_iu`` is the binary jobs ×
@@ -114,9 +112,6 @@ class RP3BetaModel(ItemItemModel):
         if progress is not None:
             progress(1, None)
 
-    def item_weights(self) -> sp.csr_matrix:
-        return self.similarity
-
     def similar_scores(self, item_rows: NDArray[np.int64]) -> FloatArray:
         """Cosine similarity of the jobs' rows of ``W``: jobs whose walks reach the same jobs.
 
@@ -134,20 +129,11 @@ class RP3BetaModel(ItemItemModel):
     def params(self) -> dict[str, Any]:
         return self.rp3_params.model_dump()
 
-    def arrays(self) -> dict[str, NDArray[Any]]:
-        return {
-            **sparse_arrays("similarity", self.similarity),
-            "n_users": self._users_array(),
-        }
-
     @classmethod
     def from_arrays(
         cls, params: Mapping[str, Any], arrays: Mapping[str, NDArray[Any]]
     ) -> RP3BetaModel:
-        model = cls(params_of(RP3BetaParams, params))
-        model.similarity = sparse_from_arrays("similarity", arrays)
-        model._n_users = int(arrays["n_users"][0])
-        return model
+        return cls(params_of(RP3BetaParams, params))._restore(arrays)
 
 
 def _scale_rows_to_sum_one(matrix: sp.csr_matrix) -> sp.csr_matrix:
