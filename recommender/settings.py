@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from recommender.data.funnel import ScoringRule
@@ -24,8 +24,78 @@ from recommender.models.userknn import UserKNNParams
 ExcludeSeen = Literal["redirected", "all", "none"]
 LogFormat = Literal["text", "json"]
 
+AUTO = "auto"
+"""``RECOMMENDER_MODEL=auto`` (the default): ``train`` selects the model on a validation split."""
+NOT_SELECTABLE = ("spark-als", "blend")
+"""Models selection never tries as candidates: Spark's ALS (its own engine) and the blend, which
+selection builds itself from the candidates."""
+
 
 EVENTS_FILE = "events.sqlite3"
+
+
+class SelectionParams(BaseModel):
+    """How ``train`` selects the model to serve when ``model`` is ``auto``.
+
+    Each candidate is tuned on a validation split carved from the training log (at most
+    ``budget`` trials, or its entry in ``budgets``), a blend of the best two or three is weighed
+    on the same split, and the best by ``metric``@``k`` is fitted on everything. Logs larger than
+    ``sample_events`` are selected on a seeded sample of their users; logs over
+    ``max_log_bytes`` are not selected on at all (``fallback`` is trained, with a log line).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    candidates: tuple[str, ...] = ("als", "ease", "rp3beta", "itemknn-bm25")
+    budget: int = Field(default=6, ge=1, le=200, description="trials per candidate")
+    budgets: dict[str, int] = Field(
+        default_factory=lambda: {"als": 10, "ease": 3},
+        description="trials of particular candidates, overriding budget",
+    )
+    search: Literal["random", "grid"] = "random"
+    metric: Literal["precision", "recall", "map", "ndcg", "hit_rate"] = "ndcg"
+    k: int = Field(default=10, ge=1, le=100)
+    validation: Literal["time", "last"] = Field(
+        default="time",
+        description="time: validate on the last events (a global cut); last: each user's last job",
+    )
+    fraction: float = Field(default=0.2, gt=0.0, lt=1.0, description="share of events validated")
+    blend: bool = Field(default=True, description="weigh a blend of the best 2-3 candidates too")
+    blend_gain: float = Field(
+        default=0.01,
+        ge=0.0,
+        description="a blend wins only when it beats the best single model by this share",
+    )
+    sample_events: int = Field(
+        default=1_000_000, ge=1000, description="select on a sample of users above this"
+    )
+    max_log_bytes: int = Field(
+        default=1_000_000_000, ge=0, description="skip selection for a larger log (0: never skip)"
+    )
+    fallback: str = Field(default="als", description="the model trained when selection cannot run")
+
+    @field_validator("candidates")
+    @classmethod
+    def _known_candidates(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = [m for m in MODEL_NAMES if m not in NOT_SELECTABLE]
+        unknown = [m for m in value if m not in known]
+        if not value or unknown:
+            raise ValueError(
+                f"candidate(s) {', '.join(map(repr, unknown)) or '(none)'} cannot be selected; "
+                f"choose from {', '.join(known)}"
+            )
+        return value
+
+    @field_validator("fallback")
+    @classmethod
+    def _known_fallback(cls, value: str) -> str:
+        if value not in MODEL_NAMES or value == "blend":
+            raise ValueError(f"unknown fallback model {value!r}; known: {', '.join(MODEL_NAMES)}")
+        return value
+
+    def trials_of(self, model: str) -> int:
+        """The trial budget of ``model``."""
+        return self.budgets.get(model, self.budget)
 
 
 class Settings(BaseSettings):
@@ -46,7 +116,12 @@ class Settings(BaseSettings):
     model_dir: Path = Path("models")
     seed: int = Field(default=42, ge=0, le=2**32 - 1)
     scoring: ScoringRule = ScoringRule()
-    model: str = Field(default="als", description=f"the model to train, one of {MODEL_NAMES}")
+    model: str = Field(
+        default=AUTO,
+        description=f"the model to train: {AUTO!r} selects one on a validation split "
+        f"(see selection), or one of {MODEL_NAMES}",
+    )
+    selection: SelectionParams = SelectionParams()
     als: ALSParams = ALSParams()
     bpr: BPRParams = BPRParams()
     itemknn: ItemKNNParams = ItemKNNParams()
@@ -151,8 +226,8 @@ class Settings(BaseSettings):
     @field_validator("model")
     @classmethod
     def _known_model(cls, value: str) -> str:
-        if value not in MODEL_NAMES:
-            raise ValueError(f"unknown model {value!r}; known: {', '.join(MODEL_NAMES)}")
+        if value != AUTO and value not in MODEL_NAMES:
+            raise ValueError(f"unknown model {value!r}; known: {AUTO}, {', '.join(MODEL_NAMES)}")
         return value
 
 

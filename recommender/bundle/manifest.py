@@ -83,6 +83,10 @@ class Manifest(BaseModel):
     libraries: dict[str, str] = Field(default_factory=dict)
     files: dict[str, str] = Field(default_factory=dict)
     """Each array file of the bundle and its SHA-256."""
+    selection: dict[str, Any] | None = None
+    """How ``train`` chose the model (``RECOMMENDER_MODEL=auto``): every candidate's trials and
+    validation scores, the blend weighed, the similar-jobs method and the winner; None when the
+    model was pinned."""
     catalogue_files: dict[str, str] = Field(default_factory=dict)
     """The catalogue's Parquet files and their SHA-256, apart from :attr:`files`, whose every
     entry a service from before the catalogue loads as an array."""
@@ -100,6 +104,7 @@ class Manifest(BaseModel):
             "data": self.data_dict(),
             "timings": self.timings,
             "libraries": self.libraries,
+            "selection": self.selection,
         }
 
     def data_dict(self) -> dict[str, Any]:

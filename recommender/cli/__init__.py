@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         "always stay (default: setting keep_bundles, 5)",
     )
     train.add_argument(
+        "--model",
+        help="train this model with its settings, without selection (default: setting model; "
+        "'auto' selects one on a validation split of the log)",
+    )
+    train.add_argument(
         "--engine",
         choices=("implicit", "spark"),
         default="implicit",

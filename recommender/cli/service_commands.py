@@ -4,49 +4,39 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from recommender.settings import Settings, settings_from
 
 if TYPE_CHECKING:
-    from recommender.models.base import Progress
     from recommender.training.run import TrainResult
 
 
 def train(args: argparse.Namespace) -> int:
     """Train on a data directory or a log file and write a bundle."""
-    from tqdm import tqdm
-
     from recommender.cli.spark_command import check_engine_options, train_on_spark
     from recommender.lifecycle import prune_bundles
 
     check_engine_options(args)
     settings = settings_from(args.env_file)
-    if args.out is not None:  # a URL becomes the model store, with a local cache as model_dir
-        settings = settings.model_validate({**settings.model_dump(), "model_dir": args.out})
+    overrides = {"model_dir": args.out, "model": getattr(args, "model", None)}
+    overrides = {name: value for name, value in overrides.items() if value is not None}
+    if overrides:  # a URL model_dir becomes the model store, with a local cache as model_dir
+        settings = settings.model_validate({**settings.model_dump(), **overrides})
     model_dir = settings.model_dir
     replaced = _current_or_none(model_dir)  # perhaps what a running service serves: kept
-    iterations = {"als": settings.als.iterations, "bpr": settings.bpr.iterations}
-    total = iterations.get(settings.model, 1)
-    bars: list[tqdm[None]] = []  # opened at the first iteration, after reading and scoring
-
-    def progress(done: int, loss: float | None) -> None:
-        if not bars:
-            bars.append(tqdm(total=total, desc=settings.model, unit="it", disable=args.quiet))
-        bar = bars[0]
-        bar.update(done - bar.n)
-        if loss is not None:
-            bar.set_postfix(loss=f"{loss:.5f}")
-
+    bars = _Bars(quiet=args.quiet)
     try:
         result: TrainResult
         if getattr(args, "engine", "implicit") == "spark":
-            result = train_on_spark(args, settings, progress)
+            result = train_on_spark(args, settings, bars.fitting)
         else:
-            result = _train_locally(args, settings, progress)
+            result = _train_locally(args, settings, bars)
     finally:
-        for bar in bars:
-            bar.close()
+        bars.close()
+    selection = result.trained.manifest.selection
+    if selection is not None:
+        print(_selection_line(selection))
     for report in result.reports:
         print(report.summary())
     counts = result.trained.manifest.counts
@@ -66,14 +56,71 @@ def train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_locally(args: argparse.Namespace, settings: Settings, progress: Progress) -> TrainResult:
+class _Bars:
+    """The progress bars of a run: one over selection's trials, then one over the fit's
+    iterations (each opened at its first step)."""
+
+    def __init__(self, *, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bars: dict[str, Any] = {}
+        self.model = ""
+
+    def _bar(self, name: str, total: int, unit: str) -> Any:
+        from tqdm import tqdm
+
+        if name not in self.bars:
+            self.bars[name] = tqdm(total=total, desc=name, unit=unit, disable=self.quiet)
+        return self.bars[name]
+
+    def selecting(self, done: int, total: int, what: str) -> None:
+        """Selection's progress (an :data:`~recommender.evaluation.auto.SelectionProgress`)."""
+        bar = self._bar("selecting", total, "trial")
+        bar.update(done - bar.n)
+        bar.set_postfix_str(what)
+        if done >= total:
+            bar.close()
+
+    def fitting(self, done: int, loss: float | None) -> None:
+        """The fit's progress (a :data:`~recommender.models.base.Progress`)."""
+        bar = self._bar("fitting", 0, "it")
+        bar.update(done - bar.n)
+        if loss is not None:
+            bar.set_postfix(loss=f"{loss:.5f}")
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def _selection_line(selection: dict[str, Any]) -> str:
+    served = selection.get("served", {})
+    if "skipped" in selection:
+        return f"selection skipped ({selection['skipped']}): trained {served.get('model')}"
+    parts = [f"{m}×{w:g}" for m, w in zip(served["components"], served["weights"], strict=True)]
+    runner_up = ", ".join(
+        f"{c['model']} {c['best']['score']:.4f}" for c in selection.get("candidates", [])
+    )
+    return (
+        f"selected {served['model']} ({' + '.join(parts)}; similar jobs by {served['similar']}): "
+        f"{selection['metric']} {served['validation_score']:.4f} on validation "
+        f"[{runner_up}] in {selection['seconds']:.1f} s"
+    )
+
+
+def _train_locally(args: argparse.Namespace, settings: Settings, bars: _Bars) -> TrainResult:
     """``--data`` as a log file when it is a file or a column mapping is given, else as a data
-    directory (default: the setting)."""
+    directory (default: the setting); ``model`` auto selects the model first."""
     from recommender.cli.evaluation_commands import column_mapping
+    from recommender.evaluation.auto import AutoSelector
     from recommender.training.run import train_directory, train_log
 
     mapping = column_mapping(args)
-    options = {"skip_invalid": args.skip_invalid, "progress": progress, "window": args.window}
+    options = {
+        "skip_invalid": args.skip_invalid,
+        "progress": bars.fitting,
+        "window": args.window,
+        "select": AutoSelector(bars.selecting),
+    }
     if mapping is not None or (args.data is not None and Path(args.data).is_file()):
         return train_log(settings, args.data or settings.data_dir, mapping, **options)
     return train_directory(settings, data_dir=args.data, **options)

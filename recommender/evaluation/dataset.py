@@ -26,7 +26,9 @@ class EventLog:
     catalogue_jobs: int | None = None
 
 
-def _log_file(path: Path) -> Path:
+def log_file_of(path: Path) -> Path:
+    """The log a path names: the file itself, or a directory's activities.jsonl or
+    job_clicks.csv."""
     if not path.is_dir():
         return path
     for name in (ACTIVITIES_FILE, JOB_CLICKS_FILE):
@@ -44,7 +46,7 @@ def load_log(
     its size recorded as the catalogue.
     """
     path = Path(path)
-    log_file = _log_file(path)
+    log_file = log_file_of(path)
     events, report = read_interactions(log_file, mapping, skip_invalid=skip_invalid)
     reports = [report]
     catalogue = None

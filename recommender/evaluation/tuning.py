@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from recommender.bundle.trained import TrainedModel
 from recommender.evaluation.runner import (
     ModelResult,
     evaluate_models,
@@ -32,12 +33,14 @@ Search = Literal["grid", "random"]
 Space = Mapping[str, Sequence[Any]]
 
 DEFAULT_SPACE: dict[str, list[float]] = {
-    "factors": [16, 32, 64, 128],
-    "iterations": [5, 10, 20],
-    "regularization": [0.01, 0.1, 1, 10],
-    "alpha": [1, 10, 20, 40],
+    "factors": [16, 32, 64, 128, 256],
+    "iterations": [5, 10, 15, 25],
+    "regularization": [0.01, 0.1, 1, 10, 50, 200],
+    "alpha": [0.5, 1, 4, 10, 20, 40, 100],
 }
-"""ALS's default space; ``alpha`` scales the confidence (implicit weighs a pair alpha · value)."""
+"""ALS's default space, wide as "Revisiting iALS" asks (regularisation up to hundreds, where
+well-tuned ALS often ends on small logs); ``alpha`` scales the confidence (implicit weighs a
+pair alpha · value)."""
 
 SPARK_SPACE: dict[str, list[float]] = {
     "factors": [5, 10, 15, 20],
@@ -88,6 +91,15 @@ class Trial:
         """The value the search maximises (or minimises, for MPR)."""
         value = self.metrics[k][metric]
         return -value if metric == "mpr" else value
+
+
+@dataclass(frozen=True)
+class Searched:
+    """One model's search: every trial in order, the best, and its fitted model if kept."""
+
+    trials: list[Trial]
+    best: Trial
+    trained: TrainedModel | None = None
 
 
 @dataclass(frozen=True)
@@ -157,7 +169,8 @@ def search_split(
     k: int = 10,
     seed: int = 0,
     progress: Callable[[Trial, Trial], None] | None = None,
-) -> tuple[list[Trial], Trial]:
+    keep_best: bool = False,
+) -> Searched:
     """Try ``model``'s settings from ``space`` (its default in :data:`SPACES` when None; a model
     without Params, ``popular``, gets one trial) trained on ``select.train`` and scored on
     ``select.test``.
@@ -174,15 +187,18 @@ def search_split(
         What the search maximises (MPR is minimised); ties keep the earlier trial.
     progress
         Called as ``progress(trial, best)`` after each trial.
+    keep_best
+        Keep the best trial's fitted model (in :attr:`Searched.trained`).
 
     Returns
     -------
-    tuple[list[Trial], Trial]
+    Searched
         Every trial in order, and the best.
     """
     space = SPACES.get(model, {}) if space is None else space
     trials: list[Trial] = []
     best: Trial | None = None
+    kept: TrainedModel | None = None
     for params in candidates(space, search, budget, seed):
         started = time.perf_counter()
         trial_settings = with_params(settings, model, params) if params else settings
@@ -193,11 +209,12 @@ def search_split(
         trials.append(trial)
         if best is None or trial.score(metric, k) > best.score(metric, k):
             best = trial
+            kept = trained if keep_best else None
         if progress is not None:
             progress(trial, best)
     if best is None:
         raise ValueError("the search space is empty")
-    return trials, best
+    return Searched(trials, best, kept)
 
 
 def tune(
@@ -220,7 +237,7 @@ def tune(
     """
     space = SPACES[model] if space is None else space
     select, report = split.for_tuning()
-    trials, best = search_split(
+    searched = search_split(
         select,
         settings,
         model=model,
@@ -232,9 +249,9 @@ def tune(
         seed=seed,
         progress=progress,
     )
-    tuned = with_params(settings, model, best.params)
+    tuned = with_params(settings, model, searched.best.params)
     test, _ = evaluate_models(report, ["popular", model], tuned, [k])
-    return TuneResult(trials=trials, best=best, test=test, metric=metric, k=k)
+    return TuneResult(trials=searched.trials, best=searched.best, test=test, metric=metric, k=k)
 
 
 def write_env(

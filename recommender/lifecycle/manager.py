@@ -213,7 +213,7 @@ class RetrainManager:
                 return None
             if isinstance(report, PhaseReport):
                 low = PHASE_PROGRESS[report.phase]
-                high = PHASE_PROGRESS["writing"] if report.phase == "fitting" else low
+                high = _PHASE_END.get(report.phase, low)
                 self.book.update(
                     job_id, phase=report.phase, progress=low + (high - low) * report.fraction
                 )
@@ -224,6 +224,10 @@ class RetrainManager:
         changes = {} if train is None else {"timings": {"train": round(train, 4)}}
         self.book.update(job_id, status="failed", error=error, finished_at=now(), **changes)
         log.error("retraining job %s failed: %s", job_id, error)
+
+
+_PHASE_END = {"selecting": PHASE_PROGRESS["reading"], "fitting": PHASE_PROGRESS["writing"]}
+"""Where the phases that report how far through they are end."""
 
 
 def _lower_priority(child: BaseProcess) -> None:

@@ -22,21 +22,26 @@ from typing import Any, Literal
 from recommender.errors import RetrainNotFoundError
 
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
-Phase = Literal["queued", "starting", "reading", "fitting", "writing", "activating", "finished"]
-"""Where a job is: waiting; starting its process; reading the data and the events; fitting;
+Phase = Literal[
+    "queued", "starting", "selecting", "reading", "fitting", "writing", "activating", "finished"
+]
+"""Where a job is: waiting; starting its process; selecting the model on a validation split
+(``RECOMMENDER_MODEL=auto``); reading the data and the events; fitting;
 ranking the precomputed lists and writing the bundle; verifying and swapping it in; done. A
 failed job keeps the phase it failed in."""
 
 PHASE_PROGRESS: Mapping[Phase, float] = {
     "queued": 0.0,
     "starting": 0.02,
-    "reading": 0.05,
-    "fitting": 0.1,
+    "selecting": 0.03,
+    "reading": 0.3,
+    "fitting": 0.35,
     "writing": 0.8,
     "activating": 0.9,
     "finished": 1.0,
 }
-"""The progress a job has at the start of each phase; fitting moves it on per iteration."""
+"""The progress a job has at the start of each phase; selecting moves it on per trial and
+fitting per iteration."""
 
 HISTORY = 100
 """Finished jobs remembered; older ones are forgotten (queued and running ones never are)."""

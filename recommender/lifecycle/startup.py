@@ -98,9 +98,10 @@ def load_or_train(settings: Settings, events: EventStore | None = None) -> Recom
             except BundleNotFoundError:
                 log.info("no bundle in %s: training on %s", settings.model_dir, settings.data_dir)
                 # a service starting from a bundle never loads the training code
+                from recommender.evaluation.auto import AutoSelector  # noqa: PLC0415
                 from recommender.training.run import train_directory  # noqa: PLC0415
 
-                trained = train_directory(settings, events=events).trained
+                trained = train_directory(settings, events=events, select=AutoSelector()).trained
     return serve(trained, events)
 
 

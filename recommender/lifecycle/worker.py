@@ -17,7 +17,7 @@ from typing import Any
 
 from recommender.errors import RecommenderError
 from recommender.lifecycle.retrain_jobs import Phase
-from recommender.settings import Settings
+from recommender.settings import AUTO, Settings
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,17 @@ def train_in_child(conn: Connection, values: dict[str, Any], window_days: int | 
     """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        conn.send(PhaseReport("reading"))
         settings = Settings.model_validate(values)
         # the service imports this module; the training code is loaded in the child only
+        from recommender.evaluation.auto import AutoSelector  # noqa: PLC0415
         from recommender.training.run import train_directory  # noqa: PLC0415
+
+        def selecting(done: int, total: int, _what: str) -> None:
+            conn.send(PhaseReport("selecting", done / max(total, 1)))
+            if done >= total:
+                conn.send(PhaseReport("reading"))
+
+        conn.send(PhaseReport("selecting" if settings.model == AUTO else "reading"))
 
         total = iterations_of(settings)
 
@@ -76,7 +83,13 @@ def train_in_child(conn: Connection, values: dict[str, Any], window_days: int | 
                 conn.send(PhaseReport("fitting", done / total))
 
         window = None if window_days is None else timedelta(days=window_days)
-        result = train_directory(settings, window=window, make_current=False, progress=progress)
+        result = train_directory(
+            settings,
+            window=window,
+            make_current=False,
+            progress=progress,
+            select=AutoSelector(selecting),
+        )
         conn.send(Trained(result.bundle_dir.name, result.seconds))
     except RecommenderError as exc:
         conn.send(TrainingFailed(str(exc)))

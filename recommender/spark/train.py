@@ -32,7 +32,7 @@ from recommender.data.interactions import ColumnMapping
 from recommender.errors import EngineUnavailableError, InvalidDataError
 from recommender.models.base import Progress
 from recommender.models.spark.session import get_session
-from recommender.settings import Settings
+from recommender.settings import AUTO, Settings
 from recommender.spark.inputs import SparkInputs, read_inputs
 from recommender.spark.scoring import collect_pairs, score_pairs, within_window
 from recommender.training.fit import fingerprint_files, fit_pairs
@@ -41,8 +41,9 @@ from recommender.training.run import TrainResult, finish
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-SPARK_MODELS = ("als", "spark-als")
-"""Settings' ``model`` values the Spark engine trains (both as ``spark-als``)."""
+SPARK_MODELS = (AUTO, "als", "spark-als")
+"""Settings' ``model`` values the Spark engine trains (all as ``spark-als``: it selects no
+model, so ``auto`` means ALS with its settings)."""
 
 
 def train_spark(

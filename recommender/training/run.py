@@ -13,7 +13,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,11 +28,39 @@ from recommender.data.schema import ACTIVITIES_FILE, JOBS_FILE, USERS_FILE
 from recommender.errors import InvalidDataError
 from recommender.events import EventStore
 from recommender.models.base import Progress
-from recommender.settings import Settings
+from recommender.settings import AUTO, Settings
 from recommender.training.fit import fingerprint_files, train
 from recommender.training.inputs import local_inputs, window_info_of, with_events
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LogSpec:
+    """The log a run reads, as selection reads it again with its times
+    (``evaluate``'s reader): a data directory (its ``activities.jsonl``) or a log file."""
+
+    path: Path
+    mapping: ColumnMapping | None = None
+    skip_invalid: bool = False
+    since: datetime | None = None
+    """Only events from then on (the run's window), when set."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What selection chose: the settings to train with, and the manifest's ``selection``."""
+
+    settings: Settings
+    info: dict[str, Any]
+
+
+class Selector(Protocol):
+    """Chooses the model and its settings for a run whose ``settings.model`` is ``auto``
+    (:func:`recommender.evaluation.auto.select_for_training` is one)."""
+
+    def __call__(self, log_spec: LogSpec, settings: Settings) -> Choice:
+        """The settings to train with."""
 
 
 class ReadReport(Protocol):
@@ -62,6 +90,7 @@ def train_directory(
     events: EventStore | None = None,
     window: timedelta | None = None,
     make_current: bool = True,
+    select: Selector | None = None,
 ) -> TrainResult:
     """Read a data directory and the event store, train, and write a new bundle.
 
@@ -75,6 +104,9 @@ def train_directory(
         None); activity lines without a timestamp are kept.
     make_current:
         Point ``CURRENT`` at the new bundle (a running service swaps it in itself otherwise).
+    select:
+        Chooses the model when ``settings.model`` is ``auto``; without one such a run trains
+        ``settings.selection.fallback``.
     """
     data_dir = local_inputs(settings, data_dir)
     log.info("reading %s", data_dir)
@@ -85,7 +117,9 @@ def train_directory(
         )
 
     inputs = [data_dir / name for name in (ACTIVITIES_FILE, JOBS_FILE, USERS_FILE)]
-    source = Source(read, files=tuple(p for p in inputs if p.exists()), info={})
+    source = Source(
+        read, files=tuple(p for p in inputs if p.exists()), info={}, log=LogSpec(data_dir)
+    )
     return _train_local(
         settings,
         source,
@@ -94,6 +128,7 @@ def train_directory(
         events=events,
         window=window,
         make_current=make_current,
+        select=select,
     )
 
 
@@ -108,6 +143,7 @@ def train_log(
     events: EventStore | None = None,
     window: timedelta | None = None,
     make_current: bool = True,
+    select: Selector | None = None,
 ) -> TrainResult:
     """Read an interaction log (and the event store), train, and write a new bundle.
 
@@ -142,7 +178,8 @@ def train_log(
 
     listed = [path.parent / name for name in (JOBS_FILE, USERS_FILE)]
     info = {"source": str(path), "mapping": None if mapping is None else asdict(mapping)}
-    source = Source(read, files=(path, *(p for p in listed if p.exists())), info=info)
+    files = (path, *(p for p in listed if p.exists()))
+    source = Source(read, files=files, info=info, log=LogSpec(path, mapping, skip_invalid))
     return _train_local(
         settings,
         source,
@@ -151,6 +188,7 @@ def train_log(
         events=events,
         window=window,
         make_current=make_current,
+        select=select,
     )
 
 
@@ -162,6 +200,7 @@ class Source:
     read: Callable[[Path, datetime | None], Dataset]
     files: tuple[Path, ...]
     info: dict[str, Any]
+    log: LogSpec
 
 
 def _train_local(
@@ -173,13 +212,25 @@ def _train_local(
     events: EventStore | None,
     window: timedelta | None,
     make_current: bool,
+    select: Selector | None,
 ) -> TrainResult:
-    """Read ``source`` and the event store, fit, and :func:`finish`."""
+    """Choose the model (``auto``), read ``source`` and the event store, fit, and
+    :func:`finish`."""
     model_dir = Path(model_dir or settings.model_dir)
     if window is None and settings.window_days is not None:
         window = timedelta(days=settings.window_days)
     started = time.perf_counter()
     since = None if window is None else datetime.now(UTC) - window
+    selection: dict[str, Any] | None = None
+    if settings.model == AUTO:
+        if select is None:
+            fallback = settings.selection.fallback
+            log.info("model auto without a selector: training %s", fallback)
+            settings = settings.model_copy(update={"model": fallback})
+        else:
+            choice = select(replace(source.log, since=since), settings)
+            settings, selection = choice.settings, choice.info
+    selected = time.perf_counter()
     # the checked jobs and profiles are streamed to Parquet here, and copied into the bundle
     with tempfile.TemporaryDirectory(prefix="recommender-listings-") as listings:
         dataset = source.read(Path(listings), since)
@@ -187,7 +238,7 @@ def _train_local(
             "read %s records (%s activity lines) in %.1f s",
             f"{dataset.reports[0].records:,}",
             f"{dataset.activities.lines():,}",
-            time.perf_counter() - started,
+            time.perf_counter() - selected,
         )
         dataset, event_info = with_events(dataset, events, settings.events_file, since)
         window_info = window_info_of(dataset, window, since)
@@ -197,12 +248,16 @@ def _train_local(
         trained.manifest.data = trained.manifest.data.model_copy(
             update=source.info | event_info | window_info
         )
+        trained.manifest.selection = selection
+        timings = {"read_seconds": round(read - selected, 4)}
+        if selection is not None:
+            timings = {"select_seconds": round(selected - started, 4)} | timings
         return finish(
             trained,
             settings,
             reports=dataset.reports,
             started=started,
-            timings={"read_seconds": round(read - started, 4)},
+            timings=timings,
             model_dir=model_dir,
             make_current=make_current,
         )
