@@ -27,7 +27,9 @@ def train(args: argparse.Namespace) -> int:
     model_dir = settings.model_dir
     replaced = _current_or_none(model_dir)  # perhaps what a running service serves: kept
     iterations = {"als": settings.als.iterations, "bpr": settings.bpr.iterations}
-    total = iterations.get(settings.model, 1)
+    # a blend reports its components' iterations one after the other
+    fitted = settings.blend.components if settings.model == "blend" else (settings.model,)
+    total = sum(iterations.get(name, 1) for name in fitted)
     bars: list[tqdm[None]] = []  # opened at the first iteration, after reading and scoring
 
     def progress(done: int, loss: float | None) -> None:
