@@ -13,6 +13,7 @@ from recommender.data.funnel import ScoringRule
 from recommender.data.remote import is_url, local_cache_for
 from recommender.errors import SettingsFileError
 from recommender.models.als import ALSParams
+from recommender.models.blend import BlendParams
 from recommender.models.bpr import BPRParams
 from recommender.models.ease import EASEParams
 from recommender.models.itemknn import ItemKNNParams
@@ -129,6 +130,7 @@ class Settings(BaseSettings):
     ease: EASEParams = EASEParams()
     rp3beta: RP3BetaParams = RP3BetaParams()
     spark: SparkParams = SparkParams()
+    blend: BlendParams = BlendParams()
     train_threads: int = Field(
         default=0, ge=0, description="implicit's num_threads for fit; 0 means one per core"
     )
@@ -228,6 +230,17 @@ class Settings(BaseSettings):
     def _known_model(cls, value: str) -> str:
         if value != AUTO and value not in MODEL_NAMES:
             raise ValueError(f"unknown model {value!r}; known: {AUTO}, {', '.join(MODEL_NAMES)}")
+        return value
+
+    @field_validator("blend")
+    @classmethod
+    def _known_components(cls, value: BlendParams) -> BlendParams:
+        unknown = [name for name in value.components if name not in MODEL_NAMES]
+        if unknown:
+            raise ValueError(
+                f"unknown blend component(s) {', '.join(map(repr, unknown))}; "
+                f"known: {', '.join(MODEL_NAMES)}"
+            )
         return value
 
 

@@ -7,6 +7,7 @@ import pytest
 from recommender.bundle.directory import list_bundles, set_current
 from recommender.bundle.files import load_bundle
 from recommender.cli import main
+from recommender.models.blend import BlendModel
 from recommender.settings import get_settings
 from tests.conftest import WriteJsonl, block_activities, block_csv
 
@@ -24,6 +25,25 @@ def test_train_writes_a_bundle(
     assert data.fingerprint is not None
     assert len(data.fingerprint) == 32
     assert data.activity_lines == 96
+
+
+def test_train_a_blend_counts_its_components_iterations(
+    tmp_path: Path,
+    jsonl: WriteJsonl,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RECOMMENDER_MODEL", "blend")
+    monkeypatch.setenv("RECOMMENDER_ALS__ITERATIONS", "4")
+    jsonl(tmp_path / "data" / "activities.jsonl", block_activities())
+    code = main(["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "m")])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "trained blend on 12 users × 10 jobs" in captured.out
+    assert "5/5" in captured.err  # ALS's 4 iterations, then EASE's one
+    model = load_bundle(tmp_path / "m").model
+    assert isinstance(model, BlendModel)
+    assert [component.kind for component in model.components] == ["als", "ease"]
 
 
 def test_train_on_a_bad_line_exits_1_naming_file_and_line(

@@ -65,7 +65,7 @@ class _Bars:
         self.bars: dict[str, Any] = {}
         self.model = ""
 
-    def _bar(self, name: str, total: int, unit: str) -> Any:
+    def _bar(self, name: str, total: int | None, unit: str) -> Any:
         from tqdm import tqdm
 
         if name not in self.bars:
@@ -82,7 +82,7 @@ class _Bars:
 
     def fitting(self, done: int, loss: float | None) -> None:
         """The fit's progress (a :data:`~recommender.models.base.Progress`)."""
-        bar = self._bar("fitting", 0, "it")
+        bar = self._bar("fitting", None, "it")  # a blend's components report one after another
         bar.update(done - bar.n)
         if loss is not None:
             bar.set_postfix(loss=f"{loss:.5f}")

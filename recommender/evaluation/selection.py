@@ -22,6 +22,7 @@ from recommender.evaluation.blending import Blend, weigh_blend
 from recommender.evaluation.similar import next_job_hit_rate, next_jobs
 from recommender.evaluation.splits import Split, leave_last_k, time_split
 from recommender.evaluation.tuning import SPACES, Search, Trial, search_split, with_params
+from recommender.models.blend import MAX_COMPONENTS
 from recommender.models.registry import REGISTRY
 from recommender.settings import Settings
 
@@ -251,11 +252,13 @@ def _served(
 
 
 def _similar_model(components: tuple[str, ...], similar: SimilarChoice) -> str:
-    """The best similar-jobs method that can sit beside ``components`` in one blend (its Params
-    in a settings field no component uses, or one of them)."""
+    """The best similar-jobs method that can sit beside ``components`` in one blend: one of
+    them, or another whose Params live in a settings field none of them uses, while the blend
+    has room for a component."""
     fields = {REGISTRY[c].settings_field for c in components}
+    room = len(components) < MAX_COMPONENTS
     for model in sorted(similar.hit_rates, key=lambda m: -similar.hit_rates[m]):
-        if model in components or REGISTRY[model].settings_field not in fields:
+        if model in components or (room and REGISTRY[model].settings_field not in fields):
             return model
     return components[0]
 

@@ -31,12 +31,24 @@ class Model(ABC):
     """A recommendation model over contiguous user rows and job columns.
 
     Subclasses set :attr:`kind` (the name recorded in a bundle) and implement the methods below.
+    Defining a class with a :attr:`kind` records it, so that :func:`model_class` finds it.
     """
 
     kind: ClassVar[str]
-    scores_histories: ClassVar[bool] = False
+    scores_histories: bool = False
     """Whether :meth:`user_scores` scores the rows of ``user_items`` it is given (neighbourhood
-    and popularity models) rather than what was learned per user row (factor models)."""
+    and popularity models) rather than what was learned per user row (factor models). A class
+    attribute for most models; a blend's depends on its components, so it is an instance's."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("kind")  # intermediate classes (FactorModel, ...) have none
+        if kind is None:
+            return
+        known = _MODEL_CLASSES.get(kind)
+        if known is not None and known.__qualname__ != cls.__qualname__:  # not a module reload
+            raise TypeError(f"model kind {kind!r} is taken by {known.__qualname__}")
+        _MODEL_CLASSES[kind] = cls
 
     @abstractmethod
     def fit(
@@ -141,6 +153,26 @@ class Model(ABC):
     @abstractmethod
     def from_arrays(cls, params: Mapping[str, Any], arrays: Mapping[str, NDArray[Any]]) -> Model:
         """Rebuild a fitted model from :meth:`params` and :meth:`arrays`."""
+
+
+_MODEL_CLASSES: dict[str, type[Model]] = {}
+
+
+def model_class(kind: str) -> type[Model]:
+    """The model class of ``kind`` (the name a bundle records), among the classes defined so far.
+
+    A model that holds other models (a blend) rebuilds them through this, without importing the
+    registry that imports it.
+
+    Raises
+    ------
+    ValueError
+        If no class defined so far has that kind.
+    """
+    found = _MODEL_CLASSES.get(kind)
+    if found is None:
+        raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(sorted(_MODEL_CLASSES))}")
+    return found
 
 
 def normalize_rows(matrix: FloatArray) -> FloatArray:

@@ -5,7 +5,7 @@ a known user's newer ones are scored without refitting."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,7 +24,7 @@ class ItemItemModel(Model):
     """A model that scores ``history @ item_weights()``; subclasses fit the weights and say how
     jobs are similar. Sets ``_n_users`` when fitted."""
 
-    scores_histories: ClassVar[bool] = True
+    scores_histories = True
     _n_users: int = 0
 
     def item_weights(self) -> sp.csr_matrix | FloatArray:

@@ -24,7 +24,7 @@ class PopularityModel(Model):
     """
 
     kind: ClassVar[str] = "popular"
-    scores_histories: ClassVar[bool] = True
+    scores_histories = True
 
     def __init__(self) -> None:
         self.popularity: FloatArray = np.zeros(0, dtype=np.float32)

@@ -2,7 +2,8 @@
 
 A bundle records a model's :attr:`~recommender.models.base.Model.kind` and finds its class again
 through :data:`MODEL_KINDS`; ``train``, ``evaluate`` and ``tune`` build one by name with
-:func:`create_model`. ``itemknn-tfidf`` and ``itemknn-bm25`` are ``itemknn`` with another measure.
+:func:`create_model`. ``itemknn-tfidf`` and ``itemknn-bm25`` are ``itemknn`` with another measure;
+``blend`` builds each of its components by name here too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Protocol
 
 from recommender.models.als import ALSModel, ALSParams
 from recommender.models.base import Model
+from recommender.models.blend import NOT_BLENDABLE, BlendModel, BlendParams
 from recommender.models.bpr import BPRModel, BPRParams
 from recommender.models.ease import EASEModel, EASEParams
 from recommender.models.itemknn import ItemKNNModel, ItemKNNParams
@@ -45,6 +47,8 @@ class ModelConfig(Protocol):
     def rp3beta(self) -> RP3BetaParams: ...
     @property
     def spark(self) -> SparkParams: ...
+    @property
+    def blend(self) -> BlendParams: ...
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,18 @@ def _itemknn(measure: str | None) -> Callable[[ModelConfig], Model]:
     return build
 
 
+def _blend(config: ModelConfig) -> Model:
+    """A blend of the models ``config.blend`` names, each built from its own settings."""
+    params = config.blend
+    for name in params.components:
+        if name in NOT_BLENDABLE or name not in REGISTRY:
+            known = ", ".join(n for n in MODEL_NAMES if n not in NOT_BLENDABLE)
+            raise ValueError(
+                f"blend component {name!r} is not a model a blend holds; known: {known}"
+            )
+    return BlendModel(params, [create_model(name, config) for name in params.components])
+
+
 REGISTRY: dict[str, Registered] = {
     "als": Registered(
         ALSModel, lambda c: ALSModel(c.als, seed=c.seed, threads=c.train_threads), "als"
@@ -83,12 +99,14 @@ REGISTRY: dict[str, Registered] = {
     "spark-als": Registered(
         SparkALSModel, lambda c: SparkALSModel(c.als, spark=c.spark, seed=c.seed), "als"
     ),
+    "blend": Registered(BlendModel, _blend, "blend"),
 }
 """Model names (what settings and the CLI take) to their classes and builders."""
 
 MODEL_NAMES: tuple[str, ...] = tuple(REGISTRY)
 """The models :func:`create_model` builds (``itemknn-*`` pick a measure; ``spark-als`` fits
-Spark's ALS and needs the optional pyspark)."""
+Spark's ALS and needs the optional pyspark; ``blend`` sums the standardised scores of the models
+``settings.blend`` names)."""
 
 MODEL_KINDS: dict[str, type[Model]] = {r.model_class.kind: r.model_class for r in REGISTRY.values()}
 """Model classes by the kind a bundle records."""
@@ -102,7 +120,7 @@ def create_model(name: str, config: ModelConfig) -> Model:
     Raises
     ------
     ValueError
-        If ``name`` is not a known model.
+        If ``name`` is not a known model, or a blend's component is not one a blend holds.
     """
     registered = REGISTRY.get(name)
     if registered is None:

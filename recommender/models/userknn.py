@@ -57,7 +57,7 @@ class UserKNNModel(Model):
     """
 
     kind: ClassVar[str] = "userknn"
-    scores_histories: ClassVar[bool] = True
+    scores_histories = True
 
     def __init__(self, params: UserKNNParams | None = None) -> None:
         self.knn_params = params or UserKNNParams()

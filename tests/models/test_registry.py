@@ -11,6 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from recommender import settings as settings_module
+from recommender.models.als import ALSModel
+from recommender.models.base import model_class
 from recommender.models.registry import MODEL_KINDS, MODEL_NAMES, REGISTRY, create_model
 from recommender.settings import Settings
 from tests.models.contract import ModelContract
@@ -61,6 +63,18 @@ def test_every_name_builds_its_registered_kind(contracts: list[type[ModelContrac
         assert type(model) is MODEL_KINDS[model.kind] is REGISTRY[model_name].model_class
     with pytest.raises(ValueError, match="unknown model"):
         create_model("svd", Settings())
+
+
+def test_defining_a_model_class_records_its_kind() -> None:
+    """What a blend rebuilds its components through, without importing the registry."""
+    for kind, cls in MODEL_KINDS.items():
+        assert model_class(kind) is cls
+    with pytest.raises(ValueError, match="unknown model kind 'svd'; known: als, "):
+        model_class("svd")
+    with pytest.raises(TypeError, match="model kind 'als' is taken by ALSModel"):
+
+        class OtherALS(ALSModel):
+            kind = "als"
 
 
 def test_settings_model_is_validated_and_read_from_the_environment(
