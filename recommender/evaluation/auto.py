@@ -185,7 +185,7 @@ def describe(selection: Selection, params: SelectionParams, seconds: float) -> d
             }
             for c in selection.candidates
         ],
-        "skipped": selection.skipped,
+        "candidates_skipped": selection.skipped,
         "blend": None
         if selection.blend is None
         else {

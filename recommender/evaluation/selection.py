@@ -244,7 +244,9 @@ def _served(
 ) -> Served:
     single = winner.best.score(metric, k)
     if weighed is not None and weighed.score > single * (1 + gain):
-        components, weights, score = weighed.components, weighed.weights, weighed.score
+        kept = [(c, w) for c, w in zip(weighed.components, weighed.weights, strict=True) if w > 0]
+        components, weights = tuple(c for c, _ in kept), tuple(w for _, w in kept)
+        score = weighed.score
     else:
         components, weights, score = (winner.model,), (1.0,), single
     chosen = components[0] if similar is None else _similar_model(components, similar)
