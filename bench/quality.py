@@ -42,7 +42,7 @@ from bench.quality_service import run_service
 ML_100K = REPO.parent / "shared" / "data" / "ml-100k" / "u.data"
 SEED = 42
 SERVICE_MODELS: tuple[str | None, ...] = (None, "als")
-"""What ``train`` gives by default (the model it selects), then ALS pinned by ``RECOMMENDER_MODEL``."""
+"""What ``train`` gives by default (the model it selects), then ALS pinned (``RECOMMENDER_MODEL``)."""
 
 
 @dataclass(frozen=True)
@@ -161,11 +161,16 @@ def measure(data: DataSet, workdir: Path, quick: bool) -> tuple[list[Figures], d
     counts["service_lines"] = lines
     user_ids = test.user_ids[test.test_rows].tolist()
     for model in SERVICE_MODELS:
-        run = run_service(data_dir, workdir / slug, user_ids, model)
+        validation = "last" if data.split == "last" else "time"
+        run = run_service(data_dir, workdir / slug, user_ids, model, validation)
         name = f"service ({model or 'default: ' + run.trained.split()[1]})"
         seconds = run.train_seconds + run.request_seconds
         figures.append(scoring.figures(name, "service", run.lists, seconds))
-        raw.setdefault("service", {})[name] = {"trained": run.trained, "train_s": run.train_seconds}
+        raw.setdefault("service", {})[name] = {
+            "trained": run.trained,
+            "selected": run.selected,
+            "train_s": run.train_seconds,
+        }
     raw["counts"] = counts
     return figures, raw
 

@@ -35,29 +35,35 @@ class ServiceRun:
     train_seconds: float
     request_seconds: float
     trained: str
+    selected: str | None
 
 
-def _environment(model: str | None, data_dir: Path, model_dir: Path) -> dict[str, str]:
+def _environment(
+    model: str | None, data_dir: Path, model_dir: Path, validation: str
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECOMMENDER_")}
     env |= {
         "RECOMMENDER_DATA_DIR": str(data_dir),
         "RECOMMENDER_MODEL_DIR": str(model_dir),
         "RECOMMENDER_TRAIN_IF_MISSING": "false",
+        "RECOMMENDER_SELECTION__VALIDATION": validation,
     }
     if model is not None:
         env["RECOMMENDER_MODEL"] = model
     return env
 
 
-def train(data_dir: Path, model_dir: Path, model: str | None) -> tuple[float, str]:
-    """Run ``python -m recommender train``; its seconds and its last line."""
+def train(
+    data_dir: Path, model_dir: Path, model: str | None, validation: str
+) -> tuple[float, list[str]]:
+    """Run ``python -m recommender train``; its seconds and its output lines."""
     command = [sys.executable, "-m", "recommender", "--quiet", "train"]
     command += ["--data", str(data_dir), "--out", str(model_dir)]
     started = time.perf_counter()
     done = subprocess.run(
         command,
         cwd=REPO,
-        env=_environment(model, data_dir, model_dir),
+        env=_environment(model, data_dir, model_dir, validation),
         capture_output=True,
         text=True,
         check=False,
@@ -65,7 +71,7 @@ def train(data_dir: Path, model_dir: Path, model: str | None) -> tuple[float, st
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
-    return seconds, done.stdout.strip().splitlines()[-1]
+    return seconds, done.stdout.strip().splitlines()
 
 
 def ask(server: Server, user_ids: Sequence[int]) -> list[list[int]]:
@@ -82,17 +88,24 @@ def ask(server: Server, user_ids: Sequence[int]) -> list[list[int]]:
 
 
 def run_service(
-    data_dir: Path, workdir: Path, user_ids: Sequence[int], model: str | None
+    data_dir: Path, workdir: Path, user_ids: Sequence[int], model: str | None, validation: str
 ) -> ServiceRun:
-    """Train the service on ``data_dir`` with ``model`` (None: the default), start it, ask it."""
+    """Train the service on ``data_dir`` with ``model`` (None: the default, selected on a
+    ``validation`` split carved as the protocol carves its own), start it, ask it."""
     name = model or "default"
     model_dir = workdir / f"models-{name}"
-    seconds, line = train(data_dir, model_dir, model)
+    seconds, lines = train(data_dir, model_dir, model, validation)
+    line = lines[-1]
+    selected = next((x for x in lines if x.startswith(("selected ", "selection skipped"))), None)
     say(f"quality: service ({name}) {line}")
-    env = _environment(model, data_dir, model_dir)
+    if selected is not None:
+        say(f"quality: service ({name}) {selected}")
+    env = _environment(model, data_dir, model_dir, validation)
     with Server("main:app", env, workdir / f"service-{name}.log") as server:
         server.wait_for("/health")
         started = time.perf_counter()
         lists = ask(server, user_ids)
         asked = time.perf_counter() - started
-    return ServiceRun(lists=lists, train_seconds=seconds, request_seconds=asked, trained=line)
+    return ServiceRun(
+        lists=lists, train_seconds=seconds, request_seconds=asked, trained=line, selected=selected
+    )

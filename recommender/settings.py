@@ -50,10 +50,14 @@ class SelectionParams(BaseModel):
     candidates: tuple[str, ...] = ("als", "ease", "rp3beta", "itemknn-bm25")
     budget: int = Field(default=6, ge=1, le=200, description="trials per candidate")
     budgets: dict[str, int] = Field(
-        default_factory=lambda: {"als": 10, "ease": 3},
+        default_factory=lambda: {"als": 16, "ease": 4, "rp3beta": 8},
         description="trials of particular candidates, overriding budget",
     )
-    search: Literal["random", "grid"] = "random"
+    search: Literal["coordinate", "random", "grid"] = Field(
+        default="coordinate",
+        description="coordinate: hill-climb one parameter at a time; random or grid: sample the "
+        "space (see evaluation/tuning.py)",
+    )
     metric: Literal["precision", "recall", "map", "ndcg", "hit_rate"] = "ndcg"
     k: int = Field(default=10, ge=1, le=100)
     validation: Literal["time", "last"] = Field(

@@ -293,7 +293,7 @@ def add_commands(sub: Any) -> None:
     tu.add_argument(
         "--model", choices=sorted(SPACES), default="als", help="the model to tune (default als)"
     )
-    tu.add_argument("--search", choices=("grid", "random"), default="random")
+    tu.add_argument("--search", choices=("grid", "random", "coordinate"), default="random")
     tu.add_argument("--budget", type=number(int, 1), default=20, help="trials at most")
     tu.add_argument("--space", choices=("default", "spark"), default="default")
     tu.add_argument(
@@ -337,7 +337,7 @@ def _add_selection_options(parser: argparse.ArgumentParser) -> None:
         default="als,ease,rp3beta,itemknn-bm25",
         help=f"comma-separated candidates, of: {', '.join(SELECTABLE)}",
     )
-    parser.add_argument("--search", choices=("grid", "random"), default="random")
+    parser.add_argument("--search", choices=("grid", "random", "coordinate"), default="coordinate")
     parser.add_argument(
         "--budget", type=number(int, 1), default=8, help="trials per model at most (default 8)"
     )

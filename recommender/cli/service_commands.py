@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any
 from recommender.settings import Settings, settings_from
 
 if TYPE_CHECKING:
-    from recommender.training.run import TrainResult
+    from recommender.training.run import Choice, LogSpec, Selector, TrainResult
 
 
 def train(args: argparse.Namespace) -> int:
     """Train on a data directory or a log file and write a bundle."""
     from recommender.cli.spark_command import check_engine_options, train_on_spark
     from recommender.lifecycle import prune_bundles
+    from recommender.training.fit import progress_steps
 
     check_engine_options(args)
     settings = settings_from(args.env_file)
@@ -25,7 +26,7 @@ def train(args: argparse.Namespace) -> int:
         settings = settings.model_validate({**settings.model_dump(), **overrides})
     model_dir = settings.model_dir
     replaced = _current_or_none(model_dir)  # perhaps what a running service serves: kept
-    bars = _Bars(quiet=args.quiet)
+    bars = _Bars(quiet=args.quiet, fit_steps=progress_steps(settings))
     try:
         result: TrainResult
         if getattr(args, "engine", "implicit") == "spark":
@@ -60,8 +61,10 @@ class _Bars:
     """The progress bars of a run: one over selection's trials, then one over the fit's
     iterations (each opened at its first step)."""
 
-    def __init__(self, *, quiet: bool) -> None:
+    def __init__(self, *, quiet: bool, fit_steps: int | None) -> None:
         self.quiet = quiet
+        self.fit_steps = fit_steps
+        """The fit's progress calls, when known (after selection, with ``auto``)."""
         self.bars: dict[str, Any] = {}
         self.model = ""
 
@@ -82,10 +85,24 @@ class _Bars:
 
     def fitting(self, done: int, loss: float | None) -> None:
         """The fit's progress (a :data:`~recommender.models.base.Progress`)."""
-        bar = self._bar("fitting", None, "it")  # a blend's components report one after another
+        bar = self._bar("fitting", self.fit_steps, "it")
         bar.update(done - bar.n)
         if loss is not None:
             bar.set_postfix(loss=f"{loss:.5f}")
+
+    def selector(self) -> Selector:
+        """Selection, showing its trials, that sets the fit's steps from what it chose."""
+        from recommender.evaluation.auto import AutoSelector
+        from recommender.training.fit import progress_steps
+
+        select = AutoSelector(self.selecting)
+
+        def selected(log_spec: LogSpec, settings: Settings) -> Choice:
+            choice = select(log_spec, settings)
+            self.fit_steps = progress_steps(choice.settings)
+            return choice
+
+        return selected
 
     def close(self) -> None:
         for bar in self.bars.values():
@@ -111,7 +128,6 @@ def _train_locally(args: argparse.Namespace, settings: Settings, bars: _Bars) ->
     """``--data`` as a log file when it is a file or a column mapping is given, else as a data
     directory (default: the setting); ``model`` auto selects the model first."""
     from recommender.cli.evaluation_commands import column_mapping
-    from recommender.evaluation.auto import AutoSelector
     from recommender.training.run import train_directory, train_log
 
     mapping = column_mapping(args)
@@ -119,7 +135,7 @@ def _train_locally(args: argparse.Namespace, settings: Settings, bars: _Bars) ->
         "skip_invalid": args.skip_invalid,
         "progress": bars.fitting,
         "window": args.window,
-        "select": AutoSelector(bars.selecting),
+        "select": bars.selector(),
     }
     if mapping is not None or (args.data is not None and Path(args.data).is_file()):
         return train_log(settings, args.data or settings.data_dir, mapping, **options)

@@ -106,7 +106,7 @@ class AutoSelector:
                 score = best.metrics[params.k][params.metric]
                 self.progress(done, total, f"{model} {params.metric}@{params.k}={score:.4f}")
 
-        return select_model(
+        selection = select_model(
             split,
             settings,
             params.candidates,
@@ -121,6 +121,9 @@ class AutoSelector:
             similar=True,
             progress=progress,
         )
+        if self.progress is not None and done < total:  # a hill-climb that stopped early
+            self.progress(total, total, f"{selection.served.model}")
+        return selection
 
 
 def sample_users(

@@ -19,6 +19,7 @@ import polars as pl
 from recommender.bundle.trained import TrainedModel
 from recommender.errors import CatalogueTooLargeError, EvaluationError
 from recommender.evaluation.blending import Blend, weigh_blend
+from recommender.evaluation.metrics import ACCURACY
 from recommender.evaluation.similar import next_job_hit_rate, next_jobs
 from recommender.evaluation.splits import Split, leave_last_k, time_split
 from recommender.evaluation.tuning import SPACES, Search, Trial, search_split, with_params
@@ -182,6 +183,7 @@ def select_model(
                 seed=seed,
                 progress=report,
                 keep_best=keep,
+                quick=metric in ACCURACY,
             )
         except CatalogueTooLargeError as exc:
             log.info("selection skips %s: %s", model, exc)

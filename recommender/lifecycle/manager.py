@@ -226,7 +226,7 @@ class RetrainManager:
         log.error("retraining job %s failed: %s", job_id, error)
 
 
-_PHASE_END = {"selecting": PHASE_PROGRESS["reading"], "fitting": PHASE_PROGRESS["writing"]}
+_PHASE_END = {"selecting": PHASE_PROGRESS["fitting"], "fitting": PHASE_PROGRESS["writing"]}
 """Where the phases that report how far through they are end."""
 
 

@@ -23,19 +23,19 @@ from recommender.errors import RetrainNotFoundError
 
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
 Phase = Literal[
-    "queued", "starting", "selecting", "reading", "fitting", "writing", "activating", "finished"
+    "queued", "starting", "reading", "selecting", "fitting", "writing", "activating", "finished"
 ]
-"""Where a job is: waiting; starting its process; selecting the model on a validation split
-(``RECOMMENDER_MODEL=auto``); reading the data and the events; fitting;
+"""Where a job is: waiting; starting its process; reading the data and the events; selecting
+the model on a validation split (``RECOMMENDER_MODEL=auto``); fitting;
 ranking the precomputed lists and writing the bundle; verifying and swapping it in; done. A
 failed job keeps the phase it failed in."""
 
 PHASE_PROGRESS: Mapping[Phase, float] = {
     "queued": 0.0,
     "starting": 0.02,
-    "selecting": 0.03,
-    "reading": 0.3,
-    "fitting": 0.35,
+    "reading": 0.05,
+    "selecting": 0.1,
+    "fitting": 0.5,
     "writing": 0.8,
     "activating": 0.9,
     "finished": 1.0,

@@ -17,7 +17,7 @@ from typing import Any
 
 from recommender.errors import RecommenderError
 from recommender.lifecycle.retrain_jobs import Phase
-from recommender.settings import AUTO, Settings
+from recommender.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,6 @@ class TrainingFailed:
 Report = PhaseReport | Trained | TrainingFailed
 
 
-def iterations_of(settings: Settings) -> int | None:
-    """How many progress calls fitting makes (None for models that make none)."""
-    return {"als": settings.als.iterations, "bpr": settings.bpr.iterations}.get(settings.model)
-
-
 def train_in_child(conn: Connection, values: dict[str, Any], window_days: int | None) -> None:
     """The child's entry point: train, write a bundle beside the live one, report, exit.
 
@@ -63,32 +58,37 @@ def train_in_child(conn: Connection, values: dict[str, Any], window_days: int | 
         settings = Settings.model_validate(values)
         # the service imports this module; the training code is loaded in the child only
         from recommender.evaluation.auto import AutoSelector  # noqa: PLC0415
-        from recommender.training.run import train_directory  # noqa: PLC0415
+        from recommender.training.fit import progress_steps  # noqa: PLC0415
+        from recommender.training.run import (  # noqa: PLC0415
+            Choice,
+            LogSpec,
+            train_directory,
+        )
+
+        conn.send(PhaseReport("reading"))
+        steps = progress_steps(settings)
 
         def selecting(done: int, total: int, _what: str) -> None:
             conn.send(PhaseReport("selecting", done / max(total, 1)))
-            if done >= total:
-                conn.send(PhaseReport("reading"))
 
-        conn.send(PhaseReport("selecting" if settings.model == AUTO else "reading"))
-
-        total = iterations_of(settings)
+        def select(log_spec: LogSpec, chosen: Settings) -> Choice:
+            nonlocal steps
+            conn.send(PhaseReport("selecting"))
+            choice = AutoSelector(selecting)(log_spec, chosen)
+            steps = progress_steps(choice.settings)
+            return choice
 
         def progress(done: int, _loss: float | None) -> None:
-            if total is None:
+            if steps is None:
                 return
-            if done >= total:
+            if done >= steps:
                 conn.send(PhaseReport("writing"))
             else:
-                conn.send(PhaseReport("fitting", done / total))
+                conn.send(PhaseReport("fitting", done / steps))
 
         window = None if window_days is None else timedelta(days=window_days)
         result = train_directory(
-            settings,
-            window=window,
-            make_current=False,
-            progress=progress,
-            select=AutoSelector(selecting),
+            settings, window=window, make_current=False, progress=progress, select=select
         )
         conn.send(Trained(result.bundle_dir.name, result.seconds))
     except RecommenderError as exc:

@@ -89,10 +89,7 @@ class EASEModel(ItemItemModel):
         matrix = sp.csr_matrix(user_items, dtype=np.float64)
         gram = np.asarray((matrix.T @ matrix).toarray(), dtype=np.float64)
         gram[np.diag_indices(n_items)] += self.ease_params.regularization
-        factor = scipy.linalg.cho_factor(gram, overwrite_a=True, check_finite=False)
-        inverse = scipy.linalg.cho_solve(
-            factor, np.eye(n_items), overwrite_b=True, check_finite=False
-        )
+        inverse = _spd_inverse(gram)
         inverse /= -np.diag(inverse)  # column j divided by -P[j, j]
         inverse[np.diag_indices(n_items)] = 0.0
         self.weights = inverse.astype(np.float32)
@@ -138,3 +135,22 @@ class EASEModel(ItemItemModel):
         model.weights = np.asarray(arrays["weights"], dtype=np.float32)
         model._n_users = int(arrays["n_users"][0])
         return model
+
+
+def _spd_inverse(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The inverse of a symmetric positive definite float64 matrix, overwriting it: LAPACK's
+    Cholesky factorisation and ``potri`` (a third of the work of solving against the identity).
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        The matrix is not positive definite.
+    """
+    factor, info = scipy.linalg.lapack.dpotrf(matrix, lower=False, overwrite_a=True, clean=False)
+    if info == 0:
+        inverse, info = scipy.linalg.lapack.dpotri(factor, lower=False, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"the Gram matrix is not positive definite (LAPACK {info})")
+    upper: NDArray[np.float64] = np.triu(inverse)
+    upper += np.triu(inverse, 1).T  # potri fills the upper triangle only
+    return upper

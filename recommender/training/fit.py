@@ -24,7 +24,7 @@ from recommender.models.base import Progress
 from recommender.models.registry import create_model
 from recommender.ranking.rules import JobMeta
 from recommender.ranking.topn import rank_all
-from recommender.settings import Settings
+from recommender.settings import AUTO, Settings
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,17 @@ def train(
     return trained
 
 
+def progress_steps(settings: Settings) -> int | None:
+    """How many progress calls fitting ``settings.model`` makes: ALS's and BPR's iterations, a
+    blend's components' one after another (one for each other model); None for ``auto``, which
+    is not known before selection."""
+    if settings.model == AUTO:
+        return None
+    iterations = {"als": settings.als.iterations, "bpr": settings.bpr.iterations}
+    fitted = settings.blend.components if settings.model == "blend" else (settings.model,)
+    return sum(iterations.get(name, 1) for name in fitted)
+
+
 def fit_pairs(
     pairs: PairScores,
     settings: Settings,
@@ -72,9 +83,13 @@ def fit_pairs(
 
     ``catalogue`` (the listed jobs and user profiles, also those with no activity) is handed to
     the model's fit and kept in the bundle; the job rules' expiry and employers come from it.
+    ``settings.model`` ``auto`` fits ``settings.selection.fallback``: selecting happens before,
+    in a training run given a selector (:mod:`recommender.training.run`).
     """
     if len(pairs) == 0:
         raise ValueError("no (user, job) pair has a positive score: nothing to train on")
+    if settings.model == AUTO:
+        settings = settings.model_copy(update={"model": settings.selection.fallback})
     started = time.perf_counter()
     users = IdIndex(pairs.user_ids)
     jobs = IdIndex(pairs.job_ids)

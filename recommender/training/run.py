@@ -55,12 +55,9 @@ class Choice:
     info: dict[str, Any]
 
 
-class Selector(Protocol):
-    """Chooses the model and its settings for a run whose ``settings.model`` is ``auto``
-    (:func:`recommender.evaluation.auto.select_for_training` is one)."""
-
-    def __call__(self, log_spec: LogSpec, settings: Settings) -> Choice:
-        """The settings to train with."""
+Selector = Callable[[LogSpec, Settings], Choice]
+"""Chooses the model and its settings for a run whose ``settings.model`` is ``auto``, from the
+log it reads and the settings (:class:`recommender.evaluation.auto.AutoSelector` is one)."""
 
 
 class ReadReport(Protocol):
@@ -118,7 +115,10 @@ def train_directory(
 
     inputs = [data_dir / name for name in (ACTIVITIES_FILE, JOBS_FILE, USERS_FILE)]
     source = Source(
-        read, files=tuple(p for p in inputs if p.exists()), info={}, log=LogSpec(data_dir)
+        read,
+        files=tuple(p for p in inputs if p.exists()),
+        info={},
+        log=LogSpec(data_dir, skip_invalid=skip_invalid),
     )
     return _train_local(
         settings,
@@ -214,44 +214,37 @@ def _train_local(
     make_current: bool,
     select: Selector | None,
 ) -> TrainResult:
-    """Choose the model (``auto``), read ``source`` and the event store, fit, and
-    :func:`finish`."""
+    """Read ``source`` and the event store, choose the model (``auto``, with ``select``), fit,
+    and :func:`finish`."""
     model_dir = Path(model_dir or settings.model_dir)
     if window is None and settings.window_days is not None:
         window = timedelta(days=settings.window_days)
     started = time.perf_counter()
     since = None if window is None else datetime.now(UTC) - window
-    selection: dict[str, Any] | None = None
-    if settings.model == AUTO:
-        if select is None:
-            fallback = settings.selection.fallback
-            log.info("model auto without a selector: training %s", fallback)
-            settings = settings.model_copy(update={"model": fallback})
-        else:
-            choice = select(replace(source.log, since=since), settings)
-            settings, selection = choice.settings, choice.info
-    selected = time.perf_counter()
     # the checked jobs and profiles are streamed to Parquet here, and copied into the bundle
     with tempfile.TemporaryDirectory(prefix="recommender-listings-") as listings:
-        dataset = source.read(Path(listings), since)
+        dataset = source.read(Path(listings), since)  # checked first: its errors name the line
         log.info(
             "read %s records (%s activity lines) in %.1f s",
             f"{dataset.reports[0].records:,}",
             f"{dataset.activities.lines():,}",
-            time.perf_counter() - selected,
+            time.perf_counter() - started,
         )
         dataset, event_info = with_events(dataset, events, settings.events_file, since)
         window_info = window_info_of(dataset, window, since)
         read = time.perf_counter()
+        timings = {"read_seconds": round(read - started, 4)}
+        selection: dict[str, Any] | None = None
+        if settings.model == AUTO and select is not None:  # without one, fit trains the fallback
+            choice = select(replace(source.log, since=since), settings)
+            settings, selection = choice.settings, choice.info
+            timings["select_seconds"] = round(time.perf_counter() - read, 4)
         fingerprint = fingerprint_files(source.files)
         trained = train(dataset, settings, fingerprint=fingerprint, progress=progress)
         trained.manifest.data = trained.manifest.data.model_copy(
             update=source.info | event_info | window_info
         )
         trained.manifest.selection = selection
-        timings = {"read_seconds": round(read - selected, 4)}
-        if selection is not None:
-            timings = {"select_seconds": round(selected - started, 4)} | timings
         return finish(
             trained,
             settings,

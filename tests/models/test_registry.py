@@ -80,7 +80,7 @@ def test_defining_a_model_class_records_its_kind() -> None:
 def test_settings_model_is_validated_and_read_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert Settings().model == "als"
+    assert Settings().model == "auto"
     with pytest.raises(ValidationError, match="unknown model"):
         Settings(model="svd")
     monkeypatch.setenv("RECOMMENDER_MODEL", "itemknn-bm25")
