@@ -42,7 +42,7 @@ from bench.quality_service import run_service
 ML_100K = REPO.parent / "shared" / "data" / "ml-100k" / "u.data"
 SEED = 42
 SERVICE_MODELS: tuple[str | None, ...] = (None, "als")
-"""What ``train`` gives by default (the model it selects), then ALS pinned (``RECOMMENDER_MODEL``)."""
+"""What ``train`` serves by default (the model it selects), then ALS pinned by its setting."""
 
 
 @dataclass(frozen=True)

@@ -266,3 +266,9 @@ class ModelInfoResponse(BaseModel):
     trained_at: str | None
     counts: dict[str, Any]
     hyperparameters: dict[str, Any]
+    selection: dict[str, Any] | None = Field(
+        default=None,
+        description="How train chose the model (RECOMMENDER_MODEL=auto): every candidate's "
+        "trials and validation score, the blend weighed, the similar-jobs method by next-job "
+        "hit rate, what is served, and the seconds it took; null when the model was pinned",
+    )

@@ -204,12 +204,13 @@ def tune(args: argparse.Namespace) -> int:
 
 
 def select(args: argparse.Namespace) -> int:
-    """Tune each candidate model on a validation split; print every trial and the winner."""
+    """Tune each candidate model on a validation split, weigh a blend of the best and choose the
+    similar-jobs method, as ``train`` does; print every trial and what would be served."""
     from tqdm import tqdm
 
     from recommender.evaluation.dataset import load_log
-    from recommender.evaluation.selection import select_model, validation_split
-    from recommender.evaluation.tuning import SPACES, Trial, candidates, write_env
+    from recommender.evaluation.selection import select_model, served_settings, validation_split
+    from recommender.evaluation.tuning import SPACES, Trial, candidates, write_settings_env
 
     settings = settings_from(args.env_file)
     log = load_log(args.data, column_mapping(args), skip_invalid=args.skip_invalid)
@@ -236,16 +237,32 @@ def select(args: argparse.Namespace) -> int:
             metric=args.metric,
             k=args.k,
             seed=args.seed,
+            blend=not args.no_blend,
+            blend_gain=settings.selection.blend_gain,
+            similar=True,
             progress=progress,
         )
     print(_selection_table(result))
     winner = result.winner
     value = winner.best.metrics[args.k][args.metric]
     params = ", ".join(f"{name}={v}" for name, v in winner.best.params.items()) or "no settings"
-    print(f"winner: {winner.model} ({params}), {args.metric}@{args.k} = {value:.4f} on validation")
+    print(f"best model: {winner.model} ({params}), {args.metric}@{args.k} = {value:.4f}")
+    if result.blend is not None:
+        weights = " + ".join(
+            f"{m}×{w:g}" for m, w in zip(result.blend.components, result.blend.weights, strict=True)
+        )
+        print(f"best blend: {weights}, {args.metric}@{args.k} = {result.blend.score:.4f}")
+    if result.similar is not None:
+        rates = ", ".join(f"{m} {v:.4f}" for m, v in result.similar.hit_rates.items())
+        print(f"similar jobs: next-job hit rate@10 over {result.similar.pairs} users: {rates}")
+    served = result.served
+    print(
+        f"served: {served.model} ({' + '.join(served.components)}; similar jobs by "
+        f"{served.similar}), {args.metric}@{args.k} = {served.score:.4f} on validation"
+    )
     if args.write_env is not None:
-        write_env(args.write_env, winner.best.params, winner.model, set_model=True)
-        print(f"wrote RECOMMENDER_MODEL={winner.model} and its settings to {args.write_env}")
+        write_settings_env(args.write_env, served_settings(result, settings), settings)
+        print(f"wrote RECOMMENDER_MODEL={served.model} and its settings to {args.write_env}")
     return 0
 
 
@@ -259,7 +276,7 @@ def _selection_table(result: Any) -> str:
         for trial in candidate.trials:
             mark = "best" if trial is candidate.best else ""
             if candidate is result.winner and trial is candidate.best:
-                mark = "**winner**"
+                mark = "**best model**"
             settings = ", ".join(f"{n}={v}" for n, v in trial.params.items()) or "-"
             lines.append(
                 f"| {candidate.model} | {settings} | {trial.metrics[k][metric]:.4f} "
@@ -352,7 +369,11 @@ def _add_selection_options(parser: argparse.ArgumentParser) -> None:
         "--seed", type=number(int, 0), default=0, help="seed of the search (default 0)"
     )
     parser.add_argument(
+        "--no-blend", action="store_true", help="do not weigh a blend of the best models"
+    )
+    parser.add_argument(
         "--write-env",
         type=Path,
-        help="merge RECOMMENDER_MODEL and the winner's settings into this env file (e.g. .env)",
+        help="merge RECOMMENDER_MODEL and what is served's settings into this env file (e.g. "
+        ".env), for train to fit without selecting again",
     )

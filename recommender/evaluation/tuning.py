@@ -11,6 +11,7 @@ trained on training + validation and measured on the test part, beside the popul
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -326,7 +327,25 @@ def write_env(
     if params:
         prefix = f"RECOMMENDER_{settings_field(model).upper()}__"
         keys |= {f"{prefix}{name.upper()}": value for name, value in params.items()}
+    _merge_env(path, keys)
+
+
+def _merge_env(path: Path, keys: Mapping[str, Any]) -> None:
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
     kept = [line for line in lines if line.split("=", 1)[0].strip() not in keys]
     kept += [f"{key}={value}" for key, value in keys.items()]
     path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+
+
+def write_settings_env(path: Path, chosen: Settings, base: Settings) -> None:
+    """Merge into an env file the lines that make ``base`` into ``chosen``: ``RECOMMENDER_MODEL``
+    and every model Params field that differs (a blend's components and weights as JSON), so
+    that ``train`` fits ``chosen`` without selecting again."""
+    keys: dict[str, Any] = {"RECOMMENDER_MODEL": chosen.model}
+    for name in sorted({r.settings_field for r in REGISTRY.values() if r.settings_field}):
+        now, before = getattr(chosen, name), getattr(base, name)
+        for field_name, value in now.model_dump(mode="json").items():
+            if value != before.model_dump(mode="json")[field_name]:
+                text = json.dumps(value) if isinstance(value, list | dict) else value
+                keys[f"RECOMMENDER_{name.upper()}__{field_name.upper()}"] = text
+    _merge_env(Path(path), keys)
