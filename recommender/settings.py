@@ -78,6 +78,12 @@ class SelectionParams(BaseModel):
         default=1_000_000_000, ge=0, description="skip selection for a larger log (0: never skip)"
     )
     fallback: str = Field(default="als", description="the model trained when selection cannot run")
+    ease_max_items: int = Field(
+        default=10_000,
+        ge=1,
+        description="EASE is a candidate only for logs of at most this many jobs: each trial "
+        "solves a dense jobs × jobs system (20 bytes per jobs² at peak)",
+    )
 
     @field_validator("candidates")
     @classmethod

@@ -106,9 +106,13 @@ class AutoSelector:
                 score = best.metrics[params.k][params.metric]
                 self.progress(done, total, f"{model} {params.metric}@{params.k}={score:.4f}")
 
+        bound = min(settings.ease.max_items, params.ease_max_items)  # each trial solves again
+        trial_settings = settings.model_copy(
+            update={"ease": settings.ease.model_copy(update={"max_items": bound})}
+        )
         selection = select_model(
             split,
-            settings,
+            trial_settings,
             params.candidates,
             search=params.search,
             budget=params.budget,

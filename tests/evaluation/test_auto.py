@@ -170,3 +170,14 @@ def test_selection_candidates_are_checked_when_settings_are_read() -> None:
         SelectionParams(candidates=("als", "spark-als"))
     with pytest.raises(ValueError, match="unknown fallback model 'blend'"):
         SelectionParams(fallback="blend")
+
+
+def test_ease_is_skipped_on_logs_with_more_jobs_than_selection_bounds_it_to(
+    block_log: Path, tmp_path: Path
+) -> None:
+    choice = AutoSelector()(LogSpec(block_log, CLICKS), _settings(tmp_path, ease_max_items=5))
+
+    assert "ease" in choice.info["candidates_skipped"]
+    assert "EASE fits at most 5 jobs" in choice.info["candidates_skipped"]["ease"]
+    assert [c["model"] for c in choice.info["candidates"]] == ["popular", "itemknn"]
+    assert choice.settings.ease.max_items == Settings().ease.max_items  # served settings kept
