@@ -4,6 +4,10 @@ A daemon thread takes the next queued job, starts :func:`train_in_child`, record
 reports, and on success has the :class:`ModelSwitch` verify the new bundle and swap it in. The
 model being served changes only at that swap; a job that fails anywhere leaves it, and
 ``CURRENT``, as they were.
+
+The training process dies with the server, even one killed by SIGKILL
+(:func:`~recommender.lifecycle.worker.die_with_parent`), and a manager starting up records the
+jobs a dead service left queued or running as ``interrupted`` (:meth:`RetrainManager.recover`).
 """
 
 from __future__ import annotations
@@ -21,8 +25,14 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from recommender.errors import BundleError, ModelNotReadyError, StorageError
-from recommender.lifecycle.retrain_jobs import PHASE_PROGRESS, JobBook, RetrainJob, now
-from recommender.lifecycle.startup import exclusive_lock
+from recommender.lifecycle.retrain_jobs import (
+    PHASE_PROGRESS,
+    JobBook,
+    RetrainJob,
+    now,
+    owner_alive,
+)
+from recommender.lifecycle.startup import exclusive_lock, lock_if_free
 from recommender.lifecycle.switch import ModelSwitch
 from recommender.lifecycle.worker import (
     PhaseReport,
@@ -63,6 +73,29 @@ class RetrainManager:
         self._closing = False
         self._child: BaseProcess | None = None
         self._thread: threading.Thread | None = None
+        self.recover()
+
+    @property
+    def _lock_path(self) -> Path:
+        return Path(self.settings.model_dir) / ".retrain.lock"
+
+    def recover(self) -> list[RetrainJob]:
+        """Record as ``interrupted`` the jobs a service that is gone left queued or running.
+
+        A job is left over when the process that accepted it has ended (on this host), or, for
+        a running one, when no process holds the retrain lock (whoever runs a job holds it, and
+        records the job's end before letting go). Returns the jobs so recorded.
+        """
+        with lock_if_free(self._lock_path) as free:
+            stale = [
+                job
+                for job in self.book.unfinished()
+                if not owner_alive(job.owner) or (job.status == "running" and free)
+            ]
+            done = [self.book.interrupt(job) for job in stale]
+        for job in done:
+            log.warning("retraining job %s was interrupted: %s", job.id, job.error)
+        return done
 
     def submit(self, window_days: int | None = None) -> RetrainJob:
         """Queue a retraining run; ``window_days`` None means the ``window_days`` setting.
@@ -123,7 +156,7 @@ class RetrainManager:
                 job_id = self._queue.popleft()
             try:
                 # one retrain at a time across every worker process sharing the model directory
-                with exclusive_lock(Path(self.settings.model_dir) / ".retrain.lock"):
+                with exclusive_lock(self._lock_path):
                     self._execute(job_id)
             except Exception as exc:  # never let one job stop the queue
                 log.exception("retraining job %s failed unexpectedly", job_id)
@@ -180,7 +213,7 @@ class RetrainManager:
         receiver, sender = context.Pipe(duplex=False)
         child = context.Process(
             target=train_in_child,
-            args=(sender, self.settings.model_dump(), job.window_days),
+            args=(sender, self.settings.model_dump(), job.window_days, os.getpid()),
             name=f"retrain-{job.id[:8]}",
             daemon=True,
         )

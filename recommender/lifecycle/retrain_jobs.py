@@ -2,14 +2,19 @@
 
 Records are kept in memory and, given a directory, also as one JSON file per job written
 atomically, so that every worker process serving the same model directory (and a restarted
-service) can answer for a job another process accepted.
+service) can answer for a job another process accepted. Each record names the process that
+accepted it (:func:`this_process`), so that a service starting after a crash can tell the jobs
+left unfinished by a process that is gone (:meth:`JobBook.unfinished`) and mark them
+``interrupted``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import socket
 import threading
 import uuid
 from collections import OrderedDict
@@ -21,7 +26,9 @@ from typing import Any, Literal
 
 from recommender.errors import RetrainNotFoundError
 
-JobStatus = Literal["queued", "running", "succeeded", "failed"]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "interrupted"]
+"""``interrupted``: the service that had the job stopped without ending it (a SIGKILL, a crash,
+a power cut); a service starting afterwards records it so."""
 Phase = Literal[
     "queued", "starting", "reading", "selecting", "fitting", "writing", "activating", "finished"
 ]
@@ -66,6 +73,8 @@ class RetrainJob:
     timings:
         Seconds of each step: ``train`` (the training process), ``load`` (read and verify the
         bundle), ``serve`` (build the recommender), ``swap`` (the assignment).
+    owner:
+        The process that accepted the job (:func:`this_process`); not shown by the API.
     """
 
     id: str
@@ -79,11 +88,12 @@ class RetrainJob:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
+    owner: str | None = None
 
     @property
     def finished(self) -> bool:
-        """Whether the job succeeded or failed."""
-        return self.status in ("succeeded", "failed")
+        """Whether the job ended: succeeded, failed or interrupted."""
+        return self.status in ("succeeded", "failed", "interrupted")
 
 
 def now() -> datetime:
@@ -92,6 +102,45 @@ def now() -> datetime:
 
 
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _start_time(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot), None if unknown or gone: with the
+    pid, it names a process even after its pid is reused."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] == b"Z":  # a zombie has ended
+        return None
+    return fields[19].decode()
+
+
+def this_process() -> str:
+    """``host/pid/start``: this process, as job records name their owner."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}/{pid}/{_start_time(pid) or '-'}"
+
+
+def owner_alive(owner: str | None) -> bool:
+    """Whether the process ``owner`` (see :func:`this_process`) still runs; True when that cannot
+    be told (another host's process, or a record written before owners were)."""
+    if owner is None:
+        return True
+    host, _, rest = owner.partition("/")
+    pid_text, _, start = rest.partition("/")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True
+    pid = int(pid_text)
+    if start != "-":
+        return _start_time(pid) == start
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class JobBook:
@@ -114,7 +163,9 @@ class JobBook:
 
     def create(self, window_days: int | None) -> RetrainJob:
         """A new queued job, recorded; the oldest finished records beyond the history go."""
-        job = RetrainJob(id=uuid.uuid4().hex, window_days=window_days, created_at=now())
+        job = RetrainJob(
+            id=uuid.uuid4().hex, window_days=window_days, created_at=now(), owner=this_process()
+        )
         with self._lock:
             self._jobs[job.id] = job
             finished = [k for k, j in self._jobs.items() if j.finished]
@@ -149,6 +200,27 @@ class JobBook:
                 changes["progress"] = max(job.progress, progress)
             job = dataclasses.replace(job, **changes)
             self._jobs[job_id] = job
+            self._save(job)
+        return job
+
+    def unfinished(self) -> list[RetrainJob]:
+        """The records on disk of jobs queued or running (whichever process accepted them)."""
+        if self._dir is None or not self._dir.is_dir():
+            return []
+        found = (self._load(p.stem) for p in sorted(self._dir.glob("*.json")))
+        return [job for job in found if job is not None and not job.finished]
+
+    def interrupt(self, job: RetrainJob) -> RetrainJob:
+        """Record ``job`` (another process's) as ``interrupted``: its service stopped mid-way."""
+        with self._lock:
+            job = dataclasses.replace(
+                job,
+                status="interrupted",
+                error=f"the service stopped (killed or crashed) while this job was {job.status}; "
+                "nothing it trained was put in service: retrain again",
+                finished_at=now(),
+            )
+            self._jobs[job.id] = job
             self._save(job)
         return job
 

@@ -106,6 +106,22 @@ def load_or_train(settings: Settings, events: EventStore | None = None) -> Recom
 
 
 @contextmanager
+def lock_if_free(path: Path) -> Iterator[bool]:
+    """Take the exclusive lock on ``path`` if no process holds it (then True), without waiting."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextmanager
 def exclusive_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive advisory lock on ``path`` (created if missing) across processes."""
     path.parent.mkdir(parents=True, exist_ok=True)

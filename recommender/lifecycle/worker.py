@@ -2,13 +2,21 @@
 
 A child process (started with "spawn", a fresh interpreter) means a crash or an out-of-memory kill
 in training cannot take the server down, and the memory training used goes back to the system
-when it ends. It reports through a pipe: :class:`PhaseReport` as it goes, then one
+when it ends; and it ends with the server (:func:`die_with_parent`), so a server killed outright
+leaves no training behind. It reports through a pipe: :class:`PhaseReport` as it goes, then one
 :class:`Trained` or :class:`TrainingFailed`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import os
+import signal
+import sys
+import threading
+import time
 import traceback
 from dataclasses import dataclass
 from datetime import timedelta
@@ -45,14 +53,47 @@ class TrainingFailed:
 
 Report = PhaseReport | Trained | TrainingFailed
 
+PR_SET_PDEATHSIG = 1
+"""Linux's prctl option: the signal a process gets when its parent ends."""
+PARENT_CHECK_SECONDS = 1.0
+"""How often the fallback thread of :func:`die_with_parent` checks the parent."""
 
-def train_in_child(conn: Connection, values: dict[str, Any], window_days: int | None) -> None:
+
+def die_with_parent(parent: int) -> None:
+    """End this process (SIGKILL) as soon as process ``parent``, its parent, ends.
+
+    On Linux the kernel sends the signal (``prctl(PR_SET_PDEATHSIG)``); everywhere, a daemon
+    thread also checks every :data:`PARENT_CHECK_SECONDS` that the parent is still ``parent`` (a
+    child whose parent ends is handed to another), which covers a parent that ended before the
+    ``prctl`` call and systems without it.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def train_in_child(
+    conn: Connection, values: dict[str, Any], window_days: int | None, parent: int
+) -> None:
     """The child's entry point: train, write a bundle beside the live one, report, exit.
+
+    ``parent`` is the server's process id: the child ends with it (:func:`die_with_parent`).
 
     ``values`` are the server's settings as plain values (``Settings.model_dump()``), validated
     afresh here: the child imports the code on disk, which may be newer than the server's (an
     upgrade while it runs), and a pickled ``Settings`` would miss any field added since.
     """
+    die_with_parent(parent)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.model_validate(values)
