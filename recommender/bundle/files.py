@@ -42,8 +42,10 @@ from numpy.typing import NDArray
 
 from recommender.bundle.directory import (
     MANIFEST,
+    bundle_path,
     current_version,
     fsync_dir,
+    member_path,
     new_version,
     set_current,
 )
@@ -180,6 +182,11 @@ def read_manifest(bundle_dir: Path) -> dict[str, Any]:
         )
     if not isinstance(manifest.get("files"), dict):
         raise BundleCorruptError(f"{path} lists no files")
+    catalogue = manifest.get("catalogue_files") or {}
+    if not isinstance(catalogue, dict):
+        raise BundleCorruptError(f"{path}: catalogue_files is not an object")
+    for name in [*manifest["files"], *catalogue]:
+        member_path(Path(bundle_dir), name)  # refuses ../ and the like before anything is opened
     return manifest
 
 
@@ -200,7 +207,7 @@ def load_bundle(model_dir: Path, version: str | None = None, *, mmap: bool = Tru
     """
     model_dir = Path(model_dir)
     version = version or current_version(model_dir)
-    bundle_dir = model_dir / version
+    bundle_dir = bundle_path(model_dir, version)
     if not bundle_dir.is_dir():
         # CURRENT (or the caller) names a bundle that is gone: refuse it, as a corrupt one
         raise BundleCorruptError(f"bundle {bundle_dir} does not exist")
@@ -208,7 +215,9 @@ def load_bundle(model_dir: Path, version: str | None = None, *, mmap: bool = Tru
     arrays: dict[str, NDArray[Any]] = {}
     catalogue_files = manifest.get("catalogue_files") or {}
     for filename, expected in (manifest["files"] | catalogue_files).items():
-        path = bundle_dir / filename
+        path = member_path(bundle_dir, filename)
+        if path.is_symlink():  # never written so: it would hash and map a file from elsewhere
+            raise BundleCorruptError(f"{path} is a symbolic link: refusing the bundle")
         if not path.is_file():
             raise BundleCorruptError(f"{path} is missing")
         if _sha256(path) != expected:

@@ -23,7 +23,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from recommender.bundle.directory import CURRENT, MANIFEST, VERSION_RE
+from recommender.bundle.directory import CURRENT, MANIFEST, POINTER_BYTES, VERSION_RE, check_member
 from recommender.data.remote import filesystem
 from recommender.errors import BundleNotFoundError, StorageError
 
@@ -55,8 +55,15 @@ class ModelStore:
 
     def current_version(self) -> str | None:
         """The version ``CURRENT`` names, or None when there is no pointer yet."""
-        try:
-            raw = self._call("reading CURRENT", self._fs.cat_file, f"{self._root}/{CURRENT}")
+        pointer = f"{self._root}/{CURRENT}"
+        try:  # never read whole: a pointer is one short line, whatever the object holds
+            size = self._call("reading CURRENT", self._fs.info, pointer).get("size")
+            if isinstance(size, int) and size > POINTER_BYTES:
+                raise StorageError(
+                    f"{self.url}/{CURRENT} is {size} bytes long, over {POINTER_BYTES}: it names no "
+                    "bundle version"
+                )
+            raw = self._call("reading CURRENT", self._fs.cat_file, pointer)
         except FileNotFoundError:
             return None
         version = bytes(raw).decode("utf-8", "replace").strip()
@@ -99,11 +106,18 @@ class ModelStore:
             raise BundleNotFoundError(f"no bundle {version!r} in {self.url}") from exc
         except json.JSONDecodeError as exc:
             raise StorageError(f"{self.url}/{version}/{MANIFEST} is not JSON: {exc}") from exc
+        if not isinstance(manifest, dict):
+            raise StorageError(f"{self.url}/{version}/{MANIFEST} does not hold a JSON object")
+        files, catalogue = manifest.get("files") or {}, manifest.get("catalogue_files") or {}
+        if not isinstance(files, dict) or not isinstance(catalogue, dict):
+            raise StorageError(f"{self.url}/{version}/{MANIFEST} lists no files")
+        listed = {**files, **catalogue}
+        for name in listed:  # a name like ../../x would be written outside the bundle
+            check_member(name, f"{self.url}/{version}/{MANIFEST}")
         model_dir.mkdir(parents=True, exist_ok=True)
         tmp = model_dir / f".fetch-{version}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
         try:
-            listed = {**manifest.get("files", {}), **manifest.get("catalogue_files", {})}
             for name in [*listed, MANIFEST]:
                 try:
                     self._call(

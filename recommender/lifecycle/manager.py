@@ -24,7 +24,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from recommender.errors import BundleError, ModelNotReadyError, StorageError
+from recommender.errors import BundleError, BundleNotFoundError, ModelNotReadyError, StorageError
 from recommender.lifecycle.retrain_jobs import (
     PHASE_PROGRESS,
     JobBook,
@@ -171,6 +171,15 @@ class RetrainManager:
             progress=PHASE_PROGRESS["starting"],
             started_at=now(),
         )
+        try:  # a CURRENT that cannot be moved would waste the whole training
+            self.switch.pointed_to()
+        except BundleNotFoundError:
+            pass
+        except (BundleError, StorageError) as exc:
+            self._fail(
+                job_id, f"CURRENT is refused, so no new model could be put in service: {exc}"
+            )
+            return
         outcome = self._train(job)
         train_seconds = time.perf_counter() - started
         if isinstance(outcome, TrainingFailed):
