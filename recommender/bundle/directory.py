@@ -19,6 +19,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from recommender.data.input_file import file_kind
 from recommender.errors import BundleCorruptError, BundleNotFoundError
 
 MANIFEST = "manifest.json"
@@ -101,22 +102,10 @@ def _check_pointer(model_dir: Path, doing: str) -> bool:
         return True
     if not stat.S_ISREG(mode):
         raise BundleCorruptError(
-            f"{pointer} is {_kind(mode)}, not a regular file: refusing it ({doing} CURRENT); "
+            f"{pointer} is {file_kind(mode)}, not a regular file: refusing it ({doing} CURRENT); "
             "remove it, then point CURRENT at a bundle again"
         )
     return True
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
 
 
 def _read_pointer(pointer: Path) -> str:

@@ -103,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RecommenderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # the system refused a file (permissions, a full disk): one line too
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     except ValidationError as exc:  # a RECOMMENDER_* variable or .env line out of bounds
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()

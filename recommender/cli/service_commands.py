@@ -137,7 +137,8 @@ def _train_locally(args: argparse.Namespace, settings: Settings, bars: _Bars) ->
         "window": args.window,
         "select": bars.selector(),
     }
-    if mapping is not None or (args.data is not None and Path(args.data).is_file()):
+    given = None if args.data is None else Path(args.data)  # not a directory: a log file (checked)
+    if mapping is not None or (given is not None and given.exists() and not given.is_dir()):
         return train_log(settings, args.data or settings.data_dir, mapping, **options)
     return train_directory(settings, data_dir=args.data, **options)
 

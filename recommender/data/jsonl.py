@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from recommender.data.input_file import readable_file
 from recommender.data.lines import chunks, count_lines, invalid_utf8, line_offsets, string_array
 from recommender.data.schema_sql import (
     FieldKind,
@@ -99,11 +100,12 @@ def read_jsonl(
     MissingDataError
         If the file does not exist or holds no records.
     InvalidDataError
+        If it is not a regular file or cannot be read
+        (:func:`~recommender.data.input_file.readable_file`).
+    InvalidDataError
         On the first offending line, unless ``skip_invalid``.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise MissingDataError("file not found", path=path)
+    path = readable_file(Path(path))
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")

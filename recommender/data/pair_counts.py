@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from recommender.data.funnel import DEFAULT_RULE, PairScores, ScoringRule, score_pair_counts
+from recommender.data.input_file import readable_file
 from recommender.data.jsonl import LoadReport
 from recommender.data.lines import count_lines
 from recommender.data.readers import read_activities
@@ -45,11 +46,10 @@ def read_activity_counts(
     MissingDataError
         The file does not exist or holds no records.
     InvalidDataError
-        On the first offending line, unless ``skip_invalid``.
+        On the first offending line, unless ``skip_invalid``; or the file is not a regular file
+        or cannot be read.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise MissingDataError("file not found", path=path)
+    path = readable_file(Path(path))
     counted = _count_fast(path, since, fast_query(ACTIVITY_FIELDS))
     if counted is None:
         return _count_precise(path, skip_invalid, since)

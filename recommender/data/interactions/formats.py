@@ -7,6 +7,7 @@ from typing import Literal
 
 import polars as pl
 
+from recommender.data.input_file import readable_file
 from recommender.data.interactions.columns import JOB_CLICKS_MAPPING, ColumnMapping, Role, listed
 from recommender.data.interactions.delimited import delimited_columns, read_delimited
 from recommender.data.interactions.duck import Duck
@@ -30,8 +31,7 @@ _SUFFIXES: dict[str, tuple[Format, str | None]] = {
 
 
 def require_file(path: Path) -> None:
-    if not path.is_file():
-        raise MissingDataError("file not found", path=path)
+    readable_file(path)
 
 
 def layout(path: Path, mapping: ColumnMapping | None) -> tuple[Format, str]:
