@@ -6,11 +6,12 @@ Ids are strict 64-bit integers: ``"5"``, ``5.7`` and ``true`` are refused.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, WithJsonSchema
 
+from recommender.data.schema import FUTURE_SLACK
 from recommender.settings import ExcludeSeen
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -79,8 +80,6 @@ class SimilarJobsRequest(JobRulesFields):
 
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-FUTURE_SLACK = timedelta(days=1)
-"""How far ahead of the server's clock an event time may be (clients' clocks drift)."""
 
 
 def _parse_time(value: object) -> datetime | None:

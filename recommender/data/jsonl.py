@@ -167,7 +167,7 @@ def _read_precise(
             report=report,
             skip_invalid=skip_invalid,
         )
-        for first_line, data in chunks(path, chunk_bytes)
+        for first_line, data in chunks(path, chunk_bytes, skip_bom=True)
     ]
     if frames:
         return pl.concat(frames), report

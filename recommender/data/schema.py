@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from recommender.data.schema_sql import FieldSpec
+
+FUTURE_SLACK = timedelta(days=1)
+"""How far ahead of now an activity time may lie (clients' clocks drift), in ``activities.jsonl``
+as at ``POST /events``: a far-future line would stay the newest for ever and escape every
+training window."""
 
 ACTIVITY_TYPES = ("impression", "redirect")
 """The two activity types: what a user was shown, and what they clicked through to."""
@@ -11,7 +18,7 @@ ACTIVITY_FIELDS = (
     FieldSpec("user_id", "int", required=True),
     FieldSpec("job_id", "int", required=True),
     FieldSpec("type", "str", required=True, choices=ACTIVITY_TYPES),
-    FieldSpec("timestamp", "timestamp"),
+    FieldSpec("timestamp", "timestamp", ahead=FUTURE_SLACK),
 )
 JOB_FIELDS = (
     FieldSpec("job_id", "int", required=True),

@@ -16,19 +16,41 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 FieldKind = Literal["int", "str", "timestamp", "str_list"]
 
+MAX_EPOCH_SECONDS = 1e11
+"""Epoch seconds from this on (the year 5138) are refused: such a number is epoch milliseconds
+(or microseconds) in all likelihood, and read as seconds it would lie thousands of years ahead."""
+
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One field of a JSON Lines schema; ``choices`` restricts a ``str`` field to those values."""
+    """One field of a JSON Lines schema; ``choices`` restricts a ``str`` field to those values,
+    ``ahead`` a ``timestamp`` field to times at most that far after now (when the file is read)."""
 
     name: str
     kind: FieldKind
     required: bool = False
     choices: tuple[str, ...] | None = None
+    ahead: timedelta | None = None
+
+
+def _latest(f: FieldSpec) -> str | None:
+    """The SQL for the latest time field ``f`` accepts, if it has a bound."""
+    if f.ahead is None:
+        return None
+    return f"(now() + INTERVAL '{int(f.ahead.total_seconds())} seconds')"
+
+
+def ahead_reason(ahead: timedelta) -> str:
+    """Why a time more than ``ahead`` after now is refused, in words."""
+    hours = ahead.total_seconds() / 3600
+    span = f"{hours / 24:g} day" if hours % 24 == 0 else f"{hours:g} hour"
+    plural = "" if span.startswith("1 ") else "s"
+    return f"time more than {span}{plural} ahead of now (clocks may drift that far, no further)"
 
 
 def quote(text: str) -> str:
@@ -74,9 +96,25 @@ def _value_and_checks(f: FieldSpec, x: str, t: str, v: str) -> tuple[str, list[t
             f"WHEN {t} IN ('BIGINT', 'UBIGINT', 'DOUBLE') "
             f"THEN try(to_timestamp(try_cast({x} AS DOUBLE))) END"
         )
+        too_large = (
+            f"{t} IN ('BIGINT', 'UBIGINT', 'DOUBLE') "
+            f"AND abs(try_cast({x} AS DOUBLE)) >= {MAX_EPOCH_SECONDS:.0f}"
+        )
         # DuckDB reads "infinity" as a time; polars cannot hold it, so it is refused too
-        value = f"CASE WHEN isfinite({parsed}) THEN {parsed} END"
+        value = f"CASE WHEN isfinite({parsed}) AND NOT ({too_large}) THEN {parsed} END"
+        checks.append(
+            (
+                f"{present} AND {too_large}",
+                f"epoch seconds of {MAX_EPOCH_SECONDS:.0e} or more (the year 5138): milliseconds? "
+                "give seconds or an ISO-8601 time",
+            )
+        )
         checks.append((f"{present} AND {v} IS NULL", "expected an ISO-8601 time or epoch seconds"))
+        latest = _latest(f)
+        if (
+            f.ahead is not None and latest is not None
+        ):  # the refused rows are dropped: the value may stay for this check
+            checks.append((f"{present} AND {v} > {latest}", ahead_reason(f.ahead)))
     else:  # str_list
         elements_ok = (
             f"coalesce(list_bool_and(list_transform(json_type({x}, '$[*]'), "
@@ -157,11 +195,14 @@ def _fast_value(f: FieldSpec, x: str, s: str) -> str:
         allowed = ", ".join(quote(c) for c in f.choices)
         return f"CASE {s} {known} ELSE CASE WHEN {string} IN ({allowed}) THEN {string} END END"
     if f.kind == "timestamp":
+        number = f"try_cast({s} AS DOUBLE)"
         parsed = (
             f"CASE WHEN starts_with({s}, '\"') THEN try_cast({string} AS TIMESTAMPTZ) "
-            f"ELSE try(to_timestamp(try_cast({s} AS DOUBLE))) END"
+            f"WHEN abs({number}) < {MAX_EPOCH_SECONDS:.0f} THEN try(to_timestamp({number})) END"
         )
-        return f"CASE WHEN isfinite({parsed}) THEN {parsed} END"
+        latest = _latest(f)
+        bounded = "" if latest is None else f" AND {parsed} <= {latest}"
+        return f"CASE WHEN isfinite({parsed}){bounded} THEN {parsed} END"
     elements_ok = (
         f"coalesce(list_bool_and(list_transform(json_type({x}, '$[*]'), "
         "lambda e: e = 'VARCHAR')), true)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -21,6 +22,11 @@ VALUES = [
     "12",
     "-12",
     "1704103200",
+    "1704103200000",
+    "-1704103200000",
+    "99999999999",
+    "100000000000",
+    "32503680000",
     "9223372036854775807",
     "9223372036854775808",
     "-9223372036854775808",
@@ -74,6 +80,7 @@ VALUES = [
     '"2024-01-01T10:00:00\\u005a"',
     '"2024-01-01"',
     '"2024-01-01T12:00:00+02:00"',
+    '"2999-01-01T00:00:00Z"',
     '" 2024-01-01"',
     '"1704103200"',
     '"yesterday"',
@@ -96,6 +103,7 @@ SPECS = [
     FieldSpec("f", "str", required=True, choices=("impression", "redirect")),
     FieldSpec("f", "str", choices=('a"b', "x\ny", "\u2603 \u2603", "1704103200")),
     FieldSpec("f", "timestamp"),
+    FieldSpec("f", "timestamp", ahead=timedelta(days=1)),
     FieldSpec("f", "str_list"),
 ]
 
@@ -104,7 +112,9 @@ def _line(value: str) -> str:
     return '{"n": 0}' if value == ABSENT else f'{{"n": 0, "f": {value}}}'
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: f"{s.kind}-{s.required}-{bool(s.choices)}")
+@pytest.mark.parametrize(
+    "spec", SPECS, ids=lambda s: f"{s.kind}-{s.required}-{bool(s.choices)}-{bool(s.ahead)}"
+)
 def test_fast_and_precise_accept_the_same_values_with_the_same_result(
     tmp_path: Path, spec: FieldSpec
 ) -> None:

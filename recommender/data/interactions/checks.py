@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import polars as pl
 import pyarrow as pa
 
 from recommender.data.interactions.columns import Role
 from recommender.data.interactions.duck import Duck
-from recommender.data.schema import ACTIVITY_TYPES
-from recommender.data.schema_sql import quote
+from recommender.data.schema import ACTIVITY_TYPES, FUTURE_SLACK
+from recommender.data.schema_sql import ahead_reason, quote
 
 _INT_TEXT = r"^[+-]?[0-9]+$"
 _ISO_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -244,7 +245,9 @@ def _time_rules(dtype: pl.DataType, text: bool, source: pl.Expr, typed: pl.Expr,
         .otherwise(pl.lit("expected an ISO-8601 time or epoch seconds"))
     )
     value = micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    return _Rules(value, [(typed.is_null(), reason)])
+    latest = pl.lit(datetime.now(UTC) + FUTURE_SLACK, pl.Datetime("us", "UTC"))
+    ahead = (typed > latest, pl.lit(ahead_reason(FUTURE_SLACK)))  # as activities.jsonl, /events
+    return _Rules(value, [(typed.is_null(), reason), ahead])
 
 
 def _seconds_to_micros(seconds: pl.Expr) -> pl.Expr:
