@@ -86,13 +86,17 @@ class RetrainManager:
         a running one, when no process holds the retrain lock (whoever runs a job holds it, and
         records the job's end before letting go). Returns the jobs so recorded.
         """
-        with lock_if_free(self._lock_path) as free:
-            stale = [
-                job
-                for job in self.book.unfinished()
-                if not owner_alive(job.owner) or (job.status == "running" and free)
-            ]
-            done = [self.book.interrupt(job) for job in stale]
+        try:
+            with lock_if_free(self._lock_path) as free:
+                stale = [
+                    job
+                    for job in self.book.unfinished()
+                    if not owner_alive(job.owner) or (job.status == "running" and free)
+                ]
+                done = [self.book.interrupt(job) for job in stale]
+        except OSError as exc:  # a read-only model directory: no job was ever recorded in it
+            log.debug("not looking for interrupted retraining jobs: %s", exc)
+            return []
         for job in done:
             log.warning("retraining job %s was interrupted: %s", job.id, job.error)
         return done

@@ -109,3 +109,9 @@ def test_a_live_workers_running_and_queued_jobs_are_left_alone(tmp_path: Path) -
         starting = RetrainManager(settings, switch=None)  # type: ignore[arg-type]
     assert starting.get(running.id).status == "running"
     assert starting.get(queued.id).status == "queued"
+
+
+def test_a_model_directory_where_the_lock_cannot_be_taken_still_starts(tmp_path: Path) -> None:
+    settings = tiny_settings(tmp_path)
+    (settings.model_dir / ".retrain.lock").mkdir(parents=True)  # as unwritable as a read-only mount
+    assert RetrainManager(settings, switch=None).recover() == []  # type: ignore[arg-type]
