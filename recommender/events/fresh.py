@@ -61,9 +61,10 @@ MAX_PIECES = 8
 DEFAULT_MAX_BYTES = 128 * 2**20
 """The default budget of :class:`FreshEvents` (the ``fresh_cache_mib`` setting's default)."""
 
-PIECE_BYTES = 600
-"""What one piece costs besides its arrays' data (three arrays, the record, its share of the
-dict entry), measured with tracemalloc; each job in it adds 24 bytes."""
+PIECE_BYTES = 760
+"""What one piece costs besides its arrays' data (three arrays, the record, the user's entries in
+the LRU and the size book), from RSS: 3M one-event users in posts of 10,000 (``python -m bench
+--only event_store``); each job in a piece adds 24 bytes."""
 
 EVICTED_BITS = 2**25
 """The bitmap of evicted users: 4 MiB, about 1 in 11 users with no events read from the store
