@@ -15,6 +15,7 @@ from pathlib import Path
 from bench import (
     batch,
     evaluation,
+    event_store,
     events,
     fit,
     http_load,
@@ -34,6 +35,7 @@ BENCHMARKS: dict[str, Callable[[Context], Result]] = {
     "batch": batch.run,
     "startup": startup.run,
     "events": events.run,
+    "event_store": event_store.run,
     "workers": workers.run,
     "retrain": retrain.run,
     "evaluation": evaluation.run,

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from recommender.bundle.trained import TrainedModel
 from recommender.errors import UnknownJobError
-from recommender.events.fresh import FreshEvents
+from recommender.events.fresh import DEFAULT_MAX_BYTES, FreshEvents
 from recommender.events.history import History, full_history, trained_history
 from recommender.events.store import EventStore
 from recommender.matrix import MISSING
@@ -62,9 +62,11 @@ class Recommender:
     are dropped, the top ``n`` kept, employers capped, and the list backfilled. ``rules=None``
     means expiry only, now. The ``*_async`` methods are for the event loop: they answer a slice of
     the lists ranked after training inline and run anything scored live in a worker thread.
+
+    ``fresh_bytes`` bounds the memory the users' newer events take (:class:`FreshEvents`).
     """
 
-    def __init__(self, trained: TrainedModel) -> None:
+    def __init__(self, trained: TrainedModel, fresh_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.trained = trained
         order = np.lexsort((np.arange(len(trained.jobs)), -trained.popularity))
         self._popular = TopLists(
@@ -73,7 +75,8 @@ class Recommender:
         self._seen = trained.interactions
         self.pipeline = RankingPipeline(trained.jobs, trained.job_meta)
         self._rule = trained.manifest.scoring
-        self.fresh = FreshEvents(trained.manifest.data.events_through)
+        data = trained.manifest.data
+        self.fresh = FreshEvents(data.events_through, data.events_store, fresh_bytes)
 
     def catch_up(self, events: EventStore) -> int:
         """Take in the events stored since the model's training (or the last call)."""
@@ -111,7 +114,7 @@ class Recommender:
         top = self.trained.similar_top if exclude_seen is None else self.trained.user_top
         if top is None or n > top.k:
             return False
-        if user_id is not None and self.fresh.get(user_id) is not None:
+        if user_id is not None and self.fresh.may_have(user_id):
             return False
         return exclude_seen in (None, "redirected")
 

@@ -183,6 +183,16 @@ class Settings(BaseSettings):
         default=None,
         description="the X-API-Key the /admin endpoints require; None turns them off (403)",
     )
+    events_key: SecretStr | None = Field(
+        default=None,
+        description="the X-Events-Key POST /events requires; None: anyone may post events",
+    )
+    fresh_cache_mib: int = Field(
+        default=128,
+        ge=1,
+        description="memory for users' events newer than the model; past it the least recently "
+        "used users are dropped and read back from the event store when asked for",
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description='origins allowed by CORS, e.g. ["https://jobs.example"]; empty: CORS off',
@@ -225,6 +235,11 @@ class Settings(BaseSettings):
                 data[store] = value.rstrip("/")
                 data[field] = local_cache_for(value, cache)
         return data
+
+    @property
+    def fresh_bytes(self) -> int:
+        """``fresh_cache_mib`` in bytes."""
+        return self.fresh_cache_mib * 2**20
 
     @property
     def events_file(self) -> Path:

@@ -185,6 +185,11 @@ class ServiceCollector:
         for kind, count in sorted(stats.by_type.items()):
             stored.add_metric([kind], float(count))
         yield stored
+        yield GaugeMetricFamily(
+            "recommender_events_malformed_rows",
+            "Stored rows found malformed and left out of reads (the log names each).",
+            value=float(stats.malformed),
+        )
         if stats.newest is not None:
             yield GaugeMetricFamily(
                 "recommender_events_newest_timestamp_seconds",

@@ -12,6 +12,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from recommender.api.security import EVENTS_KEY_SCHEME, EVENTS_SECURITY
+
 _ERROR_BODY = {
     "application/json": {
         "schema": {
@@ -31,7 +33,10 @@ BODY_ANSWERS: dict[str, dict[str, Any]] = {
 
 
 def with_body_answers(spec: dict[str, Any]) -> dict[str, Any]:
-    """``spec`` with :data:`BODY_ANSWERS` in each operation that has a request body."""
+    """``spec`` with :data:`BODY_ANSWERS` in each operation that has a request body, and the
+    events key's security scheme (``POST /events`` checks it itself, not as a dependency)."""
+    schemes = spec.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes.setdefault(EVENTS_KEY_SCHEME, EVENTS_SECURITY)
     for path_item in spec.get("paths", {}).values():
         for operation in path_item.values():
             if isinstance(operation, dict) and "requestBody" in operation:

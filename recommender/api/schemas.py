@@ -191,6 +191,11 @@ class EventStatsResponse(BaseModel):
     total: int
     by_type: EventTypeCounts
     newest: str | None
+    malformed_rows: int = Field(
+        0,
+        description="Stored rows this process has found malformed (a text user_id, say) and "
+        "left out of every read; the log names each one's file and row id.",
+    )
 
 
 class Contribution(BaseModel):

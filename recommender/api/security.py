@@ -1,4 +1,6 @@
-"""The admin API key: ``X-API-Key`` compared in constant time with ``admin_api_key``."""
+"""The API keys: the admin key (``X-API-Key`` against ``admin_api_key``) and the optional
+ingestion key of ``POST /events`` (``X-Events-Key`` against ``events_key``), each compared in
+constant time."""
 
 from __future__ import annotations
 
@@ -43,3 +45,33 @@ def check_admin_key(settings: Settings, given: str | None) -> None:
 def require_admin(request: Request, given: Annotated[str | None, Depends(_api_key)] = None) -> None:
     """FastAPI dependency of every admin route."""
     check_admin_key(request.app.state.settings, given)
+
+
+EVENTS_KEY_HEADER = "X-Events-Key"
+EVENTS_KEY_SCHEME = "EventsKey"
+EVENTS_SECURITY: dict[str, object] = {
+    "type": "apiKey",
+    "in": "header",
+    "name": EVENTS_KEY_HEADER,
+    "description": "The ingestion key (RECOMMENDER_EVENTS_KEY), apart from the admin key; "
+    "POST /events requires it only when one is configured.",
+}
+"""The OpenAPI security scheme of ``POST /events`` (checked in the route itself, which keeps its
+fast JSON path: a FastAPI dependency would take it away)."""
+
+
+def check_events_key(settings: Settings, given: str | None) -> None:
+    """Raise unless events may be posted with ``given``: no key configured, or that key.
+
+    Raises
+    ------
+    AuthenticationError
+        An ingestion key is configured and ``given`` is missing or wrong.
+    """
+    configured = settings.events_key
+    if configured is None or not configured.get_secret_value():
+        return
+    if given is None:
+        raise AuthenticationError(f"the {EVENTS_KEY_HEADER} header is missing")
+    if not hmac.compare_digest(given.encode(), configured.get_secret_value().encode()):
+        raise AuthenticationError(f"the {EVENTS_KEY_HEADER} header does not hold the events key")

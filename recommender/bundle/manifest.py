@@ -58,6 +58,11 @@ class DataInfo(BaseModel):
     event_lines: int = 0
     events_through: int = 0
     """The id of the last stored event trained on: newer ones are folded in at serve time."""
+    events_store: str | None = None
+    """The identity of the event store ``events_through`` counts in (None: no store was read, or
+    a bundle from before store identities)."""
+    events_file: str | None = None
+    """Where that store was read (its file), as the run saw it."""
     window_days: float | None = None
     window_start: str | None = None
     window_dropped_lines: int | None = None

@@ -40,6 +40,9 @@ def train(args: argparse.Namespace) -> int:
         print(_selection_line(selection))
     for report in result.reports:
         print(report.summary())
+    data = result.trained.manifest.data
+    if data.events_file is not None:
+        print(f"read {data.event_lines:,} events from the event store {data.events_file}")
     counts = result.trained.manifest.counts
     print(
         f"trained {result.trained.model.kind} on {counts.users} users × {counts.jobs} jobs "

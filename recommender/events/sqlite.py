@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
+import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +26,8 @@ from recommender.events.store import (
     to_micros,
 )
 
+log = logging.getLogger(__name__)
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -33,6 +38,37 @@ CREATE TABLE IF NOT EXISTS events (
     event_id TEXT UNIQUE
 )
 """
+# the store's identity, written once when the store is created (see EventStore.identity)
+_META = "CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+# a user's events, for FreshEvents to reload a user it evicted from memory
+_USER_INDEX = "CREATE INDEX IF NOT EXISTS events_by_user ON events (user_id, id)"
+# counts kept by triggers in the same transaction as each insert, so stats() reads three rows
+# instead of scanning the table (a scan of 3M events took ~1 s, with every append waiting)
+_COUNTS = (
+    "CREATE TABLE event_counts (type TEXT PRIMARY KEY, events INTEGER NOT NULL, newest INTEGER)",
+    "INSERT INTO event_counts VALUES ('impression', 0, NULL), ('redirect', 0, NULL)",
+    """UPDATE event_counts SET (events, newest) = (
+        SELECT COUNT(*), MAX(CASE WHEN typeof(timestamp) = 'integer' THEN timestamp END)
+        FROM events WHERE events.type = event_counts.type
+    )""",
+    """CREATE TRIGGER events_counted AFTER INSERT ON events BEGIN
+        UPDATE event_counts SET events = events + 1, newest = CASE
+            WHEN typeof(NEW.timestamp) != 'integer' THEN newest
+            ELSE max(coalesce(newest, NEW.timestamp), NEW.timestamp) END
+        WHERE type = NEW.type;
+    END""",
+    """CREATE TRIGGER events_uncounted AFTER DELETE ON events BEGIN
+        UPDATE event_counts SET events = events - 1 WHERE type = OLD.type;
+    END""",
+)
+_WELL_FORMED = (
+    "typeof(user_id) = 'integer' AND typeof(job_id) = 'integer' AND typeof(timestamp) = 'integer'"
+)
+_COLUMNS = f"id, user_id, job_id, type = 'redirect', timestamp, {_WELL_FORMED}"
+_PROBE_SECONDS = 5.0
+"""How long the outcome of an append (or of a probe) answers :meth:`check_writable`."""
+_REPORTED = 100
+"""Malformed rows named in the log, each once; more are only counted."""
 # ON CONFLICT(event_id) rather than INSERT OR IGNORE: only a repeated event_id is skipped, while
 # a broken CHECK or NOT NULL still fails the whole append instead of being silently dropped
 _INSERT = (
@@ -56,48 +92,105 @@ class SQLiteEventStore(EventStore):
 
     WAL journaling with ``synchronous=FULL`` means a committed append survives SIGKILL and power
     loss. ``timestamp`` is stored as epoch microseconds; ``event_id`` is UNIQUE, so a retried
-    event is stored once. One connection, guarded by a lock, serves every thread: SQLite takes
-    one writer at a time anyway.
+    event is stored once. Appends go through one connection, guarded by a lock (SQLite takes one
+    writer at a time anyway); reads go through a second one, which WAL lets read while an append
+    commits, so a read never waits for an append nor an append for a read. Counts by type are
+    kept by triggers in the append's own transaction: :meth:`stats` reads two rows.
 
     Appends that arrive while another is committing are committed together in the next
     transaction (group commit), so concurrent single-event requests share one fsync instead of
     queueing for one each; each still returns only once its own events are durable.
+
+    The first open of a store written by an earlier version adds what it lacks (an identity,
+    the counts, an index by user) in one transaction; on a large store that takes seconds once.
     """
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._read_lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
+        self._malformed: set[int] = set()
+        self._outcome: tuple[float, str | None] = (0.0, None)  # (when, why appends fail)
+        self._conn = self._connect()
+        try:
+            self._identity = self._prepare(self._conn)
+            self._reader = self._connect()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
+            conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=30
             )
         except (OSError, sqlite3.Error) as exc:
             raise EventStoreError(f"cannot open the event store {self.path}: {exc}") from exc
         try:
-            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise EventStoreError(
                     f"the event store {self.path} cannot use WAL mode (journal_mode is {mode!r})"
                 )
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute(_SCHEMA)
+            conn.execute("PRAGMA synchronous=FULL")
         except sqlite3.Error as exc:
-            self._conn.close()
+            conn.close()
             raise EventStoreError(f"cannot open the event store {self.path}: {exc}") from exc
         except EventStoreError:
-            self._conn.close()
+            conn.close()
             raise
+        return conn
+
+    def _prepare(self, conn: sqlite3.Connection) -> str:
+        """Create what the store lacks, in one transaction (several processes may open it at
+        once); the store's identity."""
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(_SCHEMA)
+                conn.execute(_META)
+                conn.execute(
+                    "INSERT OR IGNORE INTO store_meta VALUES ('identity', ?)", (str(uuid.uuid4()),)
+                )
+                identity = conn.execute(
+                    "SELECT value FROM store_meta WHERE key = 'identity'"
+                ).fetchone()[0]
+                conn.execute(_USER_INDEX)
+                counted = conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'event_counts'"
+                ).fetchone()
+                if counted is None:
+                    for statement in _COUNTS:
+                        conn.execute(statement)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise EventStoreError(f"cannot open the event store {self.path}: {exc}") from exc
+        return str(identity)
+
+    @property
+    def identity(self) -> str:
+        """The UUID written when this file was made a store (kept in its ``store_meta``)."""
+        return self._identity
+
+    @property
+    def where(self) -> str:
+        """The store's file."""
+        return str(self.path)
 
     @contextmanager
-    def _locked(self, doing: str) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+    def _reading(self, doing: str) -> Iterator[sqlite3.Connection]:
+        with self._read_lock:
             try:
-                yield self._conn
+                yield self._reader
             except sqlite3.Error as exc:
-                raise EventStoreError(f"event store {self.path}: {doing} failed: {exc}") from exc
+                raise self._failed(doing, exc) from exc
 
     def append(self, events: Sequence[Event]) -> AppendResult:
         """Store ``events`` in one transaction; see :meth:`EventStore.append`."""
@@ -128,22 +221,27 @@ class SQLiteEventStore(EventStore):
         """Commit every queued append in one transaction: one fsync for all of them.
 
         Each append is its own savepoint, so one that fails is rolled back alone and fails alone.
-        Called with the connection lock held.
+        Called with the connection lock held. Whether appends work is remembered for
+        :meth:`check_writable` (an append refused for its own rows says nothing of the store).
         """
         conn = self._conn
+        failure: str | None = None
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for item in group:
                     conn.execute("SAVEPOINT one_append")
-                    before = conn.total_changes
                     try:
-                        conn.executemany(_INSERT, item.rows)
+                        # rowcount: the rows this insert stored (total_changes would count the
+                        # triggers' updates of event_counts too)
+                        inserted = conn.executemany(_INSERT, item.rows).rowcount
                     except sqlite3.Error as exc:
                         conn.execute("ROLLBACK TO one_append")
                         item.error = self._failed("append", exc)
+                        if not isinstance(exc, sqlite3.IntegrityError):
+                            failure = str(exc)
                     else:
-                        item.accepted = conn.total_changes - before
+                        item.accepted = inserted
                     conn.execute("RELEASE one_append")
                 conn.execute("COMMIT")
             except BaseException:
@@ -151,6 +249,7 @@ class SQLiteEventStore(EventStore):
                     conn.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
+            failure = str(exc)
             for item in group:
                 item.error = item.error or self._failed("append", exc)
         finally:
@@ -158,32 +257,89 @@ class SQLiteEventStore(EventStore):
                 if item.error is None and item.accepted < 0:
                     item.error = EventStoreError(f"event store {self.path}: append interrupted")
                 item.done = True
+            self._outcome = (time.monotonic(), failure)
 
     def _failed(self, doing: str, exc: sqlite3.Error) -> EventStoreError:
         return EventStoreError(f"event store {self.path}: {doing} failed: {exc}")
 
+    def check_writable(self) -> None:
+        """Raise when appends fail: what the last append (or probe) in the last few seconds
+        found, else a probe now (an event inserted and rolled back: it touches the pages an
+        append touches, and nothing is written)."""
+        when, failure = self._outcome
+        if time.monotonic() - when > _PROBE_SECONDS:
+            failure = self._probe()
+        if failure is not None:
+            raise EventStoreError(f"the event store {self.path} cannot append: {failure}")
+
+    def _probe(self) -> str | None:
+        with self._lock:
+            conn = self._conn
+            failure: str | None = None
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute(_INSERT, (0, 0, "impression", 0, None))
+                finally:
+                    conn.execute("ROLLBACK")
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):  # another writer: not a failure
+                    return self._outcome[1]
+                failure = str(exc)
+            except sqlite3.Error as exc:
+                failure = str(exc)
+            self._outcome = (time.monotonic(), failure)
+            return failure
+
     def stats(self) -> EventStats:
-        """Counts by type and the newest event time."""
-        with self._locked("stats") as conn:
-            rows = conn.execute(
-                "SELECT type, COUNT(*), MAX(timestamp) FROM events GROUP BY type"
-            ).fetchall()
+        """Counts by type and the newest event time (kept by triggers: two rows read)."""
+        with self._reading("stats") as conn:
+            rows = conn.execute("SELECT type, events, newest FROM event_counts").fetchall()
         stats = EventStats()
         newest: int | None = None
         for kind, count, latest in rows:
             stats.by_type[kind] = count
-            newest = latest if newest is None else max(newest, latest)
-        return EventStats(stats.by_type, None if newest is None else from_micros(newest))
+            if latest is not None:
+                newest = latest if newest is None else max(newest, latest)
+        return EventStats(
+            stats.by_type, None if newest is None else from_micros(newest), len(self._malformed)
+        )
+
+    def last_id(self) -> int:
+        """The id of the newest stored event (0: none)."""
+        with self._reading("read") as conn:
+            (last,) = conn.execute("SELECT coalesce(MAX(id), 0) FROM events").fetchone()
+        return int(last)
 
     def since(self, after: int = 0) -> EventRows:
-        """Every event stored after id ``after``, in arrival order."""
-        with self._locked("read") as conn:
+        """Every event stored after id ``after``, in arrival order (malformed rows left out,
+        named in the log)."""
+        with self._reading("read") as conn:
             rows = conn.execute(
-                "SELECT id, user_id, job_id, type = 'redirect', timestamp FROM events "
-                "WHERE id > ? ORDER BY id",
-                (after,),
+                f"SELECT {_COLUMNS} FROM events WHERE id > ? ORDER BY id", (after,)
             ).fetchall()
-        columns = np.array(rows, dtype=np.int64).reshape(-1, 5).T
+        return self._rows(after, rows)
+
+    def user_since(self, user_id: int, after: int, through: int) -> EventRows:
+        """The user's events with ids in ``(after, through]``, by the index on users."""
+        with self._reading("read") as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM events WHERE user_id = ? AND id > ? AND id <= ? "
+                "ORDER BY id",
+                (user_id, after, through),
+            ).fetchall()
+        return self._rows(after, rows)
+
+    def _rows(self, after: int, rows: list[tuple[object, ...]]) -> EventRows:
+        try:
+            columns = np.array(rows, dtype=np.int64).reshape(-1, 6).T
+        except (ValueError, TypeError, OverflowError):  # a text value SQLite's affinity kept
+            columns = np.array([r for r in rows if r[5]], dtype=np.int64).reshape(-1, 6).T
+            self._report([r for r in rows if not r[5]])
+        else:
+            if not columns[5].all():  # a real number where an integer belongs
+                self._report([rows[i] for i in np.flatnonzero(columns[5] == 0).tolist()])
+                columns = columns[:, columns[5] != 0]
         return EventRows(
             after=after,
             ids=columns[0].copy(),
@@ -193,7 +349,31 @@ class SQLiteEventStore(EventStore):
             timestamps=columns[4].copy(),
         )
 
+    def _report(self, bad: list[tuple[object, ...]]) -> None:
+        """Log each malformed row once, naming the file, the row id and the offending values."""
+        for row in bad:
+            row_id = int(str(row[0]))
+            if row_id in self._malformed:
+                continue
+            self._malformed.add(row_id)
+            if len(self._malformed) > _REPORTED:
+                continue
+            wrong = ", ".join(
+                f"{name} {value!r} ({type(value).__name__}, not an integer)"
+                for name, value in zip(("user_id", "job_id"), row[1:3], strict=True)
+                if not isinstance(value, int)
+            )
+            if not isinstance(row[4], int):
+                wrong = ", ".join(filter(None, (wrong, f"timestamp {row[4]!r}, not an integer")))
+            log.error(
+                "event store %s: row id %d is malformed (%s): left out of every read",
+                self.path,
+                row_id,
+                wrong,
+            )
+
     def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
+        """Close both connections."""
+        with self._lock, self._read_lock:
             self._conn.close()
+            self._reader.close()

@@ -70,6 +70,8 @@ class EventStats:
 
     by_type: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTIVITY_TYPES, 0))
     newest: datetime | None = None
+    malformed: int = 0
+    """Stored rows that reads have left out as malformed so far (a text ``user_id``, say)."""
 
     @property
     def total(self) -> int:
@@ -141,7 +143,26 @@ class EventStore(ABC):
 
     Implementations are safe to call from several threads at once. Every method raises
     :class:`recommender.errors.EventStoreError` when the storage fails.
+
+    A store's events are named by its :attr:`identity` plus an event id that grows with arrival:
+    together they are the watermark a bundle records (``events_store``, ``events_through``). Ids
+    alone are not enough: a store replaced or reset starts again at id 1.
     """
+
+    @property
+    @abstractmethod
+    def identity(self) -> str:
+        """This store's own id, fixed when the store was created (a UUID): a store replaced,
+        reset or recreated at the same place has another."""
+
+    @property
+    def where(self) -> str:
+        """Where the store lives, for messages (its file, its database)."""
+        return type(self).__name__
+
+    @abstractmethod
+    def last_id(self) -> int:
+        """The id of the newest stored event (0: none)."""
 
     @abstractmethod
     def append(self, events: Sequence[Event]) -> AppendResult:
@@ -158,6 +179,15 @@ class EventStore(ABC):
     @abstractmethod
     def since(self, after: int = 0) -> EventRows:
         """Every event stored after the one with id ``after``, in arrival order."""
+
+    @abstractmethod
+    def user_since(self, user_id: int, after: int, through: int) -> EventRows:
+        """The user's events with ids in ``(after, through]``, in arrival order (what
+        :class:`recommender.events.fresh.FreshEvents` reloads for a user it evicted)."""
+
+    def check_writable(self) -> None:  # noqa: B027 - a store without a cheap probe says nothing
+        """Raise :class:`~recommender.errors.EventStoreError`, naming the reason, when appends
+        are failing now (what ``GET /ready`` asks)."""
 
     def read(self) -> pl.DataFrame:
         """Every stored event in arrival order, as ``user_id``, ``job_id`` (Int64),

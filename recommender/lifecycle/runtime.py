@@ -28,7 +28,12 @@ class Lifecycle:
     def __init__(self, settings: Settings, holder: ModelHolder, events: EventStore | None) -> None:
         store = None if settings.model_store is None else ModelStore(settings.model_store)
         self.switch = ModelSwitch(
-            holder, settings.model_dir, events, settings.keep_bundles, store=store
+            holder,
+            settings.model_dir,
+            events,
+            settings.keep_bundles,
+            store=store,
+            fresh_bytes=settings.fresh_bytes,
         )
         self.retrains = RetrainManager(settings, self.switch)
         self.watcher = BundleWatcher(self.switch, settings.watch_interval_seconds)

@@ -13,8 +13,9 @@ from recommender.bundle.directory import current_version, list_bundles, set_curr
 from recommender.bundle.files import load_bundle
 from recommender.bundle.store import ModelStore
 from recommender.bundle.trained import TrainedModel
-from recommender.errors import BundleError, BundleNotFoundError
+from recommender.errors import BundleError, BundleNotFoundError, EventStoreError
 from recommender.events import EventStore
+from recommender.events.fresh import DEFAULT_MAX_BYTES
 from recommender.recommender import Recommender
 from recommender.settings import Settings
 
@@ -73,12 +74,18 @@ def _pointed_to(model_dir: Path) -> str | None:
         return None
 
 
-def serve(trained: TrainedModel, events: EventStore | None = None) -> Recommender:
+def serve(
+    trained: TrainedModel, events: EventStore | None = None, fresh_bytes: int = DEFAULT_MAX_BYTES
+) -> Recommender:
     """The :class:`Recommender` that serves ``trained``: every model the service puts in front of
-    clients (at start-up, after a retrain, a rollback or a pointer change) goes through here."""
-    recommender = Recommender(trained)
+    clients (at start-up, after a retrain, a rollback or a pointer change) goes through here.
+    ``fresh_bytes`` bounds the memory of the users' newer events (``fresh_cache_mib``)."""
+    recommender = Recommender(trained, fresh_bytes)
     if events is not None:  # users with events newer than the model are recalculated at once
-        recommender.catch_up(events)
+        try:
+            recommender.catch_up(events)
+        except EventStoreError as exc:  # serve all the same: the watcher catches up later
+            log.error("cannot read the events newer than the model yet: %s", exc)
     return recommender
 
 
@@ -102,7 +109,7 @@ def load_or_train(settings: Settings, events: EventStore | None = None) -> Recom
                 from recommender.training.run import train_directory  # noqa: PLC0415
 
                 trained = train_directory(settings, events=events, select=AutoSelector()).trained
-    return serve(trained, events)
+    return serve(trained, events, settings.fresh_bytes)
 
 
 @contextmanager

@@ -24,6 +24,7 @@ from recommender.bundle.store import ModelStore
 from recommender.bundle.trained import TrainedModel
 from recommender.errors import BundleError, NoPreviousBundleError
 from recommender.events import EventStore
+from recommender.events.fresh import DEFAULT_MAX_BYTES
 from recommender.lifecycle.startup import serve
 from recommender.recommender import Recommender
 
@@ -104,6 +105,8 @@ class ModelSwitch:
     store:
         An object store (``s3://…``) the model directory mirrors: its ``CURRENT`` is the one
         followed and moved, and bundles are fetched from it into ``model_dir``.
+    fresh_bytes:
+        The memory each served model's newer events may take (``fresh_cache_mib``).
     """
 
     def __init__(
@@ -113,8 +116,11 @@ class ModelSwitch:
         events: EventStore | None,
         keep: int,
         store: ModelStore | None = None,
+        *,
+        fresh_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.holder = holder
+        self.fresh_bytes = fresh_bytes
         self.model_dir = Path(model_dir)
         self.events = events
         self.keep = keep
@@ -248,7 +254,7 @@ class ModelSwitch:
     ) -> Swap:
         """Build the recommender, move ``CURRENT`` if asked, and swap (the lock is held)."""
         loaded = time.perf_counter()
-        recommender = serve(trained, self.events)
+        recommender = serve(trained, self.events, self.fresh_bytes)
         built = time.perf_counter()
         version = trained.manifest.version
         if move_current:  # the store first: if publishing fails, nothing has moved

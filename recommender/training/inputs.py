@@ -39,22 +39,33 @@ def with_events(
 ) -> tuple[Dataset, dict[str, Any]]:
     """``dataset`` with the event store's events (those since ``since``) added to its counts.
 
-    ``events_through`` (the last event id read) goes into the bundle, so a service knows which
-    events the model has seen and which it must still recalculate users for.
+    ``events_through`` (the last event id read) and ``events_store`` (the store's identity) go
+    into the bundle, so a service knows which events the model has seen and which it must still
+    recalculate users for. Which store was read, and how many events it gave, is logged.
     """
     opened: EventStore | None = None
     if events is None and default_path.is_file():
         events = opened = SQLiteEventStore(default_path)
     try:
         rows = events.since(0) if events is not None else None
+        identity = events.identity if events is not None else None
     finally:
         if opened is not None:
             opened.close()
-    if rows is None or len(rows) == 0:
-        return dataset, {"event_lines": 0, "events_through": 0 if rows is None else rows.through}
+    if events is None or rows is None:
+        log.info("no event store at %s: training on the files alone", default_path)
+        return dataset, {"event_lines": 0, "events_through": 0}
+    log.info("read %s events from the event store %s", f"{len(rows):,}", events.where)
+    info = {
+        "event_lines": len(rows),
+        "events_through": rows.through,
+        "events_store": identity,
+        "events_file": events.where,
+    }
+    if len(rows) == 0:
+        return dataset, info
     frame = rows.frame()
     kept = frame if since is None else frame.filter(pl.col("timestamp") >= since)
-    info = {"event_lines": len(rows), "events_through": rows.through}
     counts = dataset.activities
     if isinstance(counts, ActivityLines):
         counts = counts.counts()

@@ -28,7 +28,7 @@ from recommender.data.schema import ACTIVITIES_FILE, JOBS_FILE, USERS_FILE
 from recommender.errors import InvalidDataError
 from recommender.events import EventStore
 from recommender.models.base import Progress
-from recommender.settings import AUTO, Settings
+from recommender.settings import AUTO, EVENTS_FILE, Settings
 from recommender.training.fit import fingerprint_files, train
 from recommender.training.inputs import local_inputs, window_info_of, with_events
 
@@ -95,7 +95,9 @@ def train_directory(
     ----------
     events:
         The store whose events are trained on with the files; by default the one at
-        ``settings.events_file``, if that file exists.
+        ``settings.events_file`` if that file exists, and for a local ``data_dir`` given here
+        (``train --data DIR``), unless ``events_path`` is set, ``DIR/events.sqlite3``: the
+        store beside the files, not the one of ``settings.data_dir``.
     window:
         Train on the activity of this last stretch of time only (``settings.window_days`` when
         None); activity lines without a timestamp are kept.
@@ -105,6 +107,9 @@ def train_directory(
         Chooses the model when ``settings.model`` is ``auto``; without one such a run trains
         ``settings.selection.fallback``.
     """
+    events_file = settings.events_file
+    if data_dir is not None and not is_url(data_dir) and settings.events_path is None:
+        events_file = Path(data_dir) / EVENTS_FILE
     data_dir = local_inputs(settings, data_dir)
     log.info("reading %s", data_dir)
 
@@ -119,6 +124,7 @@ def train_directory(
         files=tuple(p for p in inputs if p.exists()),
         info={},
         log=LogSpec(data_dir, skip_invalid=skip_invalid),
+        events_file=events_file,
     )
     return _train_local(
         settings,
@@ -201,6 +207,8 @@ class Source:
     files: tuple[Path, ...]
     info: dict[str, Any]
     log: LogSpec
+    events_file: Path | None = None
+    """The event store read when none is passed (None: ``settings.events_file``)."""
 
 
 def _train_local(
@@ -230,7 +238,8 @@ def _train_local(
             f"{dataset.activities.lines():,}",
             time.perf_counter() - started,
         )
-        dataset, event_info = with_events(dataset, events, settings.events_file, since)
+        events_file = source.events_file or settings.events_file
+        dataset, event_info = with_events(dataset, events, events_file, since)
         window_info = window_info_of(dataset, window, since)
         read = time.perf_counter()
         timings = {"read_seconds": round(read - started, 4)}

@@ -118,6 +118,7 @@ def test_stats(client: TestClient) -> None:
         "total": 0,
         "by_type": {"impression": 0, "redirect": 0},
         "newest": None,
+        "malformed_rows": 0,
     }
     events = [
         _event(timestamp=1714564800),
@@ -129,6 +130,7 @@ def test_stats(client: TestClient) -> None:
         "total": 3,
         "by_type": {"impression": 2, "redirect": 1},
         "newest": "2024-05-01T12:00:01.250000Z",
+        "malformed_rows": 0,
     }
 
 

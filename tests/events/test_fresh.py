@@ -16,7 +16,7 @@ from recommender.data.dataset import Dataset
 from recommender.data.funnel import ScoringRule
 from recommender.errors import ExplainUnsupportedError
 from recommender.events import Event, SQLiteEventStore
-from recommender.events.fresh import FreshEvents, UserEvents
+from recommender.events.fresh import PIECE_BYTES, FreshEvents, UserEvents
 from recommender.events.history import full_history
 from recommender.recommender import RECALCULATED, Recommender
 from recommender.settings import Settings
@@ -234,3 +234,36 @@ def test_many_batches_for_one_user_add_up(store: SQLiteEventStore) -> None:
     assert got is not None and got.job_ids.tolist() == [10, 11, 12]
     assert got.impressions.sum() + got.redirects.sum() == 20
     assert got.redirects.sum() == 10
+
+
+def test_memory_is_bounded_and_evicted_users_are_read_back(store: SQLiteEventStore) -> None:
+    budget = 40 * PIECE_BYTES
+    fresh = FreshEvents(max_bytes=budget)
+    for batch in range(10):  # 1,000 new users, 2 events each, in 10 posts
+        users = range(batch * 100, batch * 100 + 100)
+        store.append([Event(10_000 + u, 1000 + u % 7, "impression") for u in users])
+        store.append([Event(10_000 + u, 1001, "redirect") for u in users])
+        fresh.catch_up(store)
+
+    assert fresh.held_bytes <= budget and fresh.users < 100
+    assert len(fresh) == 2000
+    first = fresh.get(10_000)  # evicted long ago: read back from the store
+    assert first is not None
+    assert dict(zip(first.job_ids.tolist(), first.redirects.tolist(), strict=True)) == {
+        1000: 0.0,
+        1001: 1.0,
+    }
+    assert fresh.get(123_456) is None  # no events: never read, or read and found empty
+
+
+def test_an_evicted_user_with_newer_events_keeps_them_all(store: SQLiteEventStore) -> None:
+    fresh = FreshEvents(max_bytes=PIECE_BYTES + 100)  # room for one user
+    store.append([Event(1, 1000, "redirect"), Event(2, 1001, "impression")])
+    fresh.catch_up(store)  # user 1 is evicted for user 2
+    store.append([Event(1, 1000, "impression"), Event(1, 1002, "redirect")])
+    fresh.catch_up(store)
+    got = fresh.get(1)
+    assert got is not None
+    assert got.job_ids.tolist() == [1000, 1002]
+    assert got.impressions.tolist() == [1.0, 0.0] and got.redirects.tolist() == [1.0, 1.0]
+    assert fresh.may_have(1) and not fresh.may_have(3)

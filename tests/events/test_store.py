@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -196,3 +197,130 @@ def test_a_failing_append_fails_alone_within_a_group(tmp_path: Path) -> None:
     assert all("CHECK constraint failed" in o for o in outcomes if o != "ok")
     assert store.stats().total == 80  # the failing appends left nothing behind
     store.close()
+
+
+def test_a_read_does_not_wait_for_an_append_in_progress(store: SQLiteEventStore) -> None:
+    import threading
+
+    store.append([Event(1, 10, "impression", T0)])
+    committing = threading.Event()
+    release = threading.Event()
+
+    def long_append() -> None:  # holds the writer as a slow fsync would
+        with store._lock:
+            committing.set()
+            release.wait(10)
+
+    writer = threading.Thread(target=long_append)
+    writer.start()
+    committing.wait(5)
+    try:
+        done: list[object] = []
+        reader = threading.Thread(target=lambda: done.append((store.stats(), store.since(0))))
+        reader.start()
+        reader.join(2)
+        assert done, "stats() and since() waited for the append"
+    finally:
+        release.set()
+        writer.join()
+
+
+def test_counts_are_kept_across_connections_and_skip_duplicates(tmp_path: Path) -> None:
+    one = SQLiteEventStore(tmp_path / "events.sqlite3")
+    two = SQLiteEventStore(tmp_path / "events.sqlite3")  # another worker process
+    one.append([Event(1, 10, "impression", T0, event_id="a")])
+    two.append([Event(2, 10, "redirect", T0, event_id="b"), Event(3, 11, "impression", T0)])
+    two.append([Event(1, 10, "impression", T0, event_id="a")])  # a retry: not counted
+    assert one.stats().by_type == {"impression": 2, "redirect": 1}
+    assert one.identity == two.identity
+    one.close()
+    two.close()
+
+
+def test_a_store_from_before_counts_gets_them_filled_in(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL, "
+        "job_id INTEGER NOT NULL, type TEXT NOT NULL, timestamp INTEGER NOT NULL, "
+        "event_id TEXT UNIQUE)"
+    )
+    conn.executemany(
+        "INSERT INTO events (user_id, job_id, type, timestamp) VALUES (?, ?, ?, ?)",
+        [(1, 10, "impression", 5), (1, 10, "redirect", 9), (2, 10, "impression", 7)],
+    )
+    conn.commit()
+    conn.close()
+    store = SQLiteEventStore(path)
+    store.append([Event(3, 10, "redirect", T0)])
+    stats = store.stats()
+    assert stats.by_type == {"impression": 2, "redirect": 2} and stats.newest == T0
+    assert len(store.identity) == 36 and store.last_id() == 4
+    store.close()
+
+
+def test_a_malformed_row_is_left_out_and_named_with_file_and_row(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "events.sqlite3"
+    store = SQLiteEventStore(path)
+    store.append([Event(1, 10, "impression", T0)])
+    conn = sqlite3.connect(path)  # what SQLite's affinity lets another writer keep
+    conn.execute(
+        "INSERT INTO events (user_id, job_id, type, timestamp) VALUES ('abc', 10, 'redirect', 1)"
+    )
+    conn.execute(
+        "INSERT INTO events (user_id, job_id, type, timestamp) VALUES (4, 2.5, 'redirect', 1)"
+    )
+    conn.commit()
+    conn.close()
+    store.append([Event(2, 11, "impression", T0)])
+
+    with caplog.at_level(logging.ERROR, logger="recommender.events.sqlite"):
+        rows = store.since(0)
+        store.since(0)  # each row is named once
+
+    assert rows.ids.tolist() == [1, 4] and rows.user_ids.tolist() == [1, 2]
+    named = [r.message for r in caplog.records]
+    assert len(named) == 2
+    assert str(path) in named[0] and "row id 2" in named[0] and "'abc'" in named[0]
+    assert "row id 3" in named[1] and "2.5" in named[1]
+    assert store.stats().malformed == 2
+    store.close()
+
+
+def test_user_since_reads_one_user_s_events_in_a_range(store: SQLiteEventStore) -> None:
+    store.append([Event(u, 10 + i, "impression", T0) for i, u in enumerate([1, 2, 1, 1, 2])])
+    rows = store.user_since(1, 1, 4)
+    assert rows.ids.tolist() == [3, 4] and rows.job_ids.tolist() == [12, 13]
+
+
+def corrupt_event_id_index(path: Path) -> None:
+    """Overwrite the page of the index on ``event_id`` with garbage: reads by id still work,
+    every insert fails (a bad page where appends write)."""
+    conn = sqlite3.connect(path)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    (root,) = conn.execute(
+        "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_events_1'"
+    ).fetchone()
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    with path.open("r+b") as handle:
+        handle.seek((root - 1) * page_size)
+        handle.write(b"\xff" * page_size)
+
+
+def test_check_writable_names_why_appends_fail(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite3"
+    SQLiteEventStore(path).close()
+    corrupt_event_id_index(path)
+    store = SQLiteEventStore(path)
+    with pytest.raises(EventStoreError, match=r"cannot append: .*malformed"):
+        store.check_writable()
+    with pytest.raises(EventStoreError):
+        store.append([Event(1, 10, "impression", T0)])
+    store.close()
+    healthy = SQLiteEventStore(tmp_path / "other.sqlite3")
+    healthy.check_writable()
+    assert healthy.stats().total == 0  # the probe leaves nothing behind
+    healthy.close()

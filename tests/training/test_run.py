@@ -180,3 +180,34 @@ def test_listed_jobs_and_profiles_without_activity_reach_the_model_and_the_bundl
     assert loaded.manifest.data.catalogue_jobs == 2
     assert loaded.manifest.data.profile_users == 1
     assert loaded.manifest.data.unlisted_jobs == 9  # the other block jobs are not listed
+
+
+def test_data_dir_given_reads_the_event_store_beside_it(tmp_path: Path, jsonl: WriteJsonl) -> None:
+    settings = tiny_settings(tmp_path)  # its data_dir has no store
+    other = tmp_path / "elsewhere"
+    jsonl(other / "activities.jsonl", block_activities())
+    store = SQLiteEventStore(other / "events.sqlite3")
+    store.append([Event(999, 1000, "redirect"), Event(999, 1001, "impression")])
+    store.close()
+
+    result = train_directory(settings, data_dir=other)
+
+    data = result.trained.manifest.data_dict()
+    assert data["event_lines"] == 2 and 999 in result.trained.users
+    assert data["events_file"] == str(other / "events.sqlite3")
+    assert not settings.events_file.exists()
+
+
+def test_events_path_set_wins_over_the_store_beside_data(tmp_path: Path, jsonl: WriteJsonl) -> None:
+    other = tmp_path / "elsewhere"
+    jsonl(other / "activities.jsonl", block_activities())
+    SQLiteEventStore(other / "events.sqlite3").close()
+    chosen = tmp_path / "chosen.sqlite3"
+    settings = tiny_settings(tmp_path).model_copy(update={"events_path": chosen})
+    store = SQLiteEventStore(chosen)
+    store.append([Event(999, 1000, "redirect")])
+    store.close()
+
+    data = train_directory(settings, data_dir=other).trained.manifest.data_dict()
+
+    assert data["event_lines"] == 1 and data["events_file"] == str(chosen)

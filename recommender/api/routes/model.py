@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from recommender.api.deps import events_of, recommender_of
 from recommender.api.errors import INVALID_BODY, responses
@@ -24,12 +25,16 @@ async def health() -> Response:
     "/ready",
     "GET",
     response_model=ReadyResponse,
-    responses=responses((ModelNotReadyError, "Not ready yet.")),
+    responses=responses(
+        (ModelNotReadyError, "Not ready yet, or the event store cannot append (the reason).")
+    ),
 )
 async def ready(request: Request) -> Response:
-    """Readiness: a model is loaded and the event store is open (503 until then)."""
+    """Readiness: a model is loaded and the event store is open and can append (503 otherwise,
+    naming the reason)."""
     version = recommender_of(request).version
-    events_of(request)
+    # the last append's outcome, or a probe (an insert rolled back) when none was recent
+    await run_in_threadpool(events_of(request).check_writable)
     return json_response({"status": "ready", "model_version": version})
 
 
