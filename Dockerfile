@@ -34,5 +34,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=120s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/health', timeout=2)"
 
-# several workers share /metrics through prometheus_client's multiprocess directory
-CMD ["sh", "-c", "if [ \"$WORKERS\" -gt 1 ]; then export PROMETHEUS_MULTIPROC_DIR=$(mktemp -d); fi; exec uvicorn main:app --host 0.0.0.0 --port ${PORT} --workers ${WORKERS} --no-access-log"]
+# several workers share /metrics through prometheus_client's multiprocess directory.
+# python main.py is uvicorn with a request-head timeout and a connection cap below the open-file
+# limit (recommender/api/server.py): clients stalling half-sent heads cannot starve the others.
+CMD ["sh", "-c", "if [ \"$WORKERS\" -gt 1 ]; then export PROMETHEUS_MULTIPROC_DIR=$(mktemp -d); fi; exec python main.py --host 0.0.0.0 --port ${PORT} --workers ${WORKERS}"]

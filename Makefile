@@ -41,9 +41,9 @@ install-spark: $(VENV)/.spark ## Install the optional Spark engine (pyspark; nee
 prepare: install ## Generate demo data if there is none, train a model if there is none
 	$(PY) -m recommender prepare
 
-run: prepare ## Install, make demo data and a model if missing, then serve on HOST:PORT with WORKERS processes
+run: prepare ## Install, make demo data and a model if missing, then serve on HOST:PORT with WORKERS processes (python main.py: uvicorn with a request-head timeout and a connection cap)
 	@if [ "$(WORKERS)" -gt 1 ]; then export PROMETHEUS_MULTIPROC_DIR=$$(mktemp -d); fi; \
-	exec $(VENV)/bin/uvicorn main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) --no-access-log
+	exec $(PY) main.py --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 evaluate: prepare ## Tune ALS, then evaluate every model on the demo data (reports/demo/)
 	$(PY) -m recommender -q tune --data dataset --split time --budget 24 --write-env reports/demo-tuned.env

@@ -200,6 +200,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=4 * 1024 * 1024, ge=1024, description="larger request bodies get 413"
     )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="a connection that has not sent a whole request head in this long is closed",
+    )
+    max_connections: int = Field(
+        default=0,
+        ge=0,
+        description="open connections per worker; past it the one waiting longest for its request "
+        "head is closed (0: the open-file limit less 64)",
+    )
     log_format: LogFormat = Field(
         default="text", description="'json': one JSON object per log line, with a request id"
     )

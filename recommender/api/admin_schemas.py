@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from recommender.api.schemas import Whole
 from recommender.lifecycle import JobStatus, Phase
 
 MAX_WINDOW_DAYS = 36_500
@@ -16,11 +18,8 @@ class RetrainRequest(BaseModel):
     """What to train on; an absent body means the settings' window."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"window_days": 90}]})
-    window_days: int | None = Field(
+    window_days: Annotated[int, Field(strict=True, ge=1, le=MAX_WINDOW_DAYS), Whole] | None = Field(
         default=None,
-        strict=True,
-        ge=1,
-        le=MAX_WINDOW_DAYS,
         description="Train on the last this many days of activity only (null: the setting).",
     )
 

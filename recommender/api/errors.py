@@ -2,8 +2,9 @@
 ``responses=`` of each route, drawn from the same table.
 
 Routes raise nothing HTTP-specific. Every :class:`~recommender.errors.RecommenderError` answers
-the status of its nearest class in :data:`ERROR_STATUS` with ``{"detail": message}``; a body that
-breaks the schema answers 422 with FastAPI's list of errors; anything else 500, logged.
+the status of its nearest class in :data:`ERROR_STATUS` with ``{"detail": message}``, the message
+without any filesystem path or storage URL (:func:`public_message`; a 5xx is logged whole); a body
+that breaks the schema answers 422 with FastAPI's list of errors; anything else 500, logged.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
+from recommender.api.redact import without_paths
 from recommender.api.schemas import ErrorResponse
 from recommender.errors import (
     AdminDisabledError,
@@ -90,11 +92,25 @@ def responses(*answers: tuple[type[Exception], str]) -> dict[int | str, dict[str
     return documented
 
 
-async def _domain_error(_request: Request, exc: Exception) -> Response:
+def public_message(request: Request, message: str) -> str:
+    """``message`` as a client may read it: paths and URLs cut to their last part, the app's
+    configured locations included (:func:`~recommender.api.redact.without_paths`)."""
+    settings = getattr(request.app.state, "settings", None)
+    places: list[str] = []
+    if settings is not None:
+        places = [str(settings.data_dir), str(settings.model_dir), str(settings.cache_dir)]
+        places.append(str(settings.events_file.parent))
+    return without_paths(message, places)
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RecommenderError)
+    status = status_for(exc)
+    if status >= 500:  # the server's fault: the operator sees what the client no longer does
+        log.warning("%s %s answered %d: %s", request.method, request.url.path, status, exc)
     return Response(
-        orjson.dumps({"detail": str(exc)}),
-        status_code=status_for(exc),
+        orjson.dumps({"detail": public_message(request, str(exc))}),
+        status_code=status,
         media_type="application/json",
     )
 

@@ -1,4 +1,4 @@
-"""The one middleware every request passes: request id, body limit, metrics and access log.
+"""The one middleware every request passes: request id, body limit, HEAD, metrics and access log.
 
 It is pure ASGI, and a single layer on purpose: the single-user endpoint answers thousands of
 requests a second, and each ``BaseHTTPMiddleware``-style layer costs several percent of that.
@@ -102,6 +102,9 @@ async def _refuse(send: Send, body: bytes) -> None:
 class RequestMiddleware:
     """Give each request an id, refuse oversized bodies with 413, count and time each answer.
 
+    ``HEAD`` is answered as ``GET`` without the body (RFC 9110 section 9.3.2), on every GET route
+    in one place: FastAPI's routes answer it 405, which breaks HEAD-based health checks.
+
     Parameters
     ----------
     app:
@@ -133,6 +136,10 @@ class RequestMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        method = scope["method"]
+        head = method == "HEAD"
+        if head:
+            scope = {**scope, "method": "GET"}
         started = time.perf_counter()
         given_id = length_header = None
         chunked = False
@@ -152,6 +159,8 @@ class RequestMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), id_header]
+            elif head:  # the headers (Content-Length too) are GET's; the body is not sent
+                message = {**message, "body": b""}
             await send(message)
 
         token = REQUEST_ID.set(request_id)
@@ -168,16 +177,15 @@ class RequestMiddleware:
                 route = route_template(scope)
         except BaseException:
             # the request id stays set: the error handler outside logs this request's traceback
-            self._record(scope, route_template(scope), status or 500, started)
+            self._record(method, route_template(scope), status or 500, started)
             raise
-        self._record(scope, route, status or 500, started)
+        self._record(method, route, status or 500, started)
         REQUEST_ID.reset(token)
 
-    def _record(self, scope: Scope, route: str, status: int, started: float) -> None:
+    def _record(self, method: str, route: str, status: int, started: float) -> None:
         seconds = time.perf_counter() - started
         self.metrics.observe(route, status, seconds)
         if self.access_log_enabled:
-            method = scope["method"]
             access_log.info(
                 "%s %s %d %.2f ms",
                 method,

@@ -8,10 +8,12 @@ they are added to the spec here, once, rather than to each route's ``responses``
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import FastAPI
 
+from recommender.api.schemas import INT64_MAX, INT64_MIN
 from recommender.api.security import EVENTS_KEY_SCHEME, EVENTS_SECURITY
 
 _ERROR_BODY = {
@@ -46,14 +48,54 @@ def with_body_answers(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+_FLOAT_EXACT = 2**53
+"""Integers below this size survive a trip through a float."""
+
+
+def _exact_bound(bound: float) -> int:
+    """An integer bound FastAPI's spec model turned into a float, as the integer it was.
+
+    Its ``Schema`` types ``minimum``/``maximum`` as floats, so ``le=2**63 - 1`` is published as
+    ``9.223372036854776e18``, which is 2**63 and lets a client believe 2**63 is a valid id. Every
+    integer bound here past float precision is an int64 id bound, so it becomes that bound.
+    """
+    if abs(bound) < _FLOAT_EXACT:
+        return int(bound)
+    return INT64_MAX if bound > 0 else INT64_MIN
+
+
+def exact_integer_bounds(node: Any) -> Any:
+    """``node`` (a spec or part of one) with each integer schema's bounds as exact integers."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            for key in ("minimum", "maximum"):
+                if isinstance(node.get(key), float):
+                    node[key] = _exact_bound(node[key])
+        for value in node.values():
+            exact_integer_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            exact_integer_bounds(value)
+    return node
+
+
 def document_body_answers(app: FastAPI) -> None:
-    """Make ``app.openapi()`` include :data:`BODY_ANSWERS` (FastAPI's documented way to extend
-    the generated spec: replace ``app.openapi``, which caches its result)."""
+    """Make ``app.openapi()`` include :data:`BODY_ANSWERS`, with exact integer bounds (FastAPI's
+    documented way to extend the generated spec: replace ``app.openapi``, which caches its result).
+
+    The spec is drawn again when the UTC day changes: the event-time bound it publishes moves daily
+    (:func:`~recommender.api.schemas.latest_event_time`).
+    """
     generate = app.openapi
+    drawn_on: date | None = None
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = with_body_answers(generate())
+        nonlocal drawn_on
+        today = datetime.now(UTC).date()
+        if app.openapi_schema is None or drawn_on != today:
+            app.openapi_schema = None  # FastAPI's own generator returns its cached spec otherwise
+            app.openapi_schema = exact_integer_bounds(with_body_answers(generate()))
+            drawn_on = today
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -1,17 +1,21 @@
 """Request and response bodies.
 
-Ids are strict 64-bit integers: ``"5"``, ``5.7`` and ``true`` are refused.
+Ids and counts are whole numbers, as JSON Schema's ``integer`` means them: ``5`` and ``5.0`` are
+the same integer (OpenAPI 3.1, like JSON Schema since draft 6, says so), while ``"5"``, ``5.7`` and
+``true`` are refused. A float spelling is read only within ±2**53, where a float holds every
+integer exactly: past it, ``9007199254740993.0`` would silently become another id. Ids are 64-bit.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler, RootModel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from recommender.data.schema import FUTURE_SLACK
 from recommender.settings import ExcludeSeen
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -19,8 +23,31 @@ MAX_N = 100
 MAX_BATCH = 1000
 MAX_EVENTS = 10_000
 
-Id = Annotated[int, Field(strict=True, ge=INT64_MIN, le=INT64_MAX)]
-Count = Annotated[int, Field(strict=True, ge=1, le=MAX_N, description="How many jobs to return.")]
+FLOAT_EXACT = 2**53
+"""Within ±this, a float holds every integer exactly."""
+
+
+def _whole(value: object) -> object:
+    """A whole float (``41282.0``) as the integer it spells; anything else as it came."""
+    if type(value) is float:
+        if not value.is_integer():
+            raise ValueError(f"expected a whole number, got {value!r}")
+        if abs(value) > FLOAT_EXACT:
+            raise ValueError(
+                f"{value!r} is past 2**53, where a float cannot hold every integer: "
+                "write it without a fraction or exponent"
+            )
+        return int(value)
+    return value
+
+
+Whole = BeforeValidator(_whole)
+"""Runs before the strict ``int`` check, so the float spelling of an integer is that integer.
+Put it last in an ``Annotated`` (after the ``Field``), or the bounds leave the JSON schema."""
+Id = Annotated[int, Field(strict=True, ge=INT64_MIN, le=INT64_MAX), Whole]
+Count = Annotated[
+    int, Field(strict=True, ge=1, le=MAX_N, description="How many jobs to return."), Whole
+]
 EXCLUDE_DESCRIPTION = (
     "Jobs to leave out of a known user's list: those the user was redirected to (default), "
     "every job the user has seen, or none."
@@ -35,10 +62,8 @@ class JobRulesFields(BaseModel):
         max_length=MAX_BATCH,
         description="Jobs never to return (at most 1,000; unknown ids are ignored).",
     )
-    max_per_employer: int | None = Field(
+    max_per_employer: Annotated[int, Field(strict=True, ge=1), Whole] | None = Field(
         default=None,
-        strict=True,
-        ge=1,
         description="At most this many jobs of one employer in a list; no cap when absent.",
     )
 
@@ -82,19 +107,27 @@ class SimilarJobsRequest(JobRulesFields):
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _parse_time(value: object) -> datetime | None:
-    """An ISO-8601 string or epoch seconds, as the activity files accept; naive means UTC.
+def latest_event_time(now: datetime | None = None) -> datetime:
+    """The latest event time accepted: 00:00 UTC the day after tomorrow.
 
-    The time must lie between 1970 and a day after now: a far-future event would stay the store's
-    newest for ever and escape every training window.
+    Clients' clocks drift, so a time a little ahead is fine; a far-future event would stay the
+    store's newest for ever and escape every training window. The bound moves once a day, so the
+    published schema (:func:`event_time_schema`) states the very bound the server checks.
     """
+    today = (now or datetime.now(UTC)).astimezone(UTC).date()
+    return datetime.combine(today + timedelta(days=2), time(), UTC)
+
+
+def _parse_time(value: object) -> datetime | None:
+    """An ISO-8601 string or epoch seconds, as the activity files accept; naive means UTC."""
     moment = _any_time(value)
     if moment is None:
         return None
-    latest = datetime.now(UTC) + FUTURE_SLACK
+    latest = latest_event_time()
     if not EARLIEST <= moment <= latest:
         raise ValueError(
-            f"event time must lie between 1970-01-01 and {latest:%Y-%m-%dT%H:%M}Z (a day ahead)"
+            f"event time must lie between 1970-01-01T00:00Z and {latest:%Y-%m-%dT%H:%M}Z "
+            "(the end of tomorrow, UTC)"
         )
     return moment
 
@@ -120,16 +153,44 @@ def _any_time(value: object) -> datetime | None:
     raise ValueError("expected an ISO-8601 time or epoch seconds")
 
 
-EventTime = Annotated[
-    datetime | None,
-    BeforeValidator(_parse_time),
-    WithJsonSchema(
-        {
-            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "number"}],
-            "description": "ISO-8601 time or epoch seconds; the time of receipt when absent.",
-        }
-    ),
-]
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def event_time_schema(latest: datetime) -> dict[str, Any]:
+    """The JSON schema of an event time accepted up to ``latest``.
+
+    Epoch seconds carry the range as ``minimum``/``maximum``; an ISO-8601 string carries it as
+    ``formatMinimum``/``formatMaximum`` (the JSON Schema vocabulary for bounds on a ``format``,
+    which Ajv's ajv-formats checks), since ``minimum`` applies to numbers only.
+    """
+    return {
+        "anyOf": [
+            {
+                "type": "string",
+                "format": "date-time",
+                "formatMinimum": _iso(EARLIEST),
+                "formatMaximum": _iso(latest),
+            },
+            {"type": "number", "minimum": 0, "maximum": int(latest.timestamp())},
+            {"type": "null"},
+        ],
+        "description": "ISO-8601 time or epoch seconds, from 1970-01-01T00:00Z to 00:00 UTC the "
+        "day after tomorrow (the bounds published here move daily); the time of receipt when "
+        "absent or null. An ISO-8601 time without an offset is UTC.",
+    }
+
+
+class _EventTimeSchema:
+    """Draws :func:`event_time_schema` when the spec is generated, not once at import."""
+
+    def __get_pydantic_json_schema__(
+        self, _core_schema: CoreSchema, _handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return event_time_schema(latest_event_time())
+
+
+EventTime = Annotated[datetime | None, BeforeValidator(_parse_time), _EventTimeSchema()]
 
 
 class EventIn(BaseModel):

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 from recommender.data.schema_sql import FieldSpec
 
-FUTURE_SLACK = timedelta(days=1)
-"""How far ahead of now an activity time may lie (clients' clocks drift), in ``activities.jsonl``
-as at ``POST /events``: a far-future line would stay the newest for ever and escape every
-training window."""
+FUTURE_SLACK = timedelta(days=2)
+"""How far ahead of now an activity time may lie in ``activities.jsonl`` and interaction logs
+(clients' clocks drift): a far-future line would stay the newest for ever and escape every training
+window. ``POST /events`` accepts times up to 00:00 UTC the day after tomorrow, at most two days
+ahead, so an event the API stored is never refused when the store is exported to a file."""
 
 ACTIVITY_TYPES = ("impression", "redirect")
 """The two activity types: what a user was shown, and what they clicked through to."""

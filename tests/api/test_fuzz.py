@@ -1,36 +1,53 @@
-"""Schemathesis over the app's own OpenAPI spec, in-process: no 5xx, every answer as documented.
+"""Schemathesis over the app's own OpenAPI spec, in-process, with every check it has: no 5xx,
+every answer as documented (status, content type, headers, body against its schema), every
+request the spec calls valid accepted and every request it calls invalid refused.
 
-Each operation gets schemathesis' examples, coverage and fuzzing phases (valid and invalid
-requests), with a bounded, derandomized number of fuzzed examples. The admin endpoints are
+Each operation gets schemathesis' examples, coverage and fuzzing phases, positive and negative
+data both, with a bounded, derandomized number of fuzzed examples. The admin endpoints are
 fuzzed without the key (401, as documented) and again with it, except ``POST /admin/retrain``,
 which would start real training.
 
 schemathesis builds its tests from a schema known at import time (its fixture-based loader
 does not run under pytest 9), while the app under test needs a trained model and a temporary
 event store: the schema is read from an app built at import (routes only, never started), and
-requests go to :data:`TARGET`, which forwards them to the app the module fixture builds.
+requests go to :data:`TARGET`, which forwards them to the app the module fixture builds (and
+counts them: ``pytest -s`` prints the total).
+
+schemathesis draws ``date-time`` strings from any year, and does not read the ``formatMinimum``/
+``formatMaximum`` an event time publishes: :func:`event_times` draws within them instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import shutdown_lifespans
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ensure_resource_availability,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
+    use_after_free,
 )
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from recommender.api import create_app
+from recommender.api.schemas import EARLIEST, latest_event_time
 from recommender.data.activities import ActivityLines
 from recommender.data.catalogue import Catalogue
 from recommender.data.dataset import Dataset
@@ -46,6 +63,13 @@ CHECKS = [
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
+    positive_data_acceptance,
+    negative_data_rejection,
+    missing_required_header,
+    unsupported_method,
+    ignored_auth,
+    use_after_free,
+    ensure_resource_availability,
 ]
 FUZZ = settings(
     max_examples=20,
@@ -61,14 +85,29 @@ class Target:
 
     def __init__(self) -> None:
         self.app: ASGIApp | None = None
+        self.requests = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self.app is not None, "the fuzzed_app fixture sets the app under test"
+        self.requests += scope["type"] == "http"
         await self.app(scope, receive, send)
 
 
+def event_times() -> st.SearchStrategy[str]:
+    """ISO-8601 times within the published range, in UTC or at any offset."""
+    offsets = st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(lambda m: timezone(timedelta(minutes=m)))
+    moments = st.datetimes(
+        min_value=EARLIEST.replace(tzinfo=None),
+        max_value=latest_event_time().replace(tzinfo=None),
+        timezones=st.just(UTC),
+    )
+    return st.builds(lambda moment, zone: moment.astimezone(zone).isoformat(), moments, offsets)
+
+
+schemathesis.openapi.format("date-time", event_times())
 TARGET = Target()
 schema = schemathesis.openapi.from_dict(create_app(tiny_settings()).openapi())
+schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 schema.app = TARGET
 
 
@@ -85,6 +124,7 @@ def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     store = SQLiteEventStore(tmp_path / "events.sqlite3")
     TARGET.app = create_app(settings, Recommender(train(dataset, settings)), events=store)
     yield
+    print(f"\nschemathesis sent {TARGET.requests} requests")
     shutdown_lifespans()  # schemathesis keeps an app started until the process exits otherwise
     TARGET.app = None
     store.close()

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from recommender.api import create_app
 from recommender.bundle.trained import TrainedModel
@@ -130,7 +131,37 @@ def test_lists_and_counts_over_their_limit_get_422_naming_it(
 def test_a_body_that_is_not_utf8_is_400(client: TestClient) -> None:
     r = client.post(SINGLE, content=b'{"user_id": "\xff"}', headers=JSON)
     assert r.status_code == 400
-    assert r.json() == {"detail": "There was an error parsing the body"}
+    assert r.json() == {"detail": "the body is not UTF-8 text: byte 0xff at offset 13"}
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32", "utf-32-be"])
+@pytest.mark.parametrize(
+    ("path", "body", "content_type"),
+    [
+        (SINGLE, {"user_id": 100}, "application/json"),
+        (SINGLE, {"user_id": 100}, "application/json; charset=utf-16"),
+        (EVENTS, {"events": [{"user_id": 1, "job_id": 2, "type": "redirect"}]}, "application/json"),
+    ],
+    ids=["fast-path", "fastapi-handler", "events"],
+)
+def test_a_utf16_or_utf32_body_is_400_too(
+    client: TestClient, path: str, body: Any, content_type: str, encoding: str
+) -> None:
+    raw = orjson.dumps(body).decode().encode(encoding)
+    r = client.post(path, content=raw, headers={"content-type": content_type})
+    assert r.status_code == 400
+    assert r.json()["detail"].startswith("the body is not UTF-8 text")
+    assert client.get("/events/stats").json()["total"] == 0  # nothing was stored
+
+
+def test_a_non_utf8_body_is_400_on_admin_routes_too(
+    tmp_path: Path, tiny_trained: TrainedModel
+) -> None:
+    settings = tiny_settings(tmp_path).model_copy(update={"admin_api_key": SecretStr("k")})
+    with TestClient(create_app(settings, Recommender(tiny_trained))) as client:
+        raw = '{"window_days": 3}'.encode("utf-16")
+        r = client.post("/admin/retrain", content=raw, headers={**JSON, "X-API-Key": "k"})
+    assert r.status_code == 400
 
 
 def test_413_and_400_are_documented_on_every_operation_with_a_body(client: TestClient) -> None:

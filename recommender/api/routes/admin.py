@@ -21,7 +21,7 @@ from recommender.api.admin_schemas import (
     RollbackResponse,
 )
 from recommender.api.deps import lifecycle_of
-from recommender.api.errors import INVALID_BODY, responses
+from recommender.api.errors import INVALID_BODY, public_message, responses
 from recommender.api.routes.base import RouteTable
 from recommender.api.security import require_admin
 from recommender.errors import (
@@ -69,7 +69,10 @@ async def start_retrain(request: Request, body: RetrainRequest | None = None) ->
 )
 async def retrain_status(job_id: str, request: Request) -> RetrainStatus:
     """How a retraining job stands: status, progress, error, the model version it put in."""
-    return RetrainStatus.model_validate(asdict(lifecycle_of(request).retrains.get(job_id)))
+    job = asdict(lifecycle_of(request).retrains.get(job_id))
+    if job["error"] is not None:  # the log has it whole
+        job["error"] = public_message(request, job["error"])
+    return RetrainStatus.model_validate(job)
 
 
 @routes.route(
@@ -95,4 +98,8 @@ async def rollback(request: Request) -> dict[str, Any]:
 async def bundles(request: Request) -> dict[str, Any]:
     """The bundles in the model directory, oldest first: which CURRENT names, which is served."""
     listed = await run_in_threadpool(lifecycle_of(request).switch.bundles)
-    return {"bundles": [asdict(bundle) for bundle in listed]}
+    bundles = [asdict(bundle) for bundle in listed]
+    for bundle in bundles:
+        if bundle["problem"] is not None:
+            bundle["problem"] = public_message(request, bundle["problem"])
+    return {"bundles": bundles}

@@ -1,5 +1,5 @@
-"""What every route module shares: the table its routes are declared in, the route class that
-reads JSON bodies, and the JSON answer."""
+"""What every route module shares: the table its routes are declared in, the route classes that
+read bodies (UTF-8 only; JSON straight into a model), and the JSON answer."""
 
 from __future__ import annotations
 
@@ -26,7 +26,47 @@ def json_response(content: Any) -> Response:
 JSON = "application/json"
 
 
-class JSONBodyRoute(APIRoute):
+async def require_utf8(request: Request) -> None:
+    """Refuse a body that is not UTF-8 JSON text with 400, naming the first bad byte.
+
+    JSON on the wire is UTF-8 (RFC 8259 section 8.1), but Starlette's ``request.json()`` reads
+    bytes with ``json.loads``, which guesses UTF-16 and UTF-32 from a byte-order mark or from NUL
+    bytes. UTF-16 of ASCII text is valid UTF-8 with a NUL after each character, and no JSON text
+    holds a raw NUL, so a NUL byte is refused as well.
+    """
+    try:
+        raw = await request.body()
+    except Exception:  # a client gone mid-body: FastAPI's own handler answers it
+        return
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HTTPException(
+            400, f"the body is not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}"
+        ) from None
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise HTTPException(
+            400, f"the body is not UTF-8 text: a NUL byte at offset {nul} (UTF-16 or UTF-32?)"
+        )
+
+
+class TextBodyRoute(APIRoute):
+    """A route whose body, if it takes one, must be UTF-8 text (:func:`require_utf8`)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def checked(request: Request) -> Response:
+            await require_utf8(request)
+            return await handler(request)
+
+        return checked
+
+
+class JSONBodyRoute(TextBodyRoute):
     """A route whose ``endpoint(body, request)`` takes a pydantic model as its JSON body.
 
     A body sent as ``application/json`` that the model accepts is validated straight from its
@@ -37,7 +77,8 @@ class JSONBodyRoute(APIRoute):
     dependency solving and the validation of a dict).
 
     A route with dependencies (an API key check, say) or with FastAPI's own body limit always
-    takes FastAPI's handler: the fast path would skip them.
+    takes FastAPI's handler: the fast path would skip them. A body the fast path accepts is UTF-8
+    (pydantic-core's parser takes nothing else); any other goes through :class:`TextBodyRoute`.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -116,5 +157,5 @@ class RouteTable:
     def add_to(self, app: FastAPI) -> None:
         """Register the table's routes on ``app`` itself, in declaration order."""
         for path, endpoint, options in self.routes:
-            route_class = JSONBodyRoute if _takes_json_body(endpoint) else APIRoute
+            route_class = JSONBodyRoute if _takes_json_body(endpoint) else TextBodyRoute
             app.router.add_api_route(path, endpoint, route_class_override=route_class, **options)
