@@ -25,6 +25,10 @@ def free_port() -> int:
         return port
 
 
+GUARDED_PROTOCOL = "recommender.api.server:GuardedHttpToolsProtocol"
+"""The service is measured as it is served: with the head timeout and connection cap."""
+
+
 class Server:
     """``python -m uvicorn APP --host 127.0.0.1 --port P --no-access-log`` from the repo root.
 
@@ -47,6 +51,8 @@ class Server:
     def __enter__(self) -> Server:
         command = [sys.executable, "-m", "uvicorn", self.app, "--host", HOST]
         command += ["--port", str(self.port), "--no-access-log", *self.args]
+        if self.app == "main:app":  # as `python main.py` (make run, Docker) serves it
+            command += ["--http", GUARDED_PROTOCOL]
         with self.log.open("ab") as out:
             self.started = time.perf_counter()
             self._proc = subprocess.Popen(
