@@ -221,13 +221,7 @@ class ALSModel(FactorModel):
         cols, parts = ials.explain_row(
             confidence[0], self.item_factors, self._gram(), float(ridge[0]), item_rows
         )
-        explained: list[list[tuple[int, float]]] = []
-        for row in parts:
-            total = float(row.sum())
-            share = 1.0 / total if total > 0 else 0.0
-            order = np.argsort(-row, kind="stable")[:top]
-            explained.append([(int(cols[j]), float(row[j]) * share) for j in order])
-        return explained
+        return ials.shares(cols, parts, top)
 
     def params(self) -> dict[str, Any]:
         return {**self.als_params.model_dump(), "seed": self.seed}

@@ -20,7 +20,7 @@ over the user's stored jobs i, and each job's the same with the roles swapped.
 steps on every row's equations, warm-started from the row's previous factors (as implicit's
 ``least_squares_cg`` does), for all rows at once with sparse matrix products: no loop over rows.
 :func:`solve_rows` solves given histories exactly (a fold-in), and :func:`explain_row` splits a
-folded-in user's score into their past jobs' shares.
+folded-in user's score into their past jobs' parts (:func:`shares` ranks them).
 """
 
 from __future__ import annotations
@@ -255,3 +255,15 @@ def explain_row(
     cols = row.indices
     parts: Float64Array = (weighted @ y[cols].astype(np.float64).T) * row.data.astype(np.float64)
     return cols, parts
+
+
+def shares(cols: NDArray[np.int32], parts: Float64Array, top: int) -> list[list[tuple[int, float]]]:
+    """Per explained job, its ``top`` largest parts as (past job column, part over the sum of
+    the row's parts), largest first; a row that sums to 0 or less gets shares of 0."""
+    explained: list[list[tuple[int, float]]] = []
+    for row in parts:
+        total = float(row.sum())
+        share = 1.0 / total if total > 0 else 0.0
+        order = np.argsort(-row, kind="stable")[:top]
+        explained.append([(int(cols[j]), float(row[j]) * share) for j in order])
+    return explained

@@ -46,6 +46,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from recommender.errors import EngineUnavailableError
+from recommender.models import ials
 from recommender.models.als import ALSModel, ALSParams
 from recommender.models.base import FloatArray, Progress, params_of
 from recommender.models.spark.mapping import mapped_reg_param, spark_ratings
@@ -180,13 +181,7 @@ class SparkALSModel(ALSModel):
         a, _, cols, confidence = self._equations(history, 0)
         weighted = np.linalg.solve(a, self.item_factors[item_rows].astype(np.float64).T).T
         parts = (weighted @ self.item_factors[cols].astype(np.float64).T) * confidence
-        explained: list[list[tuple[int, float]]] = []
-        for row in parts:
-            total = float(row.sum())
-            share = 1.0 / total if total > 0 else 0.0
-            order = np.argsort(-row, kind="stable")[:top]
-            explained.append([(int(cols[j]), float(row[j]) * share) for j in order])
-        return explained
+        return ials.shares(cols, parts, top)
 
     def params(self) -> dict[str, Any]:
         return {**super().params(), "reg_param": self.reg_param}
