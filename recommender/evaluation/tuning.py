@@ -43,10 +43,12 @@ DEFAULT_SPACE: dict[str, list[float]] = {
     "iterations": [5, 10, 15, 25],
     "regularization": [0.01, 0.1, 1, 10, 50, 200],
     "alpha": [0.25, 1, 4, 10, 20, 40, 100],
+    "regularization_exponent": [0.0, 0.5],
 }
 """ALS's default space, wide as "Revisiting iALS" asks (regularisation up to hundreds, where
 well-tuned ALS often ends on small logs); ``alpha`` scales the confidence (implicit weighs a
-pair alpha · value)."""
+pair alpha · value); ``regularization_exponent`` 0.5 scales each row's ridge by the square root
+of its activity (the paper's frequency-scaled regularisation; 0 is implicit's plain ridge)."""
 
 SPARK_SPACE: dict[str, list[float]] = {
     "factors": [5, 10, 15, 20],

@@ -1,6 +1,8 @@
-"""Implicit-feedback matrix factorisation: implicit's AlternatingLeastSquares.
+"""Implicit-feedback matrix factorisation: implicit's AlternatingLeastSquares, or our own
+conjugate-gradient solver (:mod:`recommender.models.ials`) for frequency-scaled regularisation.
 
-Hu, Koren & Volinsky (2008), Collaborative Filtering for Implicit Feedback Datasets.
+Hu, Koren & Volinsky (2008), Collaborative Filtering for Implicit Feedback Datasets; Rendle et al.
+(2021), Revisiting the Performance of iALS on Item Recommendation Benchmarks.
 """
 
 from __future__ import annotations
@@ -8,15 +10,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
+from recommender.models import ials
 from recommender.models.base import FloatArray, Progress, params_of
 from recommender.models.factors import FactorModel
+
+if TYPE_CHECKING:
+    from recommender.data.catalogue import Catalogue
 
 
 class ALSParams(BaseModel):
@@ -24,6 +30,12 @@ class ALSParams(BaseModel):
 
     implicit weighs an observed pair with confidence ``alpha · value``; we feed it
     ``value = confidence_scale · score``. The original service fitted 2·score with alpha 1.
+
+    ``regularization_exponent`` ν scales each user's and each job's ridge by how much it was
+    observed: ``λ · (n + 1)^ν``, n the row's stored entries (a user's jobs, a job's users), as in
+    Rendle et al. (2021). At 0 (the default) every row gets λ and implicit fits the model; above 0
+    our own conjugate-gradient solver does (:mod:`recommender.models.ials`). Spark's ALS cannot
+    scale the ridge so and refuses it.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -33,6 +45,7 @@ class ALSParams(BaseModel):
     iterations: int = Field(default=15, ge=1, le=500)
     alpha: float = Field(default=1.0, gt=0.0)
     confidence_scale: float = Field(default=2.0, gt=0.0)
+    regularization_exponent: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
 class ALSModel(FactorModel):
@@ -58,6 +71,7 @@ class ALSModel(FactorModel):
         super().__init__(factors=self.als_params.factors, seed=seed)
         self._solver: Any = None
         self._solver_lock = threading.Lock()
+        self._yty: NDArray[np.float64] | None = None
 
     def _factory(self, *, track_loss: bool) -> Callable[[], Any]:
         from implicit.cpu.als import AlternatingLeastSquares
@@ -73,16 +87,6 @@ class ALSModel(FactorModel):
             num_threads=self.threads,
             random_state=self.seed,
         )
-
-    def _callback(self, progress: Progress) -> Callable[..., None]:
-        def callback(iteration: int, _elapsed: float, loss: float | None) -> None:
-            progress(iteration + 1, loss)
-
-        return callback
-
-    def set_factors(self, user_factors: NDArray[Any], item_factors: NDArray[Any]) -> None:
-        super().set_factors(user_factors, item_factors)
-        self._solver = None
 
     def _implicit(self) -> Any:
         """implicit's ALS over our item factors, for ``recalculate_user`` and ``explain``.
@@ -106,14 +110,79 @@ class ALSModel(FactorModel):
                     self._solver = solver
         return self._solver
 
+    @property
+    def _scaled(self) -> bool:
+        """Whether the ridge is frequency-scaled (ν > 0): our solver, not implicit's."""
+        return self.als_params.regularization_exponent > 0
+
+    def fit(
+        self,
+        user_items: sp.csr_matrix,
+        *,
+        catalogue: Catalogue | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        """Fit with implicit, or with :func:`recommender.models.ials.fit` when ν > 0; BLAS is
+        held to one thread either way (so the factors do not depend on the machine's cores)."""
+        if not self._scaled:
+            super().fit(user_items, catalogue=catalogue, progress=progress)
+            return
+        from threadpoolctl import threadpool_limits
+
+        p = self.als_params
+        with threadpool_limits(1, "blas"):
+            user_factors, item_factors = ials.fit(
+                sp.csr_matrix(user_items, dtype=np.float32) * np.float32(p.alpha),
+                factors=p.factors,
+                regularization=p.regularization,
+                exponent=p.regularization_exponent,
+                iterations=p.iterations,
+                seed=self.seed,
+                callback=None if progress is None else lambda done, loss: progress(done + 1, loss),
+                track_loss=progress is not None,
+            )
+        self.set_factors(user_factors, item_factors)
+
+    def _callback(self, progress: Progress) -> Callable[..., None]:
+        def callback(iteration: int, _elapsed: float, loss: float | None) -> None:
+            progress(iteration + 1, loss)
+
+        return callback
+
+    def set_factors(self, user_factors: NDArray[Any], item_factors: NDArray[Any]) -> None:
+        super().set_factors(user_factors, item_factors)
+        self._solver = None
+        self._yty = None
+
+    def _gram(self) -> NDArray[np.float64]:
+        """YᵀY of the job factors in float64, computed once per model (not per request)."""
+        gram = self._yty
+        if gram is None:
+            items = self.item_factors.astype(np.float64)
+            gram = self._yty = items.T @ items
+        return gram
+
     def _confidence(self, history: sp.csr_matrix) -> sp.csr_matrix:
         """The histories as the model was fitted on them: ``confidence_scale · score``."""
         scale = np.float32(self.als_params.confidence_scale)
         return sp.csr_matrix(history * scale, dtype=np.float32)
 
+    def _scaled_equations(
+        self, history: sp.csr_matrix
+    ) -> tuple[sp.csr_matrix, NDArray[np.float64]]:
+        """With ν > 0: the histories' confidences ``alpha · v`` and each one's ridge, counted
+        from its own stored entries as the fit counted a user's."""
+        p = self.als_params
+        confidence = self._confidence(history) * np.float32(p.alpha)
+        return confidence, ials.row_ridge(confidence, p.regularization, p.regularization_exponent)
+
     def fold_in(self, history: sp.csr_matrix) -> FloatArray:
-        """User factors solved from the histories with the item factors fixed (implicit's
-        ``recalculate_user``): one least-squares step of ALS, exact for the given history."""
+        """User factors solved from the histories with the item factors fixed: one exact
+        least-squares step of ALS (implicit's ``recalculate_user``, or with ν > 0 the same step
+        with each history's frequency-scaled ridge)."""
+        if self._scaled:
+            confidence, ridge = self._scaled_equations(history)
+            return ials.solve_rows(confidence, self.item_factors, self._gram(), ridge)
         solver = self._implicit()
         factors = solver.recalculate_user(np.arange(history.shape[0]), self._confidence(history))
         return np.asarray(factors, dtype=np.float32).reshape(history.shape[0], -1)
@@ -129,7 +198,10 @@ class ALSModel(FactorModel):
     ) -> list[list[tuple[int, float]]]:
         """implicit's ``explain`` (Hu, Koren & Volinsky 2008, section 5): a job's score for the
         recalculated user is a sum over the user's past jobs; each share is a past job's part of
-        that sum (shares of all past jobs add up to 1; a negative share pulled the score down)."""
+        that sum (shares of all past jobs add up to 1; a negative share pulled the score down).
+        With ν > 0 the same sum, under the history's frequency-scaled ridge."""
+        if self._scaled:
+            return self._explain_scaled(history, item_rows, top)
         solver = self._implicit()
         confidence = self._confidence(history)
         weights = None
@@ -139,6 +211,17 @@ class ALSModel(FactorModel):
             share = 1.0 / float(total) if total > 0 else 0.0
             explained.append([(int(col), float(part) * share) for col, part in parts])
         return explained
+
+    def _explain_scaled(
+        self, history: sp.csr_matrix, item_rows: NDArray[np.int64], top: int
+    ) -> list[list[tuple[int, float]]]:
+        confidence, ridge = self._scaled_equations(history)
+        if confidence.nnz == 0:
+            return [[] for _ in item_rows.tolist()]
+        cols, parts = ials.explain_row(
+            confidence[0], self.item_factors, self._gram(), float(ridge[0]), item_rows
+        )
+        return ials.shares(cols, parts, top)
 
     def params(self) -> dict[str, Any]:
         return {**self.als_params.model_dump(), "seed": self.seed}

@@ -27,6 +27,11 @@ demo data and 98 % on MovieLens 100K (means over 5 seeds); λ over the ratings p
 (users and jobs together) gave 94 % and 97 %, λ over the ratings per user 83 % on the demo data
 and ``regParam = λ`` unscaled 42 % on MovieLens (one seed each).
 
+Nor can Spark scale the ridge by a power of each row's ratings
+(``RECOMMENDER_ALS__REGULARIZATION_EXPONENT`` above 0, :mod:`recommender.models.ials`): its ``n``
+is fixed to the first power, so such settings are refused (:func:`check_spark_params`) rather
+than silently fitted otherwise.
+
 Serving needs no Spark: the factors are plain arrays. Folding a user in and explaining solve the
 same equations as Spark's last user step (``regParam · n``), in numpy.
 """
@@ -40,6 +45,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from recommender.errors import EngineUnavailableError
+from recommender.models import ials
 from recommender.models.als import ALSModel, ALSParams
 from recommender.models.base import FloatArray, Progress, params_of
 from recommender.models.spark.mapping import mapped_reg_param, spark_ratings
@@ -47,6 +54,24 @@ from recommender.models.spark.params import SparkParams
 
 if TYPE_CHECKING:
     from recommender.data.catalogue import Catalogue
+
+
+def check_spark_params(params: ALSParams) -> None:
+    """Refuse ALS settings that Spark's ALS cannot fit.
+
+    Raises
+    ------
+    EngineUnavailableError
+        ``regularization_exponent`` is above 0: Spark's ridge is ``regParam · n``, not scaled by
+        a power of n chosen per model.
+    """
+    exponent = params.regularization_exponent
+    if exponent > 0:
+        raise EngineUnavailableError(
+            f"Spark's ALS cannot scale the regularisation per row: "
+            f"RECOMMENDER_ALS__REGULARIZATION_EXPONENT is {exponent:g}; set it to 0 "
+            "(or train with the default engine)"
+        )
 
 
 class SparkALSModel(ALSModel):
@@ -86,8 +111,15 @@ class SparkALSModel(ALSModel):
         progress: Progress | None = None,
     ) -> None:
         """Ship the matrix to a Spark session and fit Spark's ALS there (pyspark is imported
-        only here); ``progress`` hears once, after the last iteration."""
+        only here); ``progress`` hears once, after the last iteration.
+
+        Raises
+        ------
+        EngineUnavailableError
+            The settings ask for what Spark's ALS cannot fit (:func:`check_spark_params`).
+        """
         del catalogue  # a collaborative model learns from the matrix alone
+        check_spark_params(self.als_params)
         from recommender.models.spark.fit import fit_matrix
 
         matrix = sp.csr_matrix(user_items, dtype=np.float32)
@@ -108,18 +140,6 @@ class SparkALSModel(ALSModel):
         if self.reg_param is None:
             raise ValueError("the model is not fitted: it has no regParam yet")
         return self.reg_param
-
-    def set_factors(self, user_factors: NDArray[Any], item_factors: NDArray[Any]) -> None:
-        super().set_factors(user_factors, item_factors)
-        self._yty: NDArray[np.float64] | None = None
-
-    def _gram(self) -> NDArray[np.float64]:
-        """YᵀY of the job factors, in float64, computed once per model (not per request)."""
-        gram: NDArray[np.float64] | None = getattr(self, "_yty", None)
-        if gram is None:
-            item = self.item_factors.astype(np.float64)
-            gram = self._yty = item.T @ item
-        return gram.copy()
 
     def _equations(
         self, history: sp.csr_matrix, row: int
@@ -161,13 +181,7 @@ class SparkALSModel(ALSModel):
         a, _, cols, confidence = self._equations(history, 0)
         weighted = np.linalg.solve(a, self.item_factors[item_rows].astype(np.float64).T).T
         parts = (weighted @ self.item_factors[cols].astype(np.float64).T) * confidence
-        explained: list[list[tuple[int, float]]] = []
-        for row in parts:
-            total = float(row.sum())
-            share = 1.0 / total if total > 0 else 0.0
-            order = np.argsort(-row, kind="stable")[:top]
-            explained.append([(int(cols[j]), float(row[j]) * share) for j in order])
-        return explained
+        return ials.shares(cols, parts, top)
 
     def params(self) -> dict[str, Any]:
         return {**super().params(), "reg_param": self.reg_param}

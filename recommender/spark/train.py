@@ -32,6 +32,7 @@ from recommender.data.interactions import ColumnMapping
 from recommender.errors import EngineUnavailableError, InvalidDataError
 from recommender.models.base import Progress
 from recommender.models.spark.session import get_session
+from recommender.models.spark_als import check_spark_params
 from recommender.settings import AUTO, Settings
 from recommender.spark.inputs import SparkInputs, read_inputs
 from recommender.spark.scoring import collect_pairs, score_pairs, within_window
@@ -74,7 +75,8 @@ def train_spark(
     Raises
     ------
     EngineUnavailableError
-        pyspark is missing or Spark cannot start, or ``settings.model`` is not ALS.
+        pyspark is missing or Spark cannot start, ``settings.model`` is not ALS, or ``settings.als``
+        asks for what Spark's ALS cannot fit (a frequency-scaled regularisation).
     InvalidDataError
         Bad input, or nothing left to train on.
     """
@@ -83,6 +85,7 @@ def train_spark(
             f"the Spark engine trains ALS only, not {settings.model!r} "
             "(unset RECOMMENDER_MODEL or set it to als)"
         )
+    check_spark_params(settings.als)  # before a session starts
     settings = settings.model_copy(update={"model": "spark-als"})
     if window is None and settings.window_days is not None:
         window = timedelta(days=settings.window_days)

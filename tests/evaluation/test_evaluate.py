@@ -13,6 +13,8 @@ from recommender.evaluation.dataset import load_log
 from recommender.evaluation.runner import METRICS, evaluate_models
 from recommender.evaluation.splits import time_split
 from recommender.evaluation.tuning import (
+    SPACES,
+    SPARK_SPACE,
     candidates,
     settings_field,
     tune,
@@ -88,6 +90,12 @@ def test_tuning_on_a_tiny_grid_selects_on_validation(demo: Path, tmp_path: Path)
     assert "OTHER=1" in text
     assert f"RECOMMENDER_ALS__FACTORS={result.best.params['factors']}" in text
     assert "999" not in text
+
+
+def test_als_search_tries_the_frequency_scaled_ridge() -> None:
+    """ν = 0 (implicit's plain ridge) first, so the coordinate search can step between them."""
+    assert SPACES["als"]["regularization_exponent"] == [0.0, 0.5]
+    assert "regularization_exponent" not in SPARK_SPACE  # Spark's ALS refuses ν > 0
 
 
 def test_candidates_are_deterministic_and_within_budget() -> None:

@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 from typing import ClassVar
 
+from recommender.bundle.trained import TrainedModel
 from recommender.models.als import ALSModel, ALSParams
 from recommender.settings import Settings
-from tests.models.conftest import random_matrix
+from tests.models.conftest import SEED, random_matrix
 from tests.models.contract import ModelContract
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +26,19 @@ class TestALSContract(ModelContract):
     @classmethod
     def progress_reports(cls, settings: Settings) -> list[int]:
         return list(range(1, settings.als.iterations + 1))
+
+
+class TestScaledALSContract(TestALSContract):
+    """ALS with frequency-scaled regularisation: fitted, folded in and explained by our solver."""
+
+    @classmethod
+    def settings(cls, seed: int = SEED) -> Settings:
+        settings = super().settings(seed)
+        als = settings.als.model_copy(update={"regularization_exponent": 0.5})
+        return settings.model_copy(update={"als": als})
+
+    def test_the_fitted_model_scales_its_ridge(self, trained: TrainedModel) -> None:
+        assert trained.model.params()["regularization_exponent"] == 0.5
 
 
 def test_als_arrays_and_params_are_unchanged() -> None:

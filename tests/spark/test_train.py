@@ -139,6 +139,19 @@ def test_spark_engine_trains_als_only(
     assert "the Spark engine trains ALS only, not 'bpr'" in capsys.readouterr().err
 
 
+@pytest.mark.spark
+def test_spark_engine_refuses_a_frequency_scaled_ridge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("pyspark", reason="pyspark is not installed")
+    monkeypatch.setenv("RECOMMENDER_ALS__REGULARIZATION_EXPONENT", "0.5")
+    assert main(["-q", "train", "--engine", "spark", "--data", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "Spark's ALS cannot scale the regularisation per row" in err
+    assert "RECOMMENDER_ALS__REGULARIZATION_EXPONENT is 0.5; set it to 0" in err
+    assert list_bundles(tmp_path) == []
+
+
 def test_without_pyspark_the_spark_engine_says_what_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
