@@ -11,7 +11,7 @@ import pytest
 
 from recommender.errors import EventStoreError
 from recommender.events import Event, SQLiteEventStore
-from recommender.events.store import activity_schema
+from recommender.events.store import activity_schema, from_micros, to_micros
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -324,3 +324,51 @@ def test_check_writable_names_why_appends_fail(tmp_path: Path) -> None:
     healthy.check_writable()
     assert healthy.stats().total == 0  # the probe leaves nothing behind
     healthy.close()
+
+
+def test_rows_another_writer_adds_are_counted_once(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite3"
+    store = SQLiteEventStore(path)
+    store.append([Event(1, 10, "impression", T0)])
+    conn = sqlite3.connect(path)  # another writer, without this class's bookkeeping
+    conn.execute(
+        "INSERT INTO events (user_id, job_id, type, timestamp) VALUES (2, 10, 'redirect', ?)",
+        (to_micros(T0) + 5,),
+    )
+    conn.commit()
+    conn.close()
+    assert store.stats().by_type == {"impression": 1, "redirect": 1}
+    store.append([Event(3, 10, "redirect", T0)])  # counts the other writer's row into the table
+    stats = store.stats()
+    assert stats.by_type == {"impression": 1, "redirect": 2}
+    assert stats.newest == from_micros(to_micros(T0) + 5)
+    store.close()
+    again = SQLiteEventStore(path)
+    assert again.stats().by_type == {"impression": 1, "redirect": 2}
+    again.close()
+
+
+def test_a_store_counted_by_triggers_keeps_its_counts_without_them(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite3"
+    store = SQLiteEventStore(path)
+    store.close()
+    conn = sqlite3.connect(path)  # as the build that kept counts with a per-row trigger left it
+    conn.execute("DELETE FROM store_meta WHERE key = 'counted_through'")
+    conn.execute(
+        "CREATE TRIGGER events_counted AFTER INSERT ON events BEGIN "
+        "UPDATE event_counts SET events = events + 1 WHERE type = NEW.type; END"
+    )
+    conn.executemany(
+        "INSERT INTO events (user_id, job_id, type, timestamp) VALUES (?, 10, ?, 1)",
+        [(1, "impression"), (2, "impression"), (3, "redirect")],
+    )
+    conn.commit()
+    conn.close()
+    store = SQLiteEventStore(path)
+    store.append([Event(4, 10, "redirect", T0)])
+    assert store.stats().by_type == {"impression": 2, "redirect": 2}
+    conn = sqlite3.connect(path)
+    triggers = conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
+    conn.close()
+    assert triggers == []
+    store.close()
