@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from recommender.cli import evaluation_commands, service_commands
+from recommender.cli import data_commands, evaluation_commands, service_commands
 from recommender.cli.types import duration, number
 from recommender.errors import RecommenderError
 
@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prepare.set_defaults(func=service_commands.prepare)
     evaluation_commands.add_commands(sub)
+    data_commands.add_commands(sub)
     return parser
 
 

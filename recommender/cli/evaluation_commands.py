@@ -39,9 +39,20 @@ def add_mapping_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-header", action="store_true", help="the file has no header line")
 
 
-def add_split_options(parser: argparse.ArgumentParser, default_validation: float) -> None:
-    """How to split the log."""
-    parser.add_argument("--split", choices=("time", "last", "random"), default="time")
+def add_split_options(
+    parser: argparse.ArgumentParser, default_validation: float, *, cold: bool = False
+) -> None:
+    """How to split the log (with ``cold``, also the cold-jobs and cold-users splits)."""
+    kinds = ("time", "last", "random") + (("cold-jobs", "cold-users") if cold else ())
+    parser.add_argument(
+        "--split",
+        choices=kinds,
+        default="time",
+        help="cold-jobs: the time split, scored on jobs first seen in the test period; "
+        "cold-users: a share of the users with a profile held out whole"
+        if cold
+        else None,
+    )
     parser.add_argument(
         "--test-fraction",
         type=number(float, 0, 1, open_low=True),
@@ -61,7 +72,10 @@ def add_split_options(parser: argparse.ArgumentParser, default_validation: float
         "--window", type=duration, help="train only on this much history before the cut (time)"
     )
     parser.add_argument(
-        "--seed", type=number(int, 0), default=0, help="seed of the random split and search"
+        "--seed",
+        type=number(int, 0),
+        default=0,
+        help="seed of the random and cold-users splits, the search and the intervals",
     )
     parser.add_argument("--k", type=ks, default=[10], help="cut-offs, e.g. 10 or 5,10,20")
 
@@ -99,6 +113,7 @@ def _split(args: argparse.Namespace, log: Any) -> Any:
         k=args.last_k,
         window=args.window,
         seed=args.seed,
+        catalogue=log.catalogue,
     )
 
 
@@ -107,11 +122,18 @@ def evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from recommender.evaluation.dataset import load_log
-    from recommender.evaluation.report import build_report, markdown_table, write_report
-    from recommender.evaluation.runner import ModelResult, evaluate_models
+    from recommender.evaluation.report import all_tables, build_report, write_report
+    from recommender.evaluation.runner import ModelResult, comparisons, evaluate_models
 
     settings = settings_from(args.env_file)
-    log = load_log(args.data, column_mapping(args), skip_invalid=args.skip_invalid)
+    log = load_log(
+        args.data,
+        column_mapping(args),
+        skip_invalid=args.skip_invalid,
+        with_catalogue=True,
+        jobs=args.jobs,
+        users=args.users,
+    )
     for report in log.reports:
         print(report.summary())
     split = _split(args, log)
@@ -122,7 +144,9 @@ def evaluate(args: argparse.Namespace) -> int:
             bar.update(1)
             bar.set_postfix(done=result.model)
 
-        results, counts = evaluate_models(split, models, settings, args.k, progress=progress)
+        results, counts = evaluate_models(
+            split, models, settings, args.k, catalogue=log.catalogue, progress=progress
+        )
     document = build_report(
         dataset=log.name,
         split={"kind": split.kind, **split.params},
@@ -131,11 +155,13 @@ def evaluate(args: argparse.Namespace) -> int:
             "scoring": settings.scoring.model_dump(),
             "models": {r.model: r.params for r in results},
             "catalogue_jobs": log.catalogue_jobs,
+            "catalogue_users": log.catalogue.user_count(),
         },
         results=results,
         counts=counts,
+        comparisons=comparisons(results, seed=args.seed),
     )
-    print(markdown_table(document))
+    print(all_tables(document))
     for path in write_report(document, args.out):
         print(f"wrote {path}")
     return 0
@@ -292,7 +318,17 @@ def add_commands(sub: Any) -> None:
 
     ev = sub.add_parser("evaluate", help="evaluate models on held-out data; write a report")
     add_log_options(ev)
-    add_split_options(ev, default_validation=0.0)
+    ev.add_argument(
+        "--jobs",
+        type=Path,
+        help="the job catalogue, jobs.jsonl (default: the one beside the log, if there)",
+    )
+    ev.add_argument(
+        "--users",
+        type=Path,
+        help="the user profiles, users.jsonl (default: the one beside the log, if there)",
+    )
+    add_split_options(ev, default_validation=0.0, cold=True)
     ev.add_argument(
         "--models",
         type=names(MODEL_NAMES),

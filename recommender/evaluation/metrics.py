@@ -114,6 +114,20 @@ def accuracy_at_k(
     -------
     ``{k: {"precision", "recall", "map", "ndcg", "hit_rate"}}`` (see the module docstring).
     """
+    _, per_user = per_user_accuracy(recommended, relevant, ks)
+    return {k: {name: _mean(values[name]) for name in ACCURACY} for k, values in per_user.items()}
+
+
+def per_user_accuracy(
+    recommended: IntArray, relevant: sp.csr_matrix, ks: Sequence[int]
+) -> tuple[IntArray, dict[int, dict[str, Float64Array]]]:
+    """:func:`accuracy_at_k`'s metrics for each user with relevant items, before averaging.
+
+    Returns
+    -------
+    The rows of the users with ``|rel_u| >= 1`` (ascending), and ``{k: {metric: values}}`` with
+    one value per such user, aligned with those rows (what a paired bootstrap resamples).
+    """
     rel = _canonical(relevant, "relevant")
     n_users, n_items = rel.shape
     rec = _check_recommended(recommended, n_items)
@@ -121,7 +135,7 @@ def accuracy_at_k(
         raise ValueError(f"recommended has {rec.shape[0]} rows, relevant has {n_users}")
     cutoffs = _check_ks(ks, rec.shape[1])
     counts = np.diff(rel.indptr)
-    users = np.flatnonzero(counts > 0)
+    users = np.flatnonzero(counts > 0).astype(np.int64)
     n_rel = counts[users].astype(np.float64)
     hits = _hits(rec[users], users, rel)
 
@@ -132,19 +146,18 @@ def accuracy_at_k(
     dcg = np.cumsum(hits * discount, axis=1)
     ideal = np.cumsum(discount)
 
-    result: dict[int, dict[str, float]] = {}
+    result: dict[int, dict[str, Float64Array]] = {}
     for k in cutoffs:
         h = n_hits[:, k - 1].astype(np.float64)
         capped = np.minimum(counts[users], k)
-        per_user = {
+        result[k] = {
             "precision": h / k,
             "recall": h / n_rel,
             "map": ap_sums[:, k - 1] / capped,
             "ndcg": dcg[:, k - 1] / ideal[capped - 1],
             "hit_rate": (h > 0).astype(np.float64),
         }
-        result[k] = {name: _mean(per_user[name]) for name in ACCURACY}
-    return result
+    return users, result
 
 
 def beyond_accuracy_at_k(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from recommender.evaluation.runner import METRICS, ModelResult
+from recommender.evaluation.segments import SEGMENT_METRICS
 
 LOWER_IS_BETTER = {"mpr", "popularity_bias"}
 _CHART_METRICS = ("ndcg", "map", "precision", "recall", "hit_rate", "coverage")
@@ -21,20 +22,27 @@ def build_report(
     settings: dict[str, Any],
     results: Sequence[ModelResult],
     counts: dict[str, int],
+    *,
+    comparisons: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The ``report.json`` document: dataset, split, settings, test-set counts and results."""
+    """The ``report.json`` document: dataset, split, settings, test-set counts, the warm
+    results, the results by segment and the paired intervals between models."""
     return {
         "dataset": dataset,
         "split": split,
         "settings": settings,
         "test_set": counts,
         "results": [row for result in results for row in result.rows()],
+        "segments": [row for result in results for row in result.segment_rows()],
+        "comparisons": list(comparisons),
     }
 
 
 def markdown_table(report: dict[str, Any]) -> str:
     """Models × metrics at each k, with training and scoring seconds; the best value in bold."""
     rows: list[dict[str, Any]] = report["results"]
+    if not rows:
+        return "No warm test user (every test user is cold): see the segments."
     header = ["model", "k", *METRICS, "train s", "score s"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     best: dict[tuple[int, str], float] = {}
@@ -54,15 +62,56 @@ def markdown_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def segments_table(report: dict[str, Any]) -> str:
+    """Every test user by segment (history length, cold and warm jobs): models × metrics."""
+    rows: list[dict[str, Any]] = report.get("segments", [])
+    if not rows:
+        return ""
+    header = ["segment", "users", "model", "k", *SEGMENT_METRICS]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        cells = [r["segment"], str(r["users"]), r["model"], str(r["k"])]
+        lines.append("| " + " | ".join(cells + [f"{r[m]:.4f}" for m in SEGMENT_METRICS]) + " |")
+    return "\n".join(lines)
+
+
+def comparisons_table(report: dict[str, Any]) -> str:
+    """Each model's NDCG minus the first model's, by segment, with its paired 95% interval."""
+    rows: list[dict[str, Any]] = report.get("comparisons", [])
+    if not rows:
+        return ""
+    lines = [
+        "| segment | users | model - reference | k | NDCG difference [95% interval] |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        cell = f"{r['ndcg_diff']:+.4f} [{r['low']:+.4f}, {r['high']:+.4f}]"
+        pair = f"{r['model']} - {r['reference']}"
+        lines.append(f"| {r['segment']} | {r['users']} | {pair} | {r['k']} | {cell} |")
+    return "\n".join(lines)
+
+
+def all_tables(report: dict[str, Any]) -> str:
+    """The warm table, then the segments and the intervals when there are any."""
+    parts = [markdown_table(report)]
+    if segments := segments_table(report):
+        parts.append("Every test user, by segment (relevance by job id, cold jobs included):")
+        parts.append(segments)
+    if intervals := comparisons_table(report):
+        parts.append("Paired bootstrap of per-user NDCG against the first model listed:")
+        parts.append(intervals)
+    return "\n\n".join(parts)
+
+
 def markdown_report(report: dict[str, Any]) -> str:
-    """``report.md``: what was evaluated, how, and the table."""
+    """``report.md``: what was evaluated, how, and the tables."""
     split = ", ".join(f"{k}={v}" for k, v in report["split"].items() if v is not None)
     counts = ", ".join(f"{k} {v}" for k, v in report["test_set"].items())
     return (
         f"# Evaluation of {report['dataset']}\n\n"
         f"Split: {split}.\n\nTest set: {counts}.\n\n"
         "Higher is better except MPR (expected percentile rank) and popularity bias.\n\n"
-        f"{markdown_table(report)}\n"
+        f"{all_tables(report)}\n"
     )
 
 
@@ -86,7 +135,8 @@ def write_chart(report: dict[str, Any], path: Path) -> None:
         ax.set_title(f"{metric}@k")
         ax.set_xlabel("k")
         ax.grid(alpha=0.3)
-    axes.ravel()[0].legend(fontsize="small")
+    if models:  # a cold split may have no warm result to draw
+        axes.ravel()[0].legend(fontsize="small")
     fig.suptitle(f"{report['dataset']}, {report['split'].get('kind', '')} split")
     fig.savefig(path, dpi=100)
     plt.close(fig)

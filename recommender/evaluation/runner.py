@@ -8,8 +8,15 @@ The protocol, the same for every model:
    had not been redirected to in training (the service never recommends those again, so they
    cannot be hit); their weight, for MPR, is the test pair's implicit score;
 3. users and jobs unseen in training are left out of these ("warm") metrics and counted apart;
+   they are measured, with every test user, in the segments of
+   :mod:`recommender.evaluation.segments` (history length, cold and warm jobs);
 4. recommendations come from :class:`~recommender.recommender.Recommender`, exactly as the service
-   makes them (redirected jobs excluded), ranked live over the whole catalogue.
+   makes them (redirected jobs excluded), ranked live over the whole catalogue, under
+   :data:`EVALUATION_RULES`: no job is dropped for having expired since (the test clicks were made
+   while it was live), so the figures do not depend on the day they are computed.
+
+The catalogue (listed jobs with their text, user profiles), when given, reaches every model's fit
+as it does in training; it carries no interaction.
 """
 
 from __future__ import annotations
@@ -25,11 +32,20 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from recommender.bundle.trained import TrainedModel
+from recommender.data.catalogue import Catalogue
 from recommender.data.pair_counts import score_activities
 from recommender.errors import EvaluationError
+from recommender.evaluation.intervals import paired_bootstrap
 from recommender.evaluation.metrics import accuracy_at_k, beyond_accuracy_at_k, rank_metrics
-from recommender.evaluation.splits import Split
+from recommender.evaluation.segments import (
+    SEGMENT_METRICS,
+    SegmentScores,
+    held_out_clicks,
+    measure_segments,
+)
+from recommender.evaluation.splits import COLD_KINDS, Split
 from recommender.matrix import build_matrix
+from recommender.ranking.rules import Rules
 from recommender.recommender import Recommender
 from recommender.settings import Settings
 from recommender.training.fit import fit_pairs
@@ -45,6 +61,8 @@ METRICS = (
     "coverage",
     "popularity_bias",
 )
+EVALUATION_RULES = Rules(now=np.iinfo(np.int64).min)
+"""Rules every evaluated list is ranked under: no expiry, no exclusions, no employer cap."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,7 @@ class ModelResult:
     train_seconds: float
     score_seconds: float
     params: dict[str, Any]
+    segments: SegmentScores | None = None
 
     def rows(self) -> list[dict[str, Any]]:
         """One flat record per k, in the report's ``results`` shape."""
@@ -78,6 +97,50 @@ class ModelResult:
             }
             for k, values in sorted(self.metrics.items())
         ]
+
+    def segment_rows(self) -> list[dict[str, Any]]:
+        """One record per (segment, k): users and the segment metrics."""
+        if self.segments is None:
+            return []
+        return [
+            {
+                "model": self.model,
+                "segment": segment,
+                "k": k,
+                "users": self.segments.users[segment],
+                **{m: round(values[m], 6) for m in SEGMENT_METRICS},
+            }
+            for segment, by_k in self.segments.metrics.items()
+            for k, values in sorted(by_k.items())
+        ]
+
+
+def comparisons(results: Sequence[ModelResult], seed: int = 0) -> list[dict[str, Any]]:
+    """Each model's per-user NDCG minus the first model's, per segment and k: the mean and its
+    paired bootstrap 95% interval (users resampled, ``seed``)."""
+    if not results or results[0].segments is None:
+        return []
+    reference = results[0]
+    assert reference.segments is not None
+    rows = []
+    for result in results[1:]:
+        if result.segments is None:
+            continue
+        for (segment, k), ours in result.segments.ndcg.items():
+            interval = paired_bootstrap(ours, reference.segments.ndcg[segment, k], seed=seed)
+            rows.append(
+                {
+                    "model": result.model,
+                    "reference": reference.model,
+                    "segment": segment,
+                    "k": k,
+                    "users": int(ours.shape[0]),
+                    "ndcg_diff": round(interval.mean, 6),
+                    "low": round(interval.low, 6),
+                    "high": round(interval.high, 6),
+                }
+            )
+    return rows
 
 
 def held_out(trained: TrainedModel, test_events: pl.DataFrame, settings: Settings) -> HeldOut:
@@ -123,7 +186,8 @@ def recommended_columns(
     trained = recommender.trained
     user_ids = trained.users.ids_of(user_rows).tolist()
     out = np.full((user_rows.shape[0], k), -1, dtype=np.int64)
-    for i, rec in enumerate(recommender.recommend_many(user_ids, k, "redirected")):
+    ranked = recommender.recommend_many(user_ids, k, "redirected", EVALUATION_RULES)
+    for i, rec in enumerate(ranked):
         cols = trained.jobs.rows(rec.job_ids, missing="error")
         out[i, : cols.shape[0]] = cols
     return out
@@ -146,10 +210,20 @@ def evaluate_trained(
     return {k: {**accuracy[k], **beyond[k], **ranks} for k in ks}, seconds
 
 
-def fit_split(train_events: pl.DataFrame, settings: Settings, model: str) -> TrainedModel:
-    """A model trained on ``train_events`` alone (no lists ranked ahead: evaluation ranks live)."""
+def fit_split(
+    train_events: pl.DataFrame,
+    settings: Settings,
+    model: str,
+    catalogue: Catalogue | None = None,
+) -> TrainedModel:
+    """A model trained on ``train_events`` alone, with the ``catalogue``'s text and profiles
+    (no lists ranked ahead: evaluation ranks live)."""
     pairs = score_activities(train_events, settings.scoring)
-    return fit_pairs(pairs, settings.model_copy(update={"model": model, "precompute_top": 0}))
+    return fit_pairs(
+        pairs,
+        settings.model_copy(update={"model": model, "precompute_top": 0}),
+        catalogue=catalogue,
+    )
 
 
 def evaluate_models(
@@ -158,26 +232,36 @@ def evaluate_models(
     settings: Settings,
     ks: Sequence[int] = (10,),
     *,
+    catalogue: Catalogue | None = None,
     progress: Callable[[ModelResult], None] | None = None,
 ) -> tuple[list[ModelResult], dict[str, int]]:
     """Fit and measure each model on ``split``; also returns the test-set counts.
 
-    ``progress`` is called with each model's result as it is done.
+    Each model is fitted with the ``catalogue`` and measured twice: on the warm held-out items
+    (:func:`held_out`, all metrics) and on every test user by segment
+    (:mod:`recommender.evaluation.segments`). A cold split (``cold-users``) may have no warm
+    test user at all: its warm metrics are then empty. ``progress`` is called with each model's
+    result as it is done.
     """
     results: list[ModelResult] = []
+    clicks = held_out_clicks(split, settings, catalogue)
     counts: dict[str, int] = {}
     for name in models:
         started = time.perf_counter()
-        trained = fit_split(split.train, settings, name)
+        trained = fit_split(split.train, settings, name, catalogue)
         train_seconds = time.perf_counter() - started
         tests = held_out(trained, split.test, settings)
-        counts = tests.counts
-        if tests.user_rows.shape[0] == 0:
+        counts = tests.counts | clicks.counts
+        metrics: dict[int, dict[str, float]] = {}
+        score_seconds = 0.0
+        if tests.user_rows.shape[0] > 0:
+            metrics, score_seconds = evaluate_trained(trained, tests, ks)
+        elif split.kind not in COLD_KINDS:
             raise EvaluationError(
                 f"nothing to evaluate: none of the {counts['test_users']} test users has a "
                 "relevant job that training saw (try a larger test fraction or another split)"
             )
-        metrics, score_seconds = evaluate_trained(trained, tests, ks)
+        segments = measure_segments(Recommender(trained), clicks, list(ks), EVALUATION_RULES)
         results.append(
             ModelResult(
                 model=name,
@@ -185,6 +269,7 @@ def evaluate_models(
                 train_seconds=train_seconds,
                 score_seconds=score_seconds,
                 params=trained.manifest.model.params,
+                segments=segments,
             )
         )
         if progress is not None:

@@ -10,6 +10,10 @@ never on both sides.
   as in production); with a window W, training sees only events in [T − W, T).
 * :func:`leave_last_k`: each user's k most recent relevant pairs test, the rest train.
 * :func:`random_split`: a seeded random share of the relevant pairs tests.
+* :func:`cold_jobs_split`: the time split, for measuring jobs first seen in the test period
+  (listed in the catalogue, no training interaction); it needs the job catalogue.
+* :func:`cold_users_split`: a seeded share of the users with a profile (and at least two
+  redirected jobs) is held out whole: all their events test, none trains.
 
 Each has a validation variant (``validation=``) for tuning: validation is carved out of what would
 otherwise train, just before the test part.
@@ -24,10 +28,15 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from recommender.errors import InvalidDataError
+from recommender.data.catalogue import Catalogue
+from recommender.errors import EvaluationError, InvalidDataError
 
-SplitKind = Literal["time", "last", "random"]
-SPLIT_KINDS: tuple[SplitKind, ...] = ("time", "last", "random")
+SplitKind = Literal["time", "last", "random", "cold-jobs", "cold-users"]
+SPLIT_KINDS: tuple[SplitKind, ...] = ("time", "last", "random", "cold-jobs", "cold-users")
+COLD_KINDS: tuple[SplitKind, ...] = ("cold-jobs", "cold-users")
+"""Splits made to measure the cold segments; they need the catalogue."""
+COLD_USER_MIN_JOBS = 2
+"""Distinct redirected jobs a user needs to be held out by :func:`cold_users_split`."""
 
 
 @dataclass(frozen=True)
@@ -186,6 +195,79 @@ def random_split(
     )
 
 
+def cold_jobs_split(
+    events: pl.DataFrame,
+    catalogue: Catalogue,
+    *,
+    test_fraction: float = 0.2,
+    window: timedelta | None = None,
+) -> Split:
+    """The time split, for the cold-job segment: jobs in the catalogue that have test events and
+    no training event (posted, or first clicked, after the cut).
+
+    Which test clicks are cold is decided when measuring (against the training events); the
+    split records how many listed jobs are cold, and refuses a log without a job catalogue (their
+    text is what a content model would recommend them by).
+    """
+    if not catalogue.has_jobs():
+        raise EvaluationError(
+            "the cold-jobs split needs the job catalogue: jobs.jsonl beside the log, or --jobs FILE"
+        )
+    split = time_split(events, test_fraction=test_fraction, window=window)
+    tested = split.test["job_id"].unique().to_numpy()
+    cold = tested[~np.isin(tested, split.train["job_id"].to_numpy())]
+    listed = int(catalogue.job_index.contains(cold).sum())
+    params = {
+        **split.params,
+        "cold_listed_jobs": listed,
+        "cold_unlisted_jobs": int(cold.shape[0]) - listed,
+    }
+    return Split("cold-jobs", split.train, split.test, None, params)
+
+
+def cold_users_split(
+    events: pl.DataFrame,
+    catalogue: Catalogue,
+    *,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    min_jobs: int = COLD_USER_MIN_JOBS,
+) -> Split:
+    """A seeded ``test_fraction`` of the users with a profile and at least ``min_jobs`` distinct
+    redirected jobs is held out entirely: all their events test, and training never sees them,
+    so a model answers them as unknown users (from their profile, or the popular list)."""
+    if not catalogue.has_users():
+        raise EvaluationError(
+            "the cold-users split needs the user profiles: users.jsonl beside the log, or "
+            "--users FILE"
+        )
+    redirected = (
+        events.filter(pl.col("is_redirect"))
+        .group_by("user_id")
+        .agg(jobs=pl.col("job_id").n_unique())
+        .filter(pl.col("jobs") >= min_jobs)
+        .sort("user_id")["user_id"]
+        .to_numpy()
+    )
+    eligible = redirected[catalogue.user_index.contains(redirected)]
+    count = round(test_fraction * eligible.shape[0])
+    if count == 0:
+        raise EvaluationError(
+            f"no user to hold out: {eligible.shape[0]} users have a profile and at least "
+            f"{min_jobs} redirected jobs (a test fraction of {test_fraction})"
+        )
+    held = np.sort(np.random.default_rng(seed).choice(eligible, size=count, replace=False))
+    cold = pl.col("user_id").is_in(held.tolist())
+    params = {
+        "test_fraction": test_fraction,
+        "seed": seed,
+        "min_jobs": min_jobs,
+        "eligible_users": int(eligible.shape[0]),
+        "held_out_users": count,
+    }
+    return Split("cold-users", events.filter(~cold), events.filter(cold), None, params)
+
+
 def make_split(
     events: pl.DataFrame,
     kind: SplitKind,
@@ -195,8 +277,20 @@ def make_split(
     k: int = 1,
     window: timedelta | None = None,
     seed: int = 0,
+    catalogue: Catalogue | None = None,
 ) -> Split:
-    """The split named ``kind`` with the options that apply to it."""
+    """The split named ``kind`` with the options that apply to it (the cold splits read the
+    ``catalogue`` and take no validation part)."""
+    if kind in COLD_KINDS and validation_fraction > 0:
+        raise ValueError(f"the {kind} split has no validation part")
+    if kind == "cold-jobs":
+        return cold_jobs_split(
+            events, catalogue or Catalogue(), test_fraction=test_fraction, window=window
+        )
+    if kind == "cold-users":
+        return cold_users_split(
+            events, catalogue or Catalogue(), test_fraction=test_fraction, seed=seed
+        )
     if kind == "time":
         return time_split(
             events,

@@ -347,3 +347,24 @@ def test_interrupted_run_leaves_no_partial_file(tmp_path: Path) -> None:
         generate_demo_data(tmp_path, seed=SEED, scale=SCALE, progress=fail)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)  # no temp files left
     assert (tmp_path / "activities.jsonl").read_text() == "previous\n"
+
+
+def test_the_test_period_has_new_jobs_and_new_users(generated: Generated) -> None:
+    """What the cold-jobs and cold-users evaluations rely on: at the time split's cut (the 80%
+    quantile of activity times), jobs are still being posted and clicked, and users with a profile
+    are still arriving."""
+    stamps = sorted(a["timestamp"] for a in generated.activities)
+    cut = stamps[int(0.8 * (len(stamps) - 1))]
+    before = [a for a in generated.activities if a["timestamp"] < cut]
+    after = [a for a in generated.activities if a["timestamp"] >= cut]
+    posted = {
+        j["job_id"]: datetime.fromisoformat(j["posted_at"]).timestamp() for j in generated.jobs
+    }
+    new_jobs = {a["job_id"] for a in after if a["type"] == "redirect"} - {
+        a["job_id"] for a in before
+    }
+    assert len(new_jobs) >= 5
+    assert sum(posted[j] >= cut for j in new_jobs) >= len(new_jobs) / 2  # most posted after it
+    profiles = {u["user_id"] for u in generated.users}
+    new_users = {a["user_id"] for a in after} - {a["user_id"] for a in before}
+    assert len(new_users & profiles) >= 0.05 * generated.summary.active_users
