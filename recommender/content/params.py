@@ -38,9 +38,16 @@ class ContentParams(BaseModel):
     user_documents: int = Field(
         default=50_000,
         ge=0,
-        description="at most this many users' documents (profile tokens with the titles of "
-        "the jobs they engaged with most), a seeded sample; they put profile values and job "
-        "words in one space",
+        description="at most this many users with a profile and a history (a seeded sample) "
+        "train the profile values: a document each for Word2Vec (their profile tokens with the "
+        "titles of the jobs they engaged with most), and each value's place among the jobs "
+        "(the mean history vector of the users who hold it)",
+    )
+    min_profile_users: int = Field(
+        default=5,
+        ge=1,
+        description="a profile value is placed among the jobs only when this many sampled "
+        "users hold it",
     )
     titles_per_user: int = Field(default=3, ge=1, le=50)
     profile_fields: tuple[str, ...] | None = Field(
@@ -48,7 +55,7 @@ class ContentParams(BaseModel):
         description="the users.jsonl fields embedded (None: every field but user_id)",
     )
     popularity_weight: float = Field(
-        default=0.3,
+        default=1.0,
         ge=0.0,
         description="a profile list's score is z(content) + this · z(log(1 + popularity))",
     )

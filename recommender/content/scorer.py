@@ -1,10 +1,12 @@
 """Content at serve time: cold jobs' similar jobs and profile-only users' scores.
 
 Built once per loaded bundle by the :class:`~recommender.recommender.Recommender`; every method
-is numpy over the vectors a bundle holds (no gensim). A profile list's score is
+is numpy over the vectors a bundle holds (no gensim). A profile is embedded through its values'
+places among the jobs (:mod:`recommender.content.profiles`), and its list's score is
 ``z(cosine(profile, job)) + β · z(log(1 + popularity))``, z standardising over the jobs, β the
-bundle's ``popularity_weight``: content says what fits, a little popularity breaks its near-ties
-toward jobs people take up.
+bundle's ``popularity_weight``: content says which jobs fit, popularity which of those people
+take up. On the demo data pure content (β = 0) ranks the right sector but obscure jobs (0.12×
+the popular list's NDCG@10); β = 1 gives 2.0× (README, "Content").
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ class ContentScorer:
         """Each profile's score for every job (a row), or None for a profile with no known
         word (the caller answers it as it would a stranger)."""
         fields = self.params.profile_fields
-        embedded = self.vectors.embed_many([profile_tokens(p, fields) for p in profiles])
+        embedded = self.vectors.embed_profiles([profile_tokens(p, fields) for p in profiles])
         known = embedded.any(axis=1)
         out: list[NDArray[np.float32] | None] = [None] * len(profiles)
         if not known.any():

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 SIF_A = 1e-3
 """SIF's smoothing constant ``a``."""
 ARRAY_NAMES = ("words", "word_vectors", "word_weights", "job_vectors")
+PROFILE_ARRAYS = ("profile_words", "profile_vectors")
 
 
 def sif_weights(counts: NDArray[np.int64], a: float = SIF_A) -> NDArray[np.float32]:
@@ -26,6 +27,16 @@ def sif_weights(counts: NDArray[np.int64], a: float = SIF_A) -> NDArray[np.float
     p = counts / max(int(counts.sum()), 1)
     weights: NDArray[np.float32] = (a / (a + p)).astype(np.float32)
     return weights
+
+
+def _rows_in(vocabulary: NDArray[np.str_], tokens: Sequence[str]) -> NDArray[np.int64]:
+    """The rows of the ``tokens`` found in the sorted ``vocabulary``, in order."""
+    if not tokens or vocabulary.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    wanted = np.asarray(tokens, dtype=str)  # never cut to the vocabulary's width
+    pos = np.minimum(np.searchsorted(vocabulary, wanted), vocabulary.shape[0] - 1)
+    found: NDArray[np.int64] = pos[vocabulary[pos] == wanted].astype(np.int64)
+    return found
 
 
 def _unit_rows(matrix: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -49,12 +60,18 @@ class ContentVectors:
     job_vectors:
         ``n_jobs × d`` float32 unit rows aligned with the model's job columns; a job with no
         known word (or not listed) has a zero row.
+    profile_words, profile_vectors:
+        Profile tokens (sorted) and their places in the job vectors' space
+        (:mod:`recommender.content.profiles`); None when no user had a profile and a history
+        (a profile is then embedded from its words, as a text).
     """
 
     words: NDArray[np.str_]
     word_vectors: NDArray[np.float32]
     word_weights: NDArray[np.float32]
     job_vectors: NDArray[np.float32]
+    profile_words: NDArray[np.str_] | None = None
+    profile_vectors: NDArray[np.float32] | None = None
 
     def __post_init__(self) -> None:
         v = self.words.shape[0]
@@ -74,6 +91,13 @@ class ContentVectors:
                 f"expected (jobs, {self.dimensions})"
             )
 
+        if (self.profile_words is None) != (self.profile_vectors is None) or (
+            self.profile_words is not None
+            and self.profile_vectors is not None
+            and self.profile_vectors.shape != (self.profile_words.shape[0], self.dimensions)
+        ):
+            raise ValueError("content profile_words and profile_vectors do not match")
+
     @property
     def dimensions(self) -> int:
         """The vectors' length ``d``."""
@@ -86,13 +110,7 @@ class ContentVectors:
 
     def word_ids(self, tokens: Sequence[str]) -> NDArray[np.int64]:
         """The vocabulary rows of the known ``tokens`` (unknown ones dropped), in order."""
-        if not tokens or self.words.shape[0] == 0:
-            return np.zeros(0, dtype=np.int64)
-        wanted = np.asarray(tokens, dtype=str)  # never cut to the vocabulary's width
-        pos = np.searchsorted(self.words, wanted)
-        pos = np.minimum(pos, self.words.shape[0] - 1)
-        found: NDArray[np.int64] = pos[self.words[pos] == wanted].astype(np.int64)
-        return found
+        return _rows_in(self.words, tokens)
 
     def embed(self, tokens: Sequence[str]) -> NDArray[np.float32]:
         """The unit SIF-weighted mean vector of ``tokens`` (zeros if none is known)."""
@@ -103,6 +121,18 @@ class ContentVectors:
         """One unit vector per token list, as :meth:`embed`, in one sparse product."""
         counts = self.counts(documents)
         return _unit_rows(np.asarray(counts @ self.word_vectors, dtype=np.float32))
+
+    def embed_profiles(self, documents: Sequence[Sequence[str]]) -> NDArray[np.float32]:
+        """One unit vector per profile's tokens: the sum of its known profile tokens' vectors
+        (each token once), or, without profile vectors, :meth:`embed_many`; zeros when none is
+        known."""
+        if self.profile_words is None or self.profile_vectors is None:
+            return self.embed_many(documents)
+        out = np.zeros((len(documents), self.dimensions), dtype=np.float32)
+        for i, tokens in enumerate(documents):
+            rows = np.unique(_rows_in(self.profile_words, tokens))
+            out[i] = self.profile_vectors[rows].sum(axis=0)
+        return _unit_rows(out)
 
     def counts(self, documents: Iterable[Sequence[str]]) -> sp.csr_matrix:
         """documents × vocabulary CSR of SIF-weighted word counts."""
@@ -122,7 +152,8 @@ class ContentVectors:
 
     def arrays(self) -> dict[str, NDArray[Any]]:
         """The arrays a bundle stores (as ``content.<name>.npy``)."""
-        return {name: getattr(self, name) for name in ARRAY_NAMES}
+        names = ARRAY_NAMES + (PROFILE_ARRAYS if self.profile_words is not None else ())
+        return {name: getattr(self, name) for name in names}
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, NDArray[Any]]) -> ContentVectors:
@@ -132,4 +163,12 @@ class ContentVectors:
             word_vectors=np.asarray(arrays["word_vectors"], dtype=np.float32),
             word_weights=np.asarray(arrays["word_weights"], dtype=np.float32),
             job_vectors=np.asarray(arrays["job_vectors"], dtype=np.float32),
+            profile_words=np.asarray(arrays["profile_words"])
+            if "profile_words" in arrays
+            else None,
+            profile_vectors=(
+                np.asarray(arrays["profile_vectors"], dtype=np.float32)
+                if "profile_vectors" in arrays
+                else None
+            ),
         )

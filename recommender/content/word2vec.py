@@ -12,7 +12,7 @@ make a run reproducible (gensim's threads race otherwise). gensim is imported he
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from recommender.content.params import ContentParams
+from recommender.content.profiles import profile_map
 from recommender.content.text import job_tokens, profile_tokens, words
 from recommender.content.vectors import ContentVectors, sif_weights
 from recommender.matrix import IdIndex
@@ -66,9 +67,8 @@ def train_content(
     listed = [job_tokens(t, d) for t, d in zip(titles, _column(jobs, "description"), strict=True)]
     rows, known = catalogue.job_index.lookup(job_ids)
     title_words = [words(titles[r]) if k else [] for r, k in zip(rows, known, strict=True)]
-    documents = _user_documents(
-        catalogue, interactions, users, title_words, params=params, seed=seed
-    )
+    sample = _sample_profiles(catalogue, interactions, users, params, seed)
+    documents = _user_documents(sample, interactions, title_words, params, seed)
     sentences = listed + documents
     if params.phrases:
         from gensim.models.phrases import Phrases  # noqa: PLC0415 - as above
@@ -112,42 +112,68 @@ def train_content(
         f"{len(listed):,}",
         f"{len(documents):,}",
     )
-    return replace(vectors, job_vectors=vectors.embed_many(column_tokens)), len(documents)
+    job_vectors = vectors.embed_many(column_tokens)
+    trained = replace(vectors, job_vectors=job_vectors)
+    if sample.tokens:
+        profile_words, profile_vectors = profile_map(
+            sample.tokens, interactions[sample.rows], job_vectors, params.min_profile_users
+        )
+        trained = replace(trained, profile_words=profile_words, profile_vectors=profile_vectors)
+    return trained, len(documents)
 
 
-def _user_documents(
+@dataclass(frozen=True)
+class _Sample:
+    """The users sampled for profile training: their rows and profile tokens."""
+
+    rows: NDArray[np.int64]
+    tokens: list[list[str]]
+
+
+def _sample_profiles(
     catalogue: Catalogue,
     interactions: sp.csr_matrix,
     users: IdIndex,
-    title_words: list[list[str]],
-    *,
     params: ContentParams,
     seed: int,
-) -> list[list[str]]:
-    """Profile tokens with the title words of each user's best-scored jobs, shuffled, for a
-    seeded sample of at most ``user_documents`` users with a profile and a history."""
+) -> _Sample:
+    """A seeded sample of at most ``user_documents`` users with a profile and a history."""
+    none = _Sample(np.zeros(0, dtype=np.int64), [])
     if params.user_documents == 0 or not catalogue.has_users() or len(users) == 0:
-        return []
+        return none
     profile_rows, has_profile = catalogue.user_index.lookup(users.ids)
     active = np.diff(interactions.indptr) > 0
     candidates = np.flatnonzero(has_profile & active)
-    rng = np.random.default_rng(seed)
     if candidates.shape[0] > params.user_documents:
+        rng = np.random.default_rng(seed)
         candidates = np.sort(rng.choice(candidates, params.user_documents, replace=False))
     if candidates.shape[0] == 0:
-        return []
+        return none
     fields = [
         c
         for c in catalogue.users.columns
         if c != "user_id" and (params.profile_fields is None or c in params.profile_fields)
     ]
     profiles = catalogue.users.select(fields)[profile_rows[candidates].tolist()].to_dicts()
+    return _Sample(candidates.astype(np.int64), [profile_tokens(p) for p in profiles])
+
+
+def _user_documents(
+    sample: _Sample,
+    interactions: sp.csr_matrix,
+    title_words: list[list[str]],
+    params: ContentParams,
+    seed: int,
+) -> list[list[str]]:
+    """Each sampled user's profile tokens with the title words of their best-scored jobs,
+    shuffled."""
+    rng = np.random.default_rng(seed + 1)
     documents: list[list[str]] = []
-    for user_row, profile in zip(candidates.tolist(), profiles, strict=True):
+    for user_row, tokens in zip(sample.rows.tolist(), sample.tokens, strict=True):
         start, end = interactions.indptr[user_row], interactions.indptr[user_row + 1]
         cols, scores = interactions.indices[start:end], interactions.data[start:end]
         best = cols[np.argsort(-scores, kind="stable")[: params.titles_per_user]]
-        document = profile_tokens(profile) + [w for col in best.tolist() for w in title_words[col]]
+        document = tokens + [w for col in best.tolist() for w in title_words[col]]
         rng.shuffle(document)
         documents.append(document)
     return documents

@@ -70,3 +70,31 @@ def test_embedding_a_profile(trained: TrainedModel) -> None:
     assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-5)
     best = trained.jobs.ids[np.argsort(-content.scores(vector))[:5]]
     assert {sector_of_job()[j] for j in best.tolist()} == {"nursing"}
+
+
+def test_profile_values_point_to_the_jobs_their_holders_chose() -> None:
+    """Two users hold ``a=x`` and chose job 0, two hold ``a=y`` and chose job 1; everyone holds
+    ``lang=en``: x points to job 0, y to job 1, the shared value to nowhere; a value held by
+    fewer than ``min_users`` users is dropped."""
+    from scipy import sparse as sp
+
+    from recommender.content.profiles import profile_map
+
+    jobs = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    histories = sp.csr_matrix(np.array([[2, 0], [1, 0], [0, 3], [0, 1]], dtype=np.float32))
+    tokens = [["a=x", "lang=en"], ["a=x", "lang=en"], ["a=y", "lang=en"], ["a=y", "lang=en", "z"]]
+    words, vectors = profile_map(tokens, histories, jobs, min_users=2)
+    assert words.tolist() == ["a=x", "a=y", "lang=en"]
+    np.testing.assert_allclose(vectors, [[0.5, -0.5], [-0.5, 0.5], [0.0, 0.0]], atol=1e-6)
+
+
+def test_profiles_embed_through_their_values_places(trained: TrainedModel) -> None:
+    assert trained.content is not None and trained.content.profile_words is not None
+    assert "degree_subject=nursing" in trained.content.profile_words.tolist()
+    nurse, coder = trained.content.embed_profiles(
+        [["degree_subject=nursing"], ["degree_subject=computer_science", "unknown"]]
+    )
+    sector = np.array([sector_of_job()[j] for j in trained.jobs.ids.tolist()])
+    assert set(sector[np.argsort(-trained.content.scores(nurse))[:5]]) == {"nursing"}
+    assert set(sector[np.argsort(-trained.content.scores(coder))[:5]]) == {"software"}
+    assert not trained.content.embed_profiles([["nothing-known"]]).any()
