@@ -325,6 +325,8 @@ class Recommender:
         """
         col = self.trained.jobs.row(job_id)
         if col is None:
+            if self.content is not None:
+                raise UnknownJobError(job_id, "no activity in the model and not in jobs.jsonl")
             raise UnknownJobError(job_id)
         ranking = self.pipeline.ranking(n, rules or Rules.at_now())
         if self.content is not None and self.content.is_cold(col):

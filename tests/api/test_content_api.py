@@ -63,7 +63,9 @@ def test_a_warm_job_keeps_the_models_similar_jobs(client: TestClient) -> None:
 def test_a_job_in_no_catalogue_is_404(client: TestClient) -> None:
     response = client.post(SIMILAR, json={"job_id": 99999, "n": 5})
     assert response.status_code == 404
-    assert "99999" in response.text
+    assert response.json()["detail"] == (
+        "unknown job_id 99999: no activity in the model and not in jobs.jsonl"
+    )
 
 
 @pytest.mark.parametrize(("user_id", "sector"), list(PROFILE_ONLY.items()))
