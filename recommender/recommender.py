@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -12,6 +12,8 @@ from anyio import to_thread
 from numpy.typing import NDArray
 
 from recommender.bundle.trained import TrainedModel
+from recommender.content.params import ContentParams
+from recommender.content.scorer import ContentScorer, Profile
 from recommender.errors import UnknownJobError
 from recommender.events.fresh import DEFAULT_MAX_BYTES, FreshEvents
 from recommender.events.history import History, full_history, trained_history
@@ -29,6 +31,10 @@ _ONE_ROW.setflags(write=False)
 
 RECALCULATED = "recalculated"
 """The ``source`` of a list scored from a user's history with their events newer than the model."""
+PROFILE = "profile"
+"""The ``source`` of a list scored from a user's profile alone (content vectors)."""
+CONTENT = "content"
+"""The ``source`` of a cold job's similar jobs, ranked by their text."""
 
 
 @dataclass(frozen=True)
@@ -54,8 +60,11 @@ class Recommender:
     * a user, known or not, with events newer than the model (:attr:`fresh`): scores from their
       history with those events, recalculated at request time, ``source="recalculated"``
       (models that cannot fold a history in, BPR, keep the paths above and below);
-    * unknown user: the most popular jobs, ``source="popular"``;
-    * a job: the most similar other jobs by the model's item similarity.
+    * unknown user with a profile (in ``users.jsonl``, or given with the request) and a bundle
+      with content vectors: the jobs whose text is nearest the profile, ``source="profile"``;
+    * unknown user otherwise: the most popular jobs, ``source="popular"``;
+    * a job: the most similar other jobs by the model's item similarity; a job with no activity
+      (cold: listed, never engaged with) by its text, ``source="content"``.
 
     Each request goes one way down: history -> model scores (or the lists ranked after
     training) -> :attr:`pipeline` (:mod:`recommender.ranking.pipeline`): expired and excluded jobs
@@ -77,6 +86,16 @@ class Recommender:
         self._rule = trained.manifest.scoring
         data = trained.manifest.data
         self.fresh = FreshEvents(data.events_through, data.events_store, fresh_bytes)
+        self.content: ContentScorer | None = None
+        if trained.content is not None:
+            info = trained.manifest.content
+            self.content = ContentScorer(
+                trained.content,
+                np.bincount(trained.interactions.indices, minlength=len(trained.jobs)),
+                trained.popularity,
+                info.params if info is not None else ContentParams(),
+                trained.catalogue,
+            )
 
     def catch_up(self, events: EventStore) -> int:
         """Take in the events stored since the model's training (or the last call)."""
@@ -148,8 +167,10 @@ class Recommender:
         n: int,
         exclude_seen: ExcludeSeen = "redirected",
         rules: Rules | None = None,
+        profile: Profile | None = None,
     ) -> Recommendation:
-        """Top-``n`` jobs for one user; see the class docstring for the rules."""
+        """Top-``n`` jobs for one user; see the class docstring for the rules. ``profile`` is
+        used for a user with no history only, in place of their ``users.jsonl`` profile."""
         row = self.trained.users.row(user_id)
         rules = rules or Rules.at_now()
         if len(self.fresh):
@@ -157,7 +178,7 @@ class Recommender:
             if fresh is not None:
                 return fresh
         if row is None:
-            return self.popular(n, rules)
+            return self._recommend_strangers([user_id], n, rules, {user_id: profile})[0]
         top = self.trained.user_top
         if (
             top is not None
@@ -175,8 +196,10 @@ class Recommender:
         n: int,
         exclude_seen: ExcludeSeen = "redirected",
         rules: Rules | None = None,
+        profiles: Mapping[int, Profile] | None = None,
     ) -> list[Recommendation]:
-        """Top-``n`` jobs for each user, in the given order, scored in one matrix product."""
+        """Top-``n`` jobs for each user, in the given order, scored in one matrix product;
+        ``profiles`` as ``profile`` in :meth:`recommend`, by user id."""
         ids = np.asarray(user_ids, dtype=np.int64)
         rows, known = self.trained.users.lookup(ids)
         rules = rules or Rules.at_now()
@@ -193,11 +216,48 @@ class Recommender:
         ranked = iter(
             self._recommend_rows(rows[known], n, exclude_seen, rules) if known.any() else []
         )
-        fallback = self.popular(n, rules) if len(fresh) + int(known.sum()) < len(rows) else None
+        strangers = [
+            i for i, is_known in enumerate(known.tolist()) if not is_known and i not in fresh
+        ]
+        stranger_ids = [int(user_ids[i]) for i in strangers]
+        others = dict(
+            zip(
+                strangers,
+                self._recommend_strangers(stranger_ids, n, rules, profiles or {})
+                if strangers
+                else [],
+                strict=True,
+            )
+        )
         return [
-            fresh[i] if i in fresh else next(ranked) if is_known else fallback  # type: ignore[misc]
+            fresh[i] if i in fresh else next(ranked) if is_known else others[i]
             for i, is_known in enumerate(known.tolist())
         ]
+
+    def _recommend_strangers(
+        self,
+        user_ids: Sequence[int],
+        n: int,
+        rules: Rules,
+        profiles: Mapping[int, Profile | None],
+    ) -> list[Recommendation]:
+        """Lists for users with no history: from their profiles where content can embed them
+        (given, else from ``users.jsonl``), else the popular list."""
+        out: list[Recommendation | None] = [None] * len(user_ids)
+        if self.content is not None:
+            content = self.content
+            found = [profiles.get(u) or content.profile(u) for u in user_ids]
+            with_profile = [i for i, p in enumerate(found) if p is not None]
+            scored = content.profile_scores([found[i] for i in with_profile])  # type: ignore[misc]
+            ranking = self.pipeline.ranking(n, rules)
+            for i, scores in zip(with_profile, scored, strict=True):
+                if scores is not None:
+                    cols, vals = ranking.from_scores(scores)[0]
+                    out[i] = Recommendation(self.trained.jobs.ids_of(cols), vals, PROFILE)
+        if any(got is None for got in out):
+            fallback = self.popular(n, rules)
+            out = [fallback if got is None else got for got in out]
+        return out  # type: ignore[return-value]
 
     def _recommend_fresh(
         self, user_id: int, row: int | None, n: int, exclude_seen: ExcludeSeen, rules: Rules
@@ -260,12 +320,20 @@ class Recommender:
         Raises
         ------
         UnknownJobError
-            If the job has no activity in the model.
+            If the job is no column of the model: no activity, and not listed in a bundle with
+            content.
         """
         col = self.trained.jobs.row(job_id)
         if col is None:
+            if self.content is not None:
+                raise UnknownJobError(job_id, "no activity in the model and not in jobs.jsonl")
             raise UnknownJobError(job_id)
         ranking = self.pipeline.ranking(n, rules or Rules.at_now())
+        if self.content is not None and self.content.is_cold(col):
+            scores = self.content.similar_scores(col)
+            if scores is not None:
+                cols, vals = ranking.from_scores(scores)[0]
+                return Recommendation(self.trained.jobs.ids_of(cols), vals, CONTENT)
         cols, vals = self._ranked(
             ranking,
             np.array([col], dtype=np.int64),
@@ -282,13 +350,21 @@ class Recommender:
         n: int,
         exclude_seen: ExcludeSeen = "redirected",
         rules: Rules | None = None,
+        profile: Profile | None = None,
     ) -> Recommendation:
         """:meth:`recommend` from the event loop: inline when the answer is a slice of the lists
         ranked after training, else in a worker thread (scoring every job live takes
-        milliseconds for a neighbourhood model, and must not block the loop)."""
-        if self.ranked_ahead(n, exclude_seen, user_id):
-            return self.recommend(user_id, n, exclude_seen, rules)
-        return await to_thread.run_sync(partial(self.recommend, user_id, n, exclude_seen, rules))
+        milliseconds for a neighbourhood model, and must not block the loop; so does embedding
+        a profile)."""
+        if self.ranked_ahead(n, exclude_seen, user_id) and not self._may_embed(user_id):
+            return self.recommend(user_id, n, exclude_seen, rules, profile)
+        return await to_thread.run_sync(
+            partial(self.recommend, user_id, n, exclude_seen, rules, profile)
+        )
+
+    def _may_embed(self, user_id: int) -> bool:
+        """Whether the user's list may come from their profile (content, and no history)."""
+        return self.content is not None and self.trained.users.row(user_id) is None
 
     async def recommend_many_async(
         self,
@@ -296,10 +372,11 @@ class Recommender:
         n: int,
         exclude_seen: ExcludeSeen = "redirected",
         rules: Rules | None = None,
+        profiles: Mapping[int, Profile] | None = None,
     ) -> list[Recommendation]:
         """:meth:`recommend_many` from the event loop, in a worker thread."""
         return await to_thread.run_sync(
-            partial(self.recommend_many, user_ids, n, exclude_seen, rules)
+            partial(self.recommend_many, user_ids, n, exclude_seen, rules, profiles)
         )
 
     async def similar_jobs_async(
@@ -307,9 +384,15 @@ class Recommender:
     ) -> Recommendation:
         """:meth:`similar_jobs` from the event loop: inline when the answer is a slice of the
         lists ranked after training, else in a worker thread."""
-        if self.ranked_ahead(n):
+        if self.ranked_ahead(n) and not self._cold(job_id):
             return self.similar_jobs(job_id, n, rules)
         return await to_thread.run_sync(partial(self.similar_jobs, job_id, n, rules))
+
+    def _cold(self, job_id: int) -> bool:
+        if self.content is None:
+            return False
+        col = self.trained.jobs.row(job_id)
+        return col is not None and self.content.is_cold(col)
 
     async def explain_async(
         self, user_id: int, recommendation: Recommendation, top: int

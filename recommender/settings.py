@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from recommender.content.params import ContentParams
 from recommender.data.funnel import ScoringRule
 from recommender.data.remote import is_url, local_cache_for
 from recommender.errors import SettingsFileError
@@ -141,6 +142,7 @@ class Settings(BaseSettings):
     rp3beta: RP3BetaParams = RP3BetaParams()
     spark: SparkParams = SparkParams()
     blend: BlendParams = BlendParams()
+    content: ContentParams = ContentParams()
     train_threads: int = Field(
         default=0, ge=0, description="implicit's num_threads for fit; 0 means one per core"
     )

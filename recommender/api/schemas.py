@@ -68,6 +68,36 @@ class JobRulesFields(BaseModel):
     )
 
 
+MAX_PROFILE_FIELDS = 32
+MAX_PROFILE_TEXT = 200
+MAX_PROFILE_LIST = 32
+ProfileField = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+ProfileText = Annotated[str, Field(max_length=MAX_PROFILE_TEXT)]
+ProfileValue = (
+    ProfileText
+    | Annotated[list[ProfileText], Field(max_length=MAX_PROFILE_LIST)]
+    | Annotated[int, Field(strict=True, ge=INT64_MIN, le=INT64_MAX), Whole]
+)
+Profile = Annotated[
+    dict[ProfileField, ProfileValue],
+    Field(
+        max_length=MAX_PROFILE_FIELDS,
+        json_schema_extra={"additionalProperties": False},  # a field name matches the pattern
+        description="A profile, as users.jsonl holds them: field names (letters, digits, _ . -) "
+        "to a string, a list of strings or an integer (at most 32 fields, 32 list items, "
+        "200 characters a string). Used only for a user with no history, in place of their "
+        "users.jsonl profile, when the model has content vectors; ignored otherwise.",
+        examples=[
+            {
+                "degree_subject": "Accounting and Finance",
+                "degree_subject_groups": ["Business and Management"],
+                "languages": ["English", "Spanish"],
+            }
+        ],
+    ),
+]
+
+
 class SingleUserRequest(JobRulesFields):
     """Recommendations for one user."""
 
@@ -83,6 +113,7 @@ class SingleUserRequest(JobRulesFields):
         description="Add to each job the user's past jobs that contributed most to its score "
         "(ALS models only; 422 otherwise).",
     )
+    profile: Profile | None = None
 
 
 class MultipleUsersRequest(JobRulesFields):
@@ -94,6 +125,17 @@ class MultipleUsersRequest(JobRulesFields):
     user_ids: list[Id] = Field(min_length=1, max_length=MAX_BATCH)
     n: Count = 10
     exclude_seen: ExcludeSeen | None = Field(default=None, description=EXCLUDE_DESCRIPTION)
+    profiles: dict[Annotated[str, Field(pattern=r"^-?[0-9]{1,19}$")], Profile] = Field(
+        default_factory=dict,
+        max_length=MAX_BATCH,
+        json_schema_extra={"additionalProperties": False},  # keys are user ids
+        description="Profiles of users with no history, keyed by user id (as the answer is): "
+        "see `profile` of the single-user request.",
+    )
+
+    def profile_map(self) -> dict[int, dict[str, Any]]:
+        """:attr:`profiles` keyed by integer user id."""
+        return {int(user): dict(profile) for user, profile in self.profiles.items()}
 
 
 class SimilarJobsRequest(JobRulesFields):
@@ -282,8 +324,9 @@ class SingleUserResponse(BaseModel):
     """``source`` names the path that ranked the list: the model (``"als"`` by default;
     ``"bpr"``, ``"itemknn"``, ``"userknn"``, ``"ease"``, ``"rp3beta"`` when the bundle holds one
     of those) for a known user; ``"recalculated"`` for a user, known or new, with events newer
-    than the model, scored from their whole history at request time; ``"popular"`` for a user
-    the service knows nothing of."""
+    than the model, scored from their whole history at request time; ``"profile"`` for a user
+    with no history but a profile (in users.jsonl or the request), ranked by the content vectors
+    of the jobs' text; ``"popular"`` for a user the service knows nothing of."""
 
     model_config = ConfigDict(extra="allow")
     user_id: int
@@ -296,11 +339,14 @@ class MultipleUsersResponse(RootModel[dict[str, list[JobScore]]]):
 
 
 class SimilarJobsResponse(BaseModel):
-    """The query job is never in its own list."""
+    """The query job is never in its own list. ``source`` names the path: the model's kind for
+    a job with activity; ``"content"`` for a listed job with none yet (a cold job), ranked by the
+    cosine of the jobs' text vectors."""
 
     model_config = ConfigDict(extra="allow")
     job_id: int
     jobs: list[JobScore]
+    source: str
 
 
 class ErrorResponse(BaseModel):

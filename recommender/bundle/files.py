@@ -15,6 +15,8 @@ Layout of a model directory (see :mod:`recommender.bundle.directory` for ``CURRE
         similar_top.{cols,scores}.npy            each job's similar jobs, if precomputed
         interactions.{impressions,redirects}.npy  each pair's clipped funnel counts, if any
         jobs.{expires_at,employer}.npy           job rules data (epoch µs, employer code), if any
+        content.{words,word_vectors,word_weights,job_vectors}.npy   content vectors, if any (the
+                                                 words a str array, stored without pickle)
         catalogue.{jobs,users}.parquet           every listed job and user profile, if any (listed
                                                  apart, under catalogue_files, so that a reader
                                                  from before the catalogue still loads the bundle)
@@ -51,6 +53,7 @@ from recommender.bundle.directory import (
 )
 from recommender.bundle.manifest import FORMAT_VERSION, Manifest
 from recommender.bundle.trained import Funnel, TrainedModel
+from recommender.content.vectors import ContentVectors
 from recommender.data.catalogue import JOBS_PARQUET, USERS_PARQUET, Catalogue
 from recommender.errors import (
     BundleCorruptError,
@@ -97,6 +100,9 @@ def _arrays_of(trained: TrainedModel) -> dict[str, NDArray[Any]]:
     if trained.job_meta is not None:
         arrays["jobs.expires_at"] = trained.job_meta.expires_at
         arrays["jobs.employer"] = trained.job_meta.employer
+    if trained.content is not None:
+        for name, array in trained.content.arrays().items():
+            arrays[f"content.{name}"] = array
     for name, array in trained.model.arrays().items():
         arrays[f"model.{name}"] = array
     return arrays
@@ -260,6 +266,13 @@ def _funnel(arrays: dict[str, NDArray[Any]]) -> Funnel | None:
     )
 
 
+def _content(arrays: dict[str, NDArray[Any]]) -> ContentVectors | None:
+    found = {k.removeprefix("content."): v for k, v in arrays.items() if k.startswith("content.")}
+    if not found:
+        return None  # a bundle written before content, or trained without it
+    return ContentVectors.from_arrays(found)
+
+
 def _catalogue(files: dict[str, Any], bundle_dir: Path) -> Catalogue | None:
     jobs, users = (
         bundle_dir / name if name in files else None for name in (JOBS_PARQUET, USERS_PARQUET)
@@ -316,4 +329,5 @@ def _assemble(
             {k: v for k, v in manifest.items() if k not in ("files", "catalogue_files")}
         ),
         catalogue=_catalogue(manifest.get("catalogue_files") or {}, bundle_dir),
+        content=_content(arrays),
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from recommender.content.params import ContentParams
 from recommender.data.funnel import ScoringRule
 
 FORMAT_VERSION = 1
@@ -68,6 +69,22 @@ class DataInfo(BaseModel):
     window_dropped_lines: int | None = None
 
 
+class ContentInfo(BaseModel):
+    """The content vectors a bundle holds (:mod:`recommender.content`) and how they were made."""
+
+    model_config = ConfigDict(extra="allow")
+
+    params: ContentParams
+    words: int
+    dimensions: int
+    jobs_embedded: int
+    """Job columns with a vector (a listed job with at least one known word)."""
+    cold_jobs: int
+    """Job columns with no activity: listed jobs only content can place."""
+    user_documents: int
+    train_seconds: float
+
+
 class Manifest(BaseModel):
     """Format, model, provenance and checksums of a bundle."""
 
@@ -92,6 +109,8 @@ class Manifest(BaseModel):
     """How ``train`` chose the model (``RECOMMENDER_MODEL=auto``): every candidate's trials and
     validation scores, the blend weighed, the similar-jobs method and the winner; None when the
     model was pinned."""
+    content: ContentInfo | None = None
+    """The content vectors' provenance; None when the bundle holds none."""
     catalogue_files: dict[str, str] = Field(default_factory=dict)
     """The catalogue's Parquet files and their SHA-256, apart from :attr:`files`, whose every
     entry a service from before the catalogue loads as an array."""
@@ -110,6 +129,7 @@ class Manifest(BaseModel):
             "timings": self.timings,
             "libraries": self.libraries,
             "selection": self.selection,
+            "content": None if self.content is None else self.content.model_dump(mode="json"),
         }
 
     def data_dict(self) -> dict[str, Any]:

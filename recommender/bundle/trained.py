@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from recommender.bundle.manifest import Manifest
+from recommender.content.vectors import ContentVectors
 from recommender.matrix import IdIndex
 from recommender.models.base import FloatArray, Model
 from recommender.ranking.rules import JobMeta
@@ -59,6 +60,10 @@ class TrainedModel:
     catalogue:
         Every listed job and user profile with their attributes, also those with no activity;
         None when the inputs listed none (or the bundle predates the catalogue).
+    content:
+        Word and job vectors from the jobs' text (:mod:`recommender.content`), its job rows
+        aligned with ``jobs``; None when content was off, the inputs had no job text, or the
+        bundle predates it.
     """
 
     model: Model
@@ -73,6 +78,7 @@ class TrainedModel:
     job_meta: JobMeta | None = None
     funnel: Funnel | None = None
     catalogue: Catalogue | None = None
+    content: ContentVectors | None = None
 
     def __post_init__(self) -> None:
         shape = (len(self.users), len(self.jobs))
@@ -96,9 +102,16 @@ class TrainedModel:
             for name in ("impressions", "redirects"):
                 if getattr(self.funnel, name).shape != self.interactions.data.shape:
                     raise ValueError(f"funnel.{name} is not aligned with interactions")
+        self._check_content(shape[1])
         if self.popularity.shape != (shape[1],):
             raise ValueError(
                 f"popularity has shape {self.popularity.shape}, expected ({shape[1]},)"
+            )
+
+    def _check_content(self, n_jobs: int) -> None:
+        if self.content is not None and self.content.job_vectors.shape[0] != n_jobs:
+            raise ValueError(
+                f"content has {self.content.job_vectors.shape[0]} job vectors, expected {n_jobs}"
             )
 
     def user_scores(self, rows: NDArray[np.int64], exclude_seen: ExcludeSeen) -> FloatArray:

@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.bundle.manifest import Counts, DataInfo, Manifest, ModelInfo
+from recommender.bundle.manifest import ContentInfo, Counts, DataInfo, Manifest, ModelInfo
 from recommender.bundle.trained import Funnel, TrainedModel
+from recommender.content.vectors import ContentVectors
+from recommender.content.word2vec import has_text, train_content
 from recommender.data.catalogue import Catalogue
 from recommender.data.dataset import Dataset
 from recommender.data.funnel import PairScores
@@ -85,14 +87,25 @@ def fit_pairs(
     the model's fit and kept in the bundle; the job rules' expiry and employers come from it.
     ``settings.model`` ``auto`` fits ``settings.selection.fallback``: selecting happens before,
     in a training run given a selector (:mod:`recommender.training.run`).
+
+    With content on (``settings.content.enabled``) and a catalogue listing jobs with text, the
+    job columns are the jobs with activity and the listed jobs together (a listed job with no
+    activity is a column of zeros, popularity 0: a cold job), and content vectors are trained
+    (:func:`~recommender.content.word2vec.train_content`); otherwise the columns are the jobs
+    with activity, as without a catalogue.
     """
     if len(pairs) == 0:
         raise ValueError("no (user, job) pair has a positive score: nothing to train on")
     if settings.model == AUTO:
         settings = settings.model_copy(update={"model": settings.selection.fallback})
     started = time.perf_counter()
+    with_content = settings.content.enabled and has_text(catalogue)
     users = IdIndex(pairs.user_ids)
-    jobs = IdIndex(pairs.job_ids)
+    jobs = IdIndex(
+        np.union1d(pairs.job_ids, catalogue.job_index.ids)
+        if with_content and catalogue is not None
+        else pairs.job_ids
+    )
     rows = users.rows(pairs.user_ids, missing="error")
     cols = jobs.rows(pairs.job_ids, missing="error")
     shape = (len(users), len(jobs))
@@ -111,6 +124,9 @@ def fit_pairs(
     model.fit(sp.csr_matrix(confidence, dtype=np.float32), catalogue=catalogue, progress=progress)
     fitted = time.perf_counter()
     popularity = np.asarray(interactions.sum(axis=0, dtype=np.float64), dtype=np.float32).ravel()
+    content: tuple[ContentVectors, ContentInfo] | None = None
+    if with_content and catalogue is not None:
+        content = _content(catalogue, jobs, interactions, users, settings)
     manifest = Manifest(
         model=ModelInfo(
             kind=model.kind,
@@ -129,7 +145,10 @@ def fit_pairs(
             "matrix_seconds": round(built - started, 4),
             "fit_seconds": round(fitted - built, 4),
         },
+        content=None if content is None else content[1],
     )
+    if content is not None:
+        manifest.timings["content_seconds"] = content[1].train_seconds
     trained = TrainedModel(
         model=model,
         users=users,
@@ -141,12 +160,48 @@ def fit_pairs(
         job_meta=JobMeta(*(catalogue or Catalogue()).job_rules(jobs.ids)),
         manifest=manifest,
         catalogue=catalogue,
+        content=None if content is None else content[0],
     )
     log.info("fitted in %.1f s", fitted - built)
+    ranking = time.perf_counter()
     if settings.precompute_top:
         _rank_ahead(trained, settings.precompute_top, settings.precompute_max_cells)
-    manifest.timings["rank_seconds"] = round(time.perf_counter() - fitted, 4)
+    manifest.timings["rank_seconds"] = round(time.perf_counter() - ranking, 4)
     return trained
+
+
+def _content(
+    catalogue: Catalogue,
+    jobs: IdIndex,
+    interactions: sp.csr_matrix,
+    users: IdIndex,
+    settings: Settings,
+) -> tuple[ContentVectors, ContentInfo]:
+    """Train the content vectors of the job columns, timed, with their manifest section."""
+    started = time.perf_counter()
+    vectors, documents = train_content(
+        catalogue, jobs.ids, interactions, users, params=settings.content, seed=settings.seed
+    )
+    seconds = time.perf_counter() - started
+    info = ContentInfo(
+        params=settings.content,
+        words=int(vectors.words.shape[0]),
+        dimensions=vectors.dimensions,
+        jobs_embedded=int((np.abs(vectors.job_vectors).sum(axis=1) > 0).sum()),
+        cold_jobs=int((np.diff(interactions.tocsc().indptr) == 0).sum()),
+        user_documents=documents,
+        train_seconds=round(seconds, 4),
+    )
+    log.info(
+        "content: %s words × %s dimensions, %s of %s jobs embedded (%s cold) in %.1f s",
+        f"{info.words:,}",
+        info.dimensions,
+        f"{info.jobs_embedded:,}",
+        f"{len(jobs):,}",
+        f"{info.cold_jobs:,}",
+        seconds,
+    )
+    return vectors, info
 
 
 def _rank_ahead(trained: TrainedModel, k: int, max_cells: int) -> None:

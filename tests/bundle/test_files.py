@@ -198,3 +198,41 @@ def test_a_reader_from_before_the_catalogue_still_finds_only_arrays_in_files(
     (bundle_dir / "catalogue.jobs.parquet").write_bytes(b"not parquet")
     with pytest.raises(BundleCorruptError, match=r"catalogue\.jobs\.parquet fails its checksum"):
         load_bundle(tmp_path)
+
+
+def test_content_vectors_round_trip(tmp_path: Path) -> None:
+    """The words (a str array, saved without pickle), word and job vectors come back equal, and
+    the manifest's content section with them; a bundle without content loads with none."""
+    from recommender.training.fit import train
+    from tests.content.conftest import content_settings, sector_dataset
+
+    trained = train(sector_dataset(), content_settings())
+    assert trained.content is not None
+    bundle_dir = write_bundle(trained, tmp_path)
+    for name in ("words", "word_vectors", "word_weights", "job_vectors"):
+        assert np.load(bundle_dir / f"content.{name}.npy", allow_pickle=False).size > 0
+    loaded = load_bundle(tmp_path)
+    assert loaded.content is not None
+    for name, array in trained.content.arrays().items():
+        np.testing.assert_array_equal(loaded.content.arrays()[name], array)
+    assert loaded.manifest.content == trained.manifest.content
+    assert load_bundle(tmp_path).manifest.describe()["content"]["cold_jobs"] == 6
+    without = write_bundle(replace(trained, content=None), tmp_path / "old")
+    assert not list(without.glob("content.*"))
+    assert load_bundle(tmp_path / "old").content is None
+
+
+def test_content_vectors_misaligned_with_the_jobs_are_refused(tmp_path: Path) -> None:
+    from recommender.training.fit import train
+    from tests.content.conftest import content_settings, sector_dataset
+
+    trained = train(sector_dataset(), content_settings())
+    bundle_dir = write_bundle(trained, tmp_path)
+    path = bundle_dir / "content.job_vectors.npy"
+    assert trained.content is not None
+    np.save(path, trained.content.job_vectors[:-1], allow_pickle=False)
+    manifest = json.loads((bundle_dir / "manifest.json").read_text())
+    manifest["files"][path.name] = bundle_mod._sha256(path)
+    (bundle_dir / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleCorruptError, match="content has 35 job vectors, expected 36"):
+        load_bundle(tmp_path)

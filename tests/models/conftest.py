@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import polars as pl
 import scipy.sparse as sp
 
 from recommender.bundle.trained import TrainedModel
@@ -39,14 +40,47 @@ def model_settings(name: str, seed: int = SEED, **updates: Any) -> Settings:
 
 
 def train_on(
-    records: list[dict[str, Any]], settings: Settings, *, progress: Progress | None = None
+    records: list[dict[str, Any]],
+    settings: Settings,
+    *,
+    progress: Progress | None = None,
+    catalogue: Catalogue | None = None,
 ) -> TrainedModel:
-    """Train on activity records (``block_activities``-style dicts)."""
+    """Train on activity records (``block_activities``-style dicts), with no listed jobs or
+    profiles unless ``catalogue`` lists some."""
     return train(
-        Dataset(ActivityLines.unweighted(activities_frame(records)), Catalogue(), ()),
+        Dataset(ActivityLines.unweighted(activities_frame(records)), catalogue or Catalogue(), ()),
         settings,
         progress=progress,
     )
+
+
+BLOCK_TEXT = (
+    (
+        "Audit Accountant",
+        "<p>Finance team: audit, accounts, tax and budgets.</p>",
+    ),
+    ("Ward Nurse", "<p>Care for patients on the ward with the clinical team.</p>"),
+)
+COLD_JOBS = 2
+"""Jobs :func:`block_catalogue` lists past the block dataset's, with text and no activity."""
+
+
+def block_catalogue(n_blocks: int = 2, jobs_per_block: int = 5) -> Catalogue:
+    """The block dataset's jobs (ids 1000 + column) listed with their block's text, and one
+    more job per block (:data:`COLD_JOBS` in all, after the others) that nobody engaged with."""
+    ids, titles, descriptions = [], [], []
+    for b in range(n_blocks):
+        title, description = BLOCK_TEXT[b % len(BLOCK_TEXT)]
+        for j in range(jobs_per_block):
+            ids.append(1000 + b * jobs_per_block + j)
+            titles.append(title)
+            descriptions.append(description)
+    for b in range(COLD_JOBS):
+        ids.append(1000 + n_blocks * jobs_per_block + b)
+        titles.append(BLOCK_TEXT[b % len(BLOCK_TEXT)][0])
+        descriptions.append(BLOCK_TEXT[b % len(BLOCK_TEXT)][1])
+    return Catalogue(pl.DataFrame({"job_id": ids, "title": titles, "description": descriptions}))
 
 
 def random_matrix(n_users: int = 30, n_items: int = 20, seed: int = 0) -> sp.csr_matrix:

@@ -20,12 +20,13 @@ import pytest
 
 from recommender.bundle.files import load_bundle, write_bundle
 from recommender.bundle.trained import TrainedModel
+from recommender.content.params import ContentParams
 from recommender.errors import ExplainUnsupportedError
 from recommender.models.base import Model
 from recommender.models.registry import MODEL_KINDS, REGISTRY
 from recommender.settings import Settings
 from tests.conftest import block_activities
-from tests.models.conftest import SEED, model_settings, train_on
+from tests.models.conftest import COLD_JOBS, SEED, block_catalogue, model_settings, train_on
 
 JOBS_PER_BLOCK = 5
 USERS_PER_BLOCK = 6
@@ -224,6 +225,32 @@ class ModelContract:
         np.fill_diagonal(sims, -np.inf)
         for job_row, nearest in enumerate(sims.argmax(axis=1).tolist()):
             assert nearest // JOBS_PER_BLOCK == job_row // JOBS_PER_BLOCK, f"job row {job_row}"
+
+    def test_listed_jobs_without_activity_are_zero_columns(self, trained: TrainedModel) -> None:
+        """With content on, listed jobs nobody engaged with (cold jobs) are columns of zeros:
+        the model fits and scores them finitely, and a user's own-block job still ranks first
+        among their unseen jobs, cold ones included."""
+        del trained  # started whatever session the model needs
+        settings = self.settings().model_copy(
+            update={"content": ContentParams(min_count=1, dimensions=8, user_documents=0)}
+        )
+        with_cold = train_on(block_activities(), settings, catalogue=block_catalogue())
+        cold, seen = with_cold.model, with_cold.interactions
+        n_items = N_ITEMS + COLD_JOBS
+        assert (cold.n_users, cold.n_items) == (N_USERS, n_items)
+        assert seen[:, N_ITEMS:].nnz == 0
+        scores = cold.user_scores(rows(N_USERS), seen)
+        assert scores.shape == (N_USERS, n_items)
+        assert np.isfinite(scores).all()
+        sims = cold.similar_scores(rows(n_items))
+        assert sims.shape == (n_items, n_items)
+        assert np.isfinite(sims).all()
+        history = cold.history_scores(seen, np.full(N_USERS, -1, dtype=np.int64))
+        assert history is None or np.isfinite(history).all()
+        if self.personalised:
+            scores[seen.toarray() > 0] = -np.inf
+            for user_row, job_row in enumerate(scores.argmax(axis=1).tolist()):
+                assert job_row == held_out_job(user_row), f"user row {user_row}"
 
     def test_same_seed_same_model_other_seed_other_model(self, trained: TrainedModel) -> None:
         arrays = trained.model.arrays()

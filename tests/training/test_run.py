@@ -145,10 +145,14 @@ def test_lists_are_ranked_ahead_only_within_the_budget(tmp_path: Path, jsonl: Wr
     assert trained.user_top is None and trained.similar_top is None
 
 
+@pytest.mark.parametrize("content", [True, False], ids=["content", "no-content"])
 def test_listed_jobs_and_profiles_without_activity_reach_the_model_and_the_bundle(
-    tmp_path: Path, jsonl: WriteJsonl, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, jsonl: WriteJsonl, monkeypatch: pytest.MonkeyPatch, content: bool
 ) -> None:
     settings = tiny_settings(tmp_path)
+    settings = settings.model_copy(
+        update={"content": settings.content.model_copy(update={"enabled": content})}
+    )
     jsonl(settings.data_dir / "activities.jsonl", block_activities())
     jobs = [
         {"job_id": 1000, "title": "Analyst", "description": "numbers", "employer": "acme"},
@@ -168,7 +172,13 @@ def test_listed_jobs_and_profiles_without_activity_reach_the_model_and_the_bundl
     result = train_directory(settings)
 
     assert seen == [(True, True)]  # the model's fit saw the job and the profile
-    assert 5555 not in result.trained.jobs  # no activity: no factors to score it with
+    if content:  # a cold job: a column of zeros, placed by its text
+        assert 5555 in result.trained.jobs
+        assert result.trained.popularity[result.trained.jobs.row(5555)] == 0
+        assert result.trained.content is not None
+    else:  # no activity: no factors to score it with
+        assert 5555 not in result.trained.jobs
+        assert result.trained.content is None
     assert result.trained.catalogue is not None  # now read from the bundle, not the run's files
     assert 5555 in result.trained.catalogue.job_index
     loaded = load_bundle(settings.model_dir)

@@ -42,10 +42,12 @@ def _rules(body: JobRulesFields) -> Rules:
     responses=_ERRORS,
 )
 async def jobs_single_user(body: SingleUserRequest, request: Request) -> Response:
-    """Recommend jobs for one user (the popular list for an unknown user)."""
+    """Recommend jobs for one user (from their profile, or the popular list, for a new user)."""
     recommender = recommender_of(request)
     exclude = _exclude(request, body.exclude_seen)
-    rec = await recommender.recommend_async(body.user_id, body.n, exclude, _rules(body))
+    rec = await recommender.recommend_async(
+        body.user_id, body.n, exclude, _rules(body), body.profile
+    )
     jobs = rec.as_pairs()
     if body.explain:
         top = settings_of(request).explain_top
@@ -66,7 +68,7 @@ async def jobs_multiple_users(body: MultipleUsersRequest, request: Request) -> R
     """Recommend jobs for up to 1,000 users in one vectorised call, in request order."""
     user_ids = list(dict.fromkeys(body.user_ids))
     recs = await recommender_of(request).recommend_many_async(
-        user_ids, body.n, _exclude(request, body.exclude_seen), _rules(body)
+        user_ids, body.n, _exclude(request, body.exclude_seen), _rules(body), body.profile_map()
     )
     return json_response({str(u): r.as_pairs() for u, r in zip(user_ids, recs, strict=True)})
 
@@ -83,4 +85,4 @@ async def jobs_multiple_users(body: MultipleUsersRequest, request: Request) -> R
 async def find_similar_jobs(body: SimilarJobsRequest, request: Request) -> Response:
     """Find the jobs most similar to a job (never the job itself)."""
     rec = await recommender_of(request).similar_jobs_async(body.job_id, body.n, _rules(body))
-    return json_response({"job_id": body.job_id, "jobs": rec.as_pairs()})
+    return json_response({"job_id": body.job_id, "jobs": rec.as_pairs(), "source": rec.source})

@@ -1,0 +1,61 @@
+"""The content settings (``RECOMMENDER_CONTENT__*``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_PROFILE_FIELDS = (
+    "degree_subject",
+    "degree_subject_groups",
+    "degree_subject_categories",
+    "languages",
+    "university",
+    "school_type",
+)
+"""The profile fields embedded by default: what a person studied and speaks, not who they are
+(gender and ethnicity are left out unless named: they must not steer which jobs someone sees)."""
+
+
+class ContentParams(BaseModel):
+    """How job text and profiles are embedded (gensim Word2Vec, one worker, seeded)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    enabled: bool = Field(
+        default=True,
+        description="train content vectors when jobs.jsonl lists jobs with text (no effect "
+        "without it): listed jobs with no activity become columns, cold jobs answer similar "
+        "jobs from their text, users with only a profile get profile lists",
+    )
+    dimensions: int = Field(default=64, ge=4, le=512, description="Word2Vec vector size")
+    epochs: int = Field(default=5, ge=1, le=100)
+    window: int = Field(default=8, ge=1, le=50, description="Word2Vec context window")
+    min_count: int = Field(default=3, ge=1, description="words rarer than this are dropped")
+    skip_gram: bool = Field(default=True, description="skip-gram (else CBOW)")
+    phrases: bool = Field(
+        default=False, description="join frequent word pairs (gensim Phrases) before training"
+    )
+    user_documents: int = Field(
+        default=50_000,
+        ge=0,
+        description="at most this many users with a profile and a history (a seeded sample) "
+        "train the profile values: a document each for Word2Vec (their profile tokens with the "
+        "titles of the jobs they engaged with most), and each value's place among the jobs "
+        "(the mean history vector of the users who hold it)",
+    )
+    min_profile_users: int = Field(
+        default=5,
+        ge=1,
+        description="a profile value is placed among the jobs only when this many sampled "
+        "users hold it",
+    )
+    titles_per_user: int = Field(default=3, ge=1, le=50)
+    profile_fields: tuple[str, ...] | None = Field(
+        default=DEFAULT_PROFILE_FIELDS,
+        description="the users.jsonl fields embedded (None: every field but user_id)",
+    )
+    popularity_weight: float = Field(
+        default=1.0,
+        ge=0.0,
+        description="a profile list's score is z(content) + this · z(log(1 + popularity))",
+    )
