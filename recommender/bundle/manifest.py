@@ -83,6 +83,8 @@ class ContentInfo(BaseModel):
     """Job columns with no activity: listed jobs only content can place."""
     user_documents: int
     train_seconds: float
+    engine: str = "gensim"
+    """What fitted the word vectors: ``gensim`` (local) or ``spark`` (``train --engine spark``)."""
 
 
 class Manifest(BaseModel):

@@ -12,6 +12,7 @@ make a run reproducible (gensim's threads race otherwise). gensim is imported he
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -45,37 +46,19 @@ def _column(frame: Any, name: str) -> list[str | None]:
     return frame[name].to_list() if name in frame.columns else [None] * frame.height
 
 
-def train_content(
-    catalogue: Catalogue,
-    job_ids: NDArray[np.int64],
-    interactions: sp.csr_matrix,
-    users: IdIndex,
-    *,
-    params: ContentParams,
-    seed: int,
-) -> tuple[ContentVectors, int]:
-    """Word2Vec on ``catalogue``'s jobs and users' documents: the vectors of ``job_ids`` (the
-    model's columns, whose rows of ``interactions`` are ``users`` rows), and how many user
-    documents were trained on. Text with no word seen ``min_count`` times gives no vocabulary
-    and zero job vectors (logged): a cold job is then answered by the model, a profile user by
-    the popular list.
-    """
+WordVectors = tuple[NDArray[np.str_], NDArray[np.float32], NDArray[np.int64]]
+"""A fitted vocabulary: its words, their vectors (one row each) and their corpus counts."""
+WordVectorFitter = Callable[[list[list[str]], ContentParams, int], WordVectors]
+"""Fits word vectors on sentences with the content settings and a seed: gensim's Word2Vec here
+(:func:`gensim_word_vectors`), Spark MLlib's under ``train --engine spark``."""
+
+
+def gensim_word_vectors(
+    sentences: list[list[str]], params: ContentParams, seed: int
+) -> WordVectors:
+    """gensim's Word2Vec, one worker and ``seed`` (so that a run is reproducible)."""
     from gensim.models import Word2Vec  # noqa: PLC0415 - training only, never serving
 
-    jobs = catalogue.jobs
-    titles = _column(jobs, "title")
-    listed = [job_tokens(t, d) for t, d in zip(titles, _column(jobs, "description"), strict=True)]
-    rows, known = catalogue.job_index.lookup(job_ids)
-    title_words = [words(titles[r]) if k else [] for r, k in zip(rows, known, strict=True)]
-    sample = _sample_profiles(catalogue, interactions, users, params, seed)
-    documents = _user_documents(sample, interactions, title_words, params, seed)
-    sentences = listed + documents
-    if params.phrases:
-        from gensim.models.phrases import Phrases  # noqa: PLC0415 - as above
-
-        phrases = Phrases(listed, min_count=max(params.min_count, 5), threshold=10.0).freeze()
-        listed = [phrases[s] for s in listed]
-        sentences = listed + documents
     model = Word2Vec(
         vector_size=params.dimensions,
         window=params.window,
@@ -88,6 +71,44 @@ def train_content(
     model.build_vocab(sentences)
     keys = np.asarray(model.wv.index_to_key, dtype=str)
     if keys.shape[0] == 0:
+        return keys, np.zeros((0, params.dimensions), dtype=np.float32), np.zeros(0, np.int64)
+    model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
+    counts = np.array([model.wv.get_vecattr(k, "count") for k in keys.tolist()], dtype=np.int64)
+    return keys, np.asarray(model.wv.vectors, dtype=np.float32), counts
+
+
+def train_content(
+    catalogue: Catalogue,
+    job_ids: NDArray[np.int64],
+    interactions: sp.csr_matrix,
+    users: IdIndex,
+    *,
+    params: ContentParams,
+    seed: int,
+    fit_words: WordVectorFitter | None = None,
+) -> tuple[ContentVectors, int]:
+    """Word2Vec on ``catalogue``'s jobs and users' documents: the vectors of ``job_ids`` (the
+    model's columns, whose rows of ``interactions`` are ``users`` rows), and how many user
+    documents were trained on. ``fit_words`` fits the word vectors (gensim's Word2Vec when
+    None); everything else (the sentences, the SIF weights, the job and profile vectors) is the
+    same whatever fits them. Text with no word seen ``min_count`` times gives no vocabulary
+    and zero job vectors (logged): a cold job is then answered by the model, a profile user by
+    the popular list.
+    """
+    jobs = catalogue.jobs
+    titles = _column(jobs, "title")
+    listed = [job_tokens(t, d) for t, d in zip(titles, _column(jobs, "description"), strict=True)]
+    rows, known = catalogue.job_index.lookup(job_ids)
+    title_words = [words(titles[r]) if k else [] for r, k in zip(rows, known, strict=True)]
+    sample = _sample_profiles(catalogue, interactions, users, params, seed)
+    documents = _user_documents(sample, interactions, title_words, params, seed)
+    if params.phrases:
+        from gensim.models.phrases import Phrases  # noqa: PLC0415 - training only
+
+        phrases = Phrases(listed, min_count=max(params.min_count, 5), threshold=10.0).freeze()
+        listed = [phrases[s] for s in listed]
+    keys, found, counts = (fit_words or gensim_word_vectors)(listed + documents, params, seed)
+    if keys.shape[0] == 0:
         log.warning("content: no word of the jobs' text occurs %s times", params.min_count)
         empty = ContentVectors(
             words=keys,
@@ -96,12 +117,10 @@ def train_content(
             job_vectors=np.zeros((len(job_ids), params.dimensions), dtype=np.float32),
         )
         return empty, len(documents)
-    model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
     order = np.argsort(keys, kind="stable")
-    counts = np.array([model.wv.get_vecattr(k, "count") for k in keys.tolist()], dtype=np.int64)
     vectors = ContentVectors(
         words=keys[order],
-        word_vectors=np.ascontiguousarray(model.wv.vectors[order], dtype=np.float32),
+        word_vectors=np.ascontiguousarray(found[order], dtype=np.float32),
         word_weights=sif_weights(counts[order]),
         job_vectors=np.zeros((0, params.dimensions), dtype=np.float32),
     )

@@ -10,7 +10,8 @@ The run, step by step:
    is the k-th smallest id, as :class:`~recommender.matrix.IdIndex` numbers them), seen jobs,
    popularity, funnel counts and precomputed top lists as local training, the factors fitted by
    Spark's ALS (:mod:`recommender.models.spark.fit`);
-4. the catalogue (``jobs.jsonl``, which gives the job rules) and the provenance, then the end
+4. the catalogue (``jobs.jsonl``, which gives the job rules and the text that Spark MLlib's
+   Word2Vec embeds; a local ``users.jsonl``'s profiles) and the provenance, then the end
    every training run shares, :func:`recommender.training.run.finish` (write and publish).
 
 The event store (a local SQLite file of the service) is not read: the bundle records
@@ -19,6 +20,7 @@ The event store (a local SQLite file of the service) is not read: the bundle rec
 
 from __future__ import annotations
 
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,11 +31,15 @@ import polars as pl
 from recommender.bundle.manifest import DataInfo
 from recommender.data.catalogue import Catalogue
 from recommender.data.interactions import ColumnMapping
+from recommender.data.jsonl import LoadReport
+from recommender.data.readers import copy_users
+from recommender.data.schema import USERS_FILE
 from recommender.errors import EngineUnavailableError, InvalidDataError
 from recommender.models.base import Progress
 from recommender.models.spark.session import get_session
 from recommender.models.spark_als import check_spark_params
 from recommender.settings import AUTO, Settings
+from recommender.spark.content import spark_word_vectors
 from recommender.spark.inputs import SparkInputs, read_inputs
 from recommender.spark.scoring import collect_pairs, score_pairs, within_window
 from recommender.training.fit import fingerprint_files, fit_pairs
@@ -100,34 +106,56 @@ def train_spark(
     if len(pairs) == 0:
         raise InvalidDataError("no (user, job) pair has a positive score: nothing to train on")
     jobs = _jobs_frame(inputs)
-    catalogue = Catalogue(jobs)  # jobs.jsonl's fields; the Spark engine reads no profiles
-    trained = fit_pairs(pairs, settings, catalogue=catalogue, progress=progress)
-    spark.catalog.clearCache()  # the validated inputs were cached for counting and scoring
-    trained.manifest.data = DataInfo(
-        source=str(data),
-        fingerprint=fingerprint_files(inputs.local_files) if inputs.local_files else None,
-        activity_lines=window_info.pop("lines"),
-        catalogue_jobs=jobs.height if jobs is not None else None,
-        profile_users=None,
-        unlisted_jobs=catalogue.unlisted(trained.jobs.ids),
-        event_lines=0,
-        events_through=0,
-        **window_info,
-    )
-    trained.manifest.engine = _engine_info(spark, session_ready - started)
-    return finish(
-        trained,
-        settings,
-        reports=inputs.reports,
-        started=started,
-        timings={
-            "session_seconds": round(session_ready - started, 4),
-            "read_seconds": round(read - session_ready, 4),
-            "score_seconds": round(scored - read, 4),
-        },
-        model_dir=model_dir,
-        make_current=make_current,
-    )
+    with tempfile.TemporaryDirectory(prefix="recommender-spark-") as listings:
+        # the profiles of a local users.jsonl, checked as local training checks them; the
+        # bundle copies their Parquet file when it is written (in finish, inside this block)
+        users, users_report = _users(inputs, Path(listings), skip_invalid)
+        catalogue = Catalogue(jobs, users)
+        trained = fit_pairs(
+            pairs,
+            settings,
+            catalogue=catalogue,
+            progress=progress,
+            word_vectors=("spark", spark_word_vectors(spark)),
+        )
+        spark.catalog.clearCache()  # the validated inputs were cached for counting and scoring
+        trained.manifest.data = DataInfo(
+            source=str(data),
+            fingerprint=fingerprint_files(inputs.local_files) if inputs.local_files else None,
+            activity_lines=window_info.pop("lines"),
+            catalogue_jobs=jobs.height if jobs is not None else None,
+            profile_users=catalogue.user_count(),
+            unlisted_jobs=catalogue.unlisted(trained.jobs.ids),
+            event_lines=0,
+            events_through=0,
+            **window_info,
+        )
+        trained.manifest.engine = _engine_info(spark, session_ready - started)
+        return finish(
+            trained,
+            settings,
+            reports=(*inputs.reports, *users_report),
+            started=started,
+            timings={
+                "session_seconds": round(session_ready - started, 4),
+                "read_seconds": round(read - session_ready, 4),
+                "score_seconds": round(scored - read, 4),
+            },
+            model_dir=model_dir,
+            make_current=make_current,
+        )
+
+
+def _users(
+    inputs: SparkInputs, directory: Path, skip_invalid: bool
+) -> tuple[Path | None, tuple[LoadReport, ...]]:
+    """A local ``users.jsonl`` beside the activities (the only kind the inputs list), checked
+    into a Parquet file in ``directory``; None without one."""
+    found = next((p for p in inputs.local_files if p.name == USERS_FILE), None)
+    if found is None:
+        return None, ()
+    out = directory / "users.parquet"
+    return out, (copy_users(found, out, skip_invalid=skip_invalid),)
 
 
 def _within(

@@ -17,7 +17,12 @@ import scipy.sparse as sp
 from recommender.bundle.manifest import ContentInfo, Counts, DataInfo, Manifest, ModelInfo
 from recommender.bundle.trained import Funnel, TrainedModel
 from recommender.content.vectors import ContentVectors
-from recommender.content.word2vec import has_text, train_content
+from recommender.content.word2vec import (
+    WordVectorFitter,
+    gensim_word_vectors,
+    has_text,
+    train_content,
+)
 from recommender.data.catalogue import Catalogue
 from recommender.data.dataset import Dataset
 from recommender.data.funnel import PairScores
@@ -80,8 +85,12 @@ def fit_pairs(
     *,
     catalogue: Catalogue | None = None,
     progress: Progress | None = None,
+    word_vectors: tuple[str, WordVectorFitter] | None = None,
 ) -> TrainedModel:
     """Fit a model on scored pairs; the model's input is ``confidence_scale · score``.
+
+    ``word_vectors`` names and gives what fits the content's word vectors (gensim's Word2Vec
+    when None; the Spark engine passes Spark MLlib's).
 
     ``catalogue`` (the listed jobs and user profiles, also those with no activity) is handed to
     the model's fit and kept in the bundle; the job rules' expiry and employers come from it.
@@ -126,7 +135,9 @@ def fit_pairs(
     popularity = np.asarray(interactions.sum(axis=0, dtype=np.float64), dtype=np.float32).ravel()
     content: tuple[ContentVectors, ContentInfo] | None = None
     if with_content and catalogue is not None:
-        content = _content(catalogue, jobs, interactions, users, settings)
+        content = _content(
+            catalogue, jobs, interactions, users, settings, word_vectors=word_vectors
+        )
     manifest = Manifest(
         model=ModelInfo(
             kind=model.kind,
@@ -176,11 +187,20 @@ def _content(
     interactions: sp.csr_matrix,
     users: IdIndex,
     settings: Settings,
+    *,
+    word_vectors: tuple[str, WordVectorFitter] | None = None,
 ) -> tuple[ContentVectors, ContentInfo]:
     """Train the content vectors of the job columns, timed, with their manifest section."""
     started = time.perf_counter()
+    engine, fit_words = word_vectors or ("gensim", gensim_word_vectors)
     vectors, documents = train_content(
-        catalogue, jobs.ids, interactions, users, params=settings.content, seed=settings.seed
+        catalogue,
+        jobs.ids,
+        interactions,
+        users,
+        params=settings.content,
+        seed=settings.seed,
+        fit_words=fit_words,
     )
     seconds = time.perf_counter() - started
     info = ContentInfo(
@@ -191,6 +211,7 @@ def _content(
         cold_jobs=int((np.diff(interactions.tocsc().indptr) == 0).sum()),
         user_documents=documents,
         train_seconds=round(seconds, 4),
+        engine=engine,
     )
     log.info(
         "content: %s words × %s dimensions, %s of %s jobs embedded (%s cold) in %.1f s",
