@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench import (
     batch,
+    content,
     evaluation,
     event_store,
     events,
@@ -40,6 +41,7 @@ BENCHMARKS: dict[str, Callable[[Context], Result]] = {
     "retrain": retrain.run,
     "evaluation": evaluation.run,
     "quality": quality.run,
+    "content": content.run,
 }
 DEFAULT_DATA = RESULTS / "data"
 

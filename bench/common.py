@@ -70,12 +70,12 @@ class Context:
     @cached_property
     def user_ids(self) -> list[int]:
         """:data:`SAMPLE` user ids known to the bundle, spread over its whole id range."""
-        return _spread(self._bundle_ids("user_ids.npy"))
+        return spread(self._bundle_ids("user_ids.npy"))
 
     @cached_property
     def job_ids(self) -> list[int]:
         """:data:`SAMPLE` job ids known to the bundle, spread over its whole id range."""
-        return _spread(self._bundle_ids("job_ids.npy"))
+        return spread(self._bundle_ids("job_ids.npy"))
 
     def _bundle_ids(self, name: str) -> np.ndarray[Any, Any]:
         from recommender.bundle.directory import current_version
@@ -93,7 +93,7 @@ class Context:
         }
 
 
-def _spread(ids: np.ndarray[Any, Any]) -> list[int]:
+def spread(ids: np.ndarray[Any, Any]) -> list[int]:
     picks = np.linspace(0, ids.shape[0] - 1, num=min(SAMPLE, ids.shape[0])).astype(np.int64)
     return [int(i) for i in ids[np.unique(picks)]]
 

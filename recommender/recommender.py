@@ -274,6 +274,8 @@ class Recommender:
         scores = self.trained.model.history_scores(history.matrix, own)
         if scores is None:
             return None
+        if self.trained.hybrid is not None:  # as every other list of the model is scored
+            scores = self.trained.hybrid.blend(scores, history.matrix)
         if exclude_seen == "redirected":
             scores[0, history.redirected] = -np.inf
         elif exclude_seen == "all":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -10,9 +11,10 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from recommender.bundle.manifest import Manifest
+from recommender.content.hybrid import Hybrid
 from recommender.content.vectors import ContentVectors
 from recommender.matrix import IdIndex
-from recommender.models.base import FloatArray, Model
+from recommender.models.base import FloatArray, Model, take_rows
 from recommender.ranking.rules import JobMeta
 
 if TYPE_CHECKING:  # the catalogue's frames are read only when asked for
@@ -108,6 +110,17 @@ class TrainedModel:
                 f"popularity has shape {self.popularity.shape}, expected ({shape[1]},)"
             )
 
+    @cached_property
+    def hybrid(self) -> Hybrid | None:
+        """The content blended into users' lists (:mod:`recommender.content.hybrid`), with the
+        settings the bundle was trained with; None without content or when it changes nothing."""
+        info = self.manifest.content
+        if self.content is None or info is None:
+            return None
+        cold = np.diff(self.interactions.tocsc().indptr) == 0
+        hybrid = Hybrid(self.content, cold, info.params)
+        return hybrid if hybrid.active else None
+
     def _check_content(self, n_jobs: int) -> None:
         if self.content is not None and self.content.job_vectors.shape[0] != n_jobs:
             raise ValueError(
@@ -121,6 +134,8 @@ class TrainedModel:
         the evaluation all rank these, so they cannot drift apart.
         """
         scores = self.model.user_scores(rows, self.interactions)
+        if self.hybrid is not None:
+            scores = self.hybrid.blend(scores, take_rows(self.interactions, rows))
         if exclude_seen == "all":
             mask_rows(scores, self.interactions, rows)
         elif exclude_seen == "redirected":

@@ -59,3 +59,23 @@ class ContentParams(BaseModel):
         ge=0.0,
         description="a profile list's score is z(content) + this · z(log(1 + popularity))",
     )
+    cold_weight: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=4.0,
+        description="the hybrid: a cold job's collaborative score in a user's list is this times "
+        "the mean of its nearest warm jobs' (by text), so new jobs compete with old ones "
+        "(0: cold jobs never enter users' lists)",
+    )
+    cold_neighbours: int = Field(
+        default=10, ge=1, le=500, description="the warm jobs a cold job's score comes from"
+    )
+    history_weight: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=4.0,
+        description="the hybrid: weight of z(cosine(user's history vector, job)) added to the "
+        "collaborative z-scores, shrunk by history_shrink / (history_shrink + jobs in history)",
+    )
+    history_shrink: float = Field(default=5.0, gt=0.0, le=1000.0)
+

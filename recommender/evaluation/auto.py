@@ -23,6 +23,7 @@ import polars as pl
 
 from recommender.errors import EvaluationError, InvalidDataError, RecommenderError
 from recommender.evaluation.dataset import load_log, log_file_of
+from recommender.evaluation.hybrid_weights import catalogue_beside, select_hybrid
 from recommender.evaluation.selection import (
     Selection,
     select_model,
@@ -80,8 +81,13 @@ class AutoSelector:
         except (InvalidDataError, EvaluationError) as exc:
             return _skipped(fallback, f"no validation split: {exc}", started)
         chosen = served_settings(selection, settings)
+        hybrid: dict[str, Any] | None = None
+        catalogue = catalogue_beside(log_spec.path) if chosen.content.enabled else None
+        if catalogue is not None:
+            chosen, hybrid = select_hybrid(split, chosen, catalogue)
         info = describe(selection, params, time.perf_counter() - started)
         info["sampled"] = sampled
+        info["hybrid"] = hybrid
         log.info(
             "selected %s (%s@%d %.4f on validation) in %.1f s",
             selection.served.model,

@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 from recommender.cli import main
+from recommender.content.params import ContentParams
 from recommender.data.catalogue import Catalogue
 from recommender.data.demo import generate_demo_data
 from recommender.errors import EvaluationError
@@ -129,7 +130,8 @@ def test_collaborative_models_cannot_reach_cold_jobs_and_answer_unknown_users(
     planted: Split,
 ) -> None:
     listed = catalogue(LISTED)
-    trained = fit_split(planted.train, tiny_settings(), "popular", listed)
+    collaborative = tiny_settings().model_copy(update={"content": ContentParams(enabled=False)})
+    trained = fit_split(planted.train, collaborative, "popular", listed)
     clicks = held_out_clicks(planted, Settings(), listed)
     scores = measure_segments(Recommender(trained), clicks, [5, 10], EVALUATION_RULES)
     assert scores.metrics["cold jobs"][10]["hit_rate"] == 0.0
@@ -270,7 +272,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("split", ["cold-jobs", "cold-users"])
-def test_cli_evaluates_the_cold_splits(demo: Path, tmp_path: Path, split: str) -> None:
+def test_cli_evaluates_the_cold_splits(
+    demo: Path, tmp_path: Path, split: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECOMMENDER_CONTENT__ENABLED", "false")  # collaborative: before content
     out = tmp_path / "reports"
     args = ["-q", "evaluate", "--data", str(demo), "--split", split]
     assert main([*args, "--models", "popular,als", "--out", str(out)]) == 0

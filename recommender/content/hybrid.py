@@ -1,0 +1,124 @@
+"""The hybrid: collaborative scores with content filling in where collaboration knows nothing.
+
+Every list a model scores passes through :meth:`Hybrid.blend` (from
+:meth:`~recommender.bundle.trained.TrainedModel.user_scores` and a fresh history's rescoring), so
+whatever model won selection, the lists it serves, precomputed or live, are the hybrid's:
+
+1. each row's collaborative scores become z-scores over the **warm** jobs (those with activity);
+2. a **cold** job (listed, never engaged with) gets ``cold_weight`` times the mean z-score of its
+   ``cold_neighbours`` nearest warm jobs by text, weighted by their cosine: a new nursing job
+   scores, for a user, what the nursing jobs they would be shown score, a little less (a mean of
+   neighbours sits below the best of them), so new jobs get exposure without burying the
+   collaborative signal;
+3. optionally, ``history_weight · s/(s + n)`` times the z-scored cosine of the user's history
+   vector (their jobs' text vectors weighted by implicit score) with every job, ``n`` the jobs in
+   their history and ``s`` ``history_shrink``: content counts most for users with little history
+   and fades as it grows.
+
+With ``cold_weight`` 0 and ``history_weight`` 0 the order of every list is the model's own.
+Everything is numpy over the bundle's arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from recommender.content.params import ContentParams
+from recommender.content.vectors import ContentVectors
+
+FloatArray = NDArray[np.float32]
+
+
+def _z_over(scores: FloatArray, cols: NDArray[np.int64]) -> FloatArray:
+    """``scores`` minus each row's mean over ``cols``, over their standard deviation (float32;
+    a row constant there becomes zeros there)."""
+    part = scores[:, cols].astype(np.float64)
+    mean = part.mean(axis=1, keepdims=True)
+    std = part.std(axis=1, keepdims=True)
+    std[std == 0] = 1.0
+    out: FloatArray = ((scores - mean) / std).astype(np.float32)
+    return out
+
+
+class Hybrid:
+    """Blends one bundle's collaborative scores with its content vectors.
+
+    Parameters
+    ----------
+    vectors:
+        The bundle's content vectors (job rows aligned with the model's columns).
+    cold:
+        Which job columns have no activity.
+    params:
+        ``cold_weight``, ``cold_neighbours``, ``history_weight``, ``history_shrink``.
+    """
+
+    def __init__(self, vectors: ContentVectors, cold: NDArray[np.bool_], params: ContentParams):
+        self.params = params
+        self._vectors = vectors.job_vectors
+        embedded = np.abs(self._vectors).sum(axis=1) > 0
+        self._warm = np.flatnonzero(~cold).astype(np.int64)
+        self._cold = np.flatnonzero(cold & embedded).astype(np.int64)
+        self._inherit = self._neighbours(params.cold_neighbours)
+
+    @property
+    def active(self) -> bool:
+        """Whether blending changes anything (else lists are the model's own)."""
+        p = self.params
+        return (p.cold_weight > 0 and self._cold.shape[0] > 0) or p.history_weight > 0
+
+    def _neighbours(self, k: int) -> sp.csr_matrix:
+        """cold × warm weights: each embedded cold job's ``k`` nearest warm jobs by cosine
+        (positive ones only), summing to ``cold_weight``."""
+        n_cold, n_warm = self._cold.shape[0], self._warm.shape[0]
+        if n_cold == 0 or n_warm == 0:
+            return sp.csr_matrix((n_cold, n_warm), dtype=np.float32)
+        k = min(k, n_warm)
+        indptr = [0]
+        cols: list[NDArray[np.int64]] = []
+        vals: list[FloatArray] = []
+        warm_vectors = self._vectors[self._warm]
+        for start in range(0, n_cold, 1024):  # cold × warm cosines, a block at a time
+            block = self._vectors[self._cold[start : start + 1024]] @ warm_vectors.T
+            top = np.argpartition(-block, k - 1, axis=1)[:, :k]
+            sims = np.take_along_axis(block, top, axis=1)
+            for row_cols, row_sims in zip(top, sims, strict=True):
+                keep = row_sims > 0
+                weights = row_sims[keep]
+                total = weights.sum()
+                if total > 0:
+                    weights = weights / total * self.params.cold_weight
+                cols.append(row_cols[keep].astype(np.int64))
+                vals.append(weights.astype(np.float32))
+                indptr.append(indptr[-1] + int(keep.sum()))
+        return sp.csr_matrix(
+            (np.concatenate(vals), np.concatenate(cols), np.asarray(indptr, dtype=np.int64)),
+            shape=(n_cold, n_warm),
+        )
+
+    def blend(self, scores: FloatArray, histories: sp.csr_matrix) -> FloatArray:
+        """The hybrid's scores for rows of collaborative ``scores`` (users × jobs, finite), the
+        users' ``histories`` (same rows, implicit scores) giving their content vectors."""
+        if not self.active:
+            return scores
+        z = _z_over(scores, self._warm)
+        if self._cold.shape[0] and self.params.cold_weight > 0:
+            z[:, self._cold] = np.asarray(self._inherit @ z[:, self._warm].T).T
+        if self.params.history_weight > 0:
+            z += self._history_term(histories)
+        return z
+
+    def _history_term(self, histories: sp.csr_matrix) -> FloatArray:
+        users = np.asarray(histories @ self._vectors, dtype=np.float32)
+        norms = np.linalg.norm(users, axis=1, keepdims=True)
+        users = np.divide(users, norms, out=np.zeros_like(users), where=norms > 0)
+        cosine = users @ self._vectors.T
+        z = _z_over(cosine.astype(np.float32), np.arange(cosine.shape[1], dtype=np.int64))
+        n = np.diff(histories.indptr).astype(np.float32)
+        shrink = np.float32(self.params.history_shrink)
+        weight = np.float32(self.params.history_weight) * shrink / (shrink + n)
+        weight[n == 0] = 0.0
+        out: FloatArray = (z * weight[:, None]).astype(np.float32)
+        return out

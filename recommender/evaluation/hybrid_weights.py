@@ -1,0 +1,107 @@
+"""The hybrid's weights, chosen on validation as every other setting is (``train``'s selection).
+
+The model selection has chosen and set up the collaborative model; here it is fitted once with
+content on the validation split's training part (the job text and profiles of the catalogue
+beside the log), and served with each pair of weights of a small grid (``cold_weight`` ×
+``history_weight``, :mod:`recommender.content.hybrid`); the pair with the best NDCG@10 over every
+validation click (cold jobs' and warm jobs', every user, as :mod:`~recommender.evaluation.segments`
+ranks them) is kept, ties to the smaller weights, so content enters users' lists only where it
+was measured to help. The vectors do not depend on the weights: one fit serves the whole grid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recommender.bundle.trained import TrainedModel
+from recommender.content.word2vec import has_text
+from recommender.data.catalogue import Catalogue
+from recommender.data.schema import JOBS_FILE, USERS_FILE
+from recommender.errors import RecommenderError
+from recommender.evaluation.dataset import log_file_of, read_catalogue
+from recommender.evaluation.runner import EVALUATION_RULES, fit_split
+from recommender.evaluation.segments import HISTORY_BUCKETS, held_out_clicks, measure_segments
+from recommender.evaluation.splits import Split
+from recommender.recommender import Recommender
+from recommender.settings import Settings
+
+log = logging.getLogger(__name__)
+
+COLD_WEIGHTS = (0.0, 1.0, 2.0)
+HISTORY_WEIGHTS = (0.0, 0.25, 0.5)
+K = 10
+
+
+def catalogue_beside(path: Path) -> Catalogue | None:
+    """The ``jobs.jsonl`` and ``users.jsonl`` beside a log (a data directory's or a log file's),
+    read as ``evaluate`` reads them; None when there is no job text to embed."""
+    try:
+        folder = log_file_of(Path(path)).parent
+    except (OSError, RecommenderError):
+        return None
+    jobs = folder / JOBS_FILE
+    users = folder / USERS_FILE
+    if not jobs.is_file():
+        return None
+    catalogue, _ = read_catalogue(jobs, users if users.is_file() else None)
+    return catalogue if has_text(catalogue) else None
+
+
+def served_with(trained: TrainedModel, **weights: float) -> TrainedModel:
+    """The same fitted model served with other hybrid weights (nothing ranked ahead)."""
+    info = trained.manifest.content
+    assert info is not None
+    content = info.model_copy(update={"params": info.params.model_copy(update=weights)})
+    manifest = trained.manifest.model_copy(update={"content": content})
+    return dataclasses.replace(trained, manifest=manifest, user_top=None, similar_top=None)
+
+
+def ndcg_over_every_click(trained: TrainedModel, clicks: Any) -> float:
+    """Mean NDCG@10 over every validation user with a usable click (cold or warm job)."""
+    scores = measure_segments(Recommender(trained), clicks, [K], EVALUATION_RULES)
+    parts = [scores.ndcg[name, K] for name, _, _ in HISTORY_BUCKETS if (name, K) in scores.ndcg]
+    return float(np.concatenate(parts).mean()) if parts else 0.0
+
+
+def select_hybrid(
+    split: Split, settings: Settings, catalogue: Catalogue
+) -> tuple[Settings, dict[str, Any]]:
+    """``settings`` with the hybrid weights of the best validation NDCG@10, and the manifest's
+    record of the trials."""
+    started = time.perf_counter()
+    clicks = held_out_clicks(split, settings, catalogue)
+    trained = fit_split(split.train, settings, settings.model, catalogue)
+    trials = []
+    for cold in COLD_WEIGHTS:
+        for history in HISTORY_WEIGHTS:
+            served = served_with(trained, cold_weight=cold, history_weight=history)
+            score = ndcg_over_every_click(served, clicks)
+            trials.append({"cold_weight": cold, "history_weight": history, "score": score})
+    best = max(
+        trials, key=lambda t: (round(t["score"], 6), -t["cold_weight"], -t["history_weight"])
+    )
+    weights = {"cold_weight": best["cold_weight"], "history_weight": best["history_weight"]}
+    chosen = settings.model_copy(update={"content": settings.content.model_copy(update=weights)})
+    seconds = time.perf_counter() - started
+    log.info(
+        "hybrid weights: cold %.2f, history %.2f (ndcg@%d %.4f on validation) in %.1f s",
+        weights["cold_weight"],
+        weights["history_weight"],
+        K,
+        best["score"],
+        seconds,
+    )
+    info = {
+        "metric": f"ndcg@{K} over every validation click",
+        "chosen": weights,
+        "trials": [t | {"score": round(t["score"], 6)} for t in trials],
+        "cold_job_clicks": clicks.counts["cold_job_clicks"],
+        "seconds": round(seconds, 3),
+    }
+    return chosen, info

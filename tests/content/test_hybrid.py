@@ -1,0 +1,97 @@
+"""The hybrid: cold jobs enter users' lists through their nearest warm jobs by text, content of
+the user's history counts most for short histories, and with both weights 0 the lists are the
+model's own."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recommender.bundle.trained import TrainedModel
+from recommender.content.hybrid import Hybrid
+from recommender.content.params import ContentParams
+from recommender.content.vectors import ContentVectors
+from recommender.recommender import Recommender
+from recommender.training.fit import train
+from tests.content.conftest import (
+    JOBS_PER_SECTOR,
+    SECTORS,
+    USERS_PER_SECTOR,
+    cold_jobs,
+    content_settings,
+    sector_dataset,
+    sector_of_job,
+)
+
+
+@pytest.fixture(scope="module")
+def trained() -> TrainedModel:
+    return train(sector_dataset(), content_settings())
+
+
+def _with(trained: TrainedModel, **params: float) -> TrainedModel:
+    """The same bundle served with other hybrid weights."""
+    assert trained.manifest.content is not None
+    content = trained.manifest.content.model_copy(
+        update={"params": trained.manifest.content.params.model_copy(update=params)}
+    )
+    manifest = trained.manifest.model_copy(update={"content": content})
+    return dataclasses.replace(trained, manifest=manifest, user_top=None)
+
+
+def test_cold_jobs_of_the_users_sector_enter_their_lists(trained: TrainedModel) -> None:
+    recommender = Recommender(_with(trained, cold_weight=1.0))
+    cold = set(cold_jobs())
+    for sector in range(3):
+        user = 100 + sector * USERS_PER_SECTOR
+        listed = recommender.recommend(user, JOBS_PER_SECTOR).job_ids.tolist()
+        own = list(SECTORS)[sector]
+        first_cold = [j for j in listed if j in cold][:2]
+        assert [sector_of_job()[j] for j in first_cold] == [own, own], listed
+
+
+def test_without_the_hybrid_no_cold_job_is_recommended(trained: TrainedModel) -> None:
+    off = _with(trained, cold_weight=0.0, history_weight=0.0)
+    assert off.hybrid is None
+    recommender = Recommender(off)
+    cold = set(cold_jobs())
+    for user in (100, 100 + USERS_PER_SECTOR):
+        assert not cold & set(recommender.recommend(user, 5).job_ids.tolist())
+
+
+def test_a_cold_job_scores_the_weighted_mean_of_its_warm_neighbours() -> None:
+    vectors = np.array([[1, 0], [0, 1], [1, 0.1], [0.1, 1]], dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    content = ContentVectors(
+        words=np.array(["a"]),
+        word_vectors=np.ones((1, 2), dtype=np.float32),
+        word_weights=np.ones(1, dtype=np.float32),
+        job_vectors=vectors,
+    )
+    cold = np.array([False, False, True, True])
+    hybrid = Hybrid(content, cold, ContentParams(cold_weight=0.5, cold_neighbours=1))
+    scores = np.array([[3.0, 1.0, 0.0, 0.0]], dtype=np.float32)
+    blended = hybrid.blend(scores, sp.csr_matrix((1, 4), dtype=np.float32))
+    # warm z-scores are +1 and -1; each cold job takes half its one neighbour's
+    np.testing.assert_allclose(blended[0], [1.0, -1.0, 0.5, -0.5], atol=1e-6)
+
+
+def test_history_content_fades_as_the_history_grows() -> None:
+    vectors = np.eye(3, dtype=np.float32)
+    content = ContentVectors(
+        words=np.array(["a"]),
+        word_vectors=np.ones((1, 3), dtype=np.float32),
+        word_weights=np.ones(1, dtype=np.float32),
+        job_vectors=vectors,
+    )
+    params = ContentParams(cold_weight=0.0, history_weight=1.0, history_shrink=1.0)
+    hybrid = Hybrid(content, np.zeros(3, dtype=bool), params)
+    scores = np.zeros((2, 3), dtype=np.float32)
+    histories = sp.csr_matrix(np.array([[1, 0, 0], [1, 1, 0]], dtype=np.float32))
+    blended = hybrid.blend(scores, histories)
+    # one job in the history: weight 1/2; two jobs: 1/3, spread over both
+    assert blended[0, 0] > blended[1, 0] > 0
+    assert blended[0].argmax() == 0 and blended[1, 2] < 0
