@@ -78,4 +78,3 @@ class ContentParams(BaseModel):
         "collaborative z-scores, shrunk by history_shrink / (history_shrink + jobs in history)",
     )
     history_shrink: float = Field(default=5.0, gt=0.0, le=1000.0)
-
