@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 COLD_WEIGHTS = (0.0, 1.0, 2.0)
 HISTORY_WEIGHTS = (0.0, 0.25, 0.5)
+POPULARITY_WEIGHTS = (0.5, 1.0, 2.0, 4.0, 8.0)
+"""β of a profile list, z(cosine) + β·z(log popularity): chosen on the validation users with no
+training history (those profile lists answer), by their NDCG@10."""
 K = 10
 
 
@@ -69,10 +72,18 @@ def ndcg_over_every_click(trained: TrainedModel, clicks: Any) -> float:
     return float(np.concatenate(parts).mean()) if parts else 0.0
 
 
+def newcomers_ndcg(trained: TrainedModel, clicks: Any) -> float | None:
+    """Mean NDCG@10 of the validation users with no training history (None: there are none)."""
+    scores = measure_segments(Recommender(trained), clicks, [K], EVALUATION_RULES)
+    found = scores.ndcg.get(("history 0", K))
+    return None if found is None or found.size == 0 else float(found.mean())
+
+
 def select_hybrid(
     split: Split, settings: Settings, catalogue: Catalogue
 ) -> tuple[Settings, dict[str, Any]]:
-    """``settings`` with the hybrid weights of the best validation NDCG@10, and the manifest's
+    """``settings`` with the hybrid weights of the best validation NDCG@10 (and the profile
+    lists' popularity weight best for the validation users with no history), and the manifest's
     record of the trials."""
     started = time.perf_counter()
     clicks = held_out_clicks(split, settings, catalogue)
@@ -86,13 +97,28 @@ def select_hybrid(
     best = max(
         trials, key=lambda t: (round(t["score"], 6), -t["cold_weight"], -t["history_weight"])
     )
-    weights = {"cold_weight": best["cold_weight"], "history_weight": best["history_weight"]}
+    weights: dict[str, float] = {
+        "cold_weight": best["cold_weight"],
+        "history_weight": best["history_weight"],
+    }
+    profile_trials = []
+    for beta in POPULARITY_WEIGHTS:
+        served = served_with(trained, **weights, popularity_weight=beta)
+        newcomers = newcomers_ndcg(served, clicks)
+        if newcomers is None:
+            break
+        profile_trials.append({"popularity_weight": beta, "score": newcomers})
+    if profile_trials:
+        top = max(profile_trials, key=lambda t: (round(t["score"], 6), -t["popularity_weight"]))
+        weights["popularity_weight"] = top["popularity_weight"]
     chosen = settings.model_copy(update={"content": settings.content.model_copy(update=weights)})
     seconds = time.perf_counter() - started
     log.info(
-        "hybrid weights: cold %.2f, history %.2f (ndcg@%d %.4f on validation) in %.1f s",
+        "hybrid weights: cold %.2f, history %.2f, profile popularity %s (ndcg@%d %.4f on "
+        "validation) in %.1f s",
         weights["cold_weight"],
         weights["history_weight"],
+        weights.get("popularity_weight", settings.content.popularity_weight),
         K,
         best["score"],
         seconds,
@@ -101,6 +127,7 @@ def select_hybrid(
         "metric": f"ndcg@{K} over every validation click",
         "chosen": weights,
         "trials": [t | {"score": round(t["score"], 6)} for t in trials],
+        "profile_trials": [t | {"score": round(t["score"], 6)} for t in profile_trials],
         "cold_job_clicks": clicks.counts["cold_job_clicks"],
         "seconds": round(seconds, 3),
     }
