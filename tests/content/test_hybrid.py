@@ -4,8 +4,6 @@ model's own."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -14,6 +12,7 @@ from recommender.bundle.trained import TrainedModel
 from recommender.content.hybrid import Hybrid
 from recommender.content.params import ContentParams
 from recommender.content.vectors import ContentVectors
+from recommender.evaluation.hybrid_weights import served_with
 from recommender.recommender import Recommender
 from recommender.training.fit import train
 from tests.content.conftest import (
@@ -32,18 +31,8 @@ def trained() -> TrainedModel:
     return train(sector_dataset(), content_settings())
 
 
-def _with(trained: TrainedModel, **params: float) -> TrainedModel:
-    """The same bundle served with other hybrid weights."""
-    assert trained.manifest.content is not None
-    content = trained.manifest.content.model_copy(
-        update={"params": trained.manifest.content.params.model_copy(update=params)}
-    )
-    manifest = trained.manifest.model_copy(update={"content": content})
-    return dataclasses.replace(trained, manifest=manifest, user_top=None)
-
-
 def test_cold_jobs_of_the_users_sector_enter_their_lists(trained: TrainedModel) -> None:
-    recommender = Recommender(_with(trained, cold_weight=1.0))
+    recommender = Recommender(served_with(trained, cold_weight=1.0))
     cold = set(cold_jobs())
     for sector in range(3):
         user = 100 + sector * USERS_PER_SECTOR
@@ -54,7 +43,7 @@ def test_cold_jobs_of_the_users_sector_enter_their_lists(trained: TrainedModel) 
 
 
 def test_without_the_hybrid_no_cold_job_is_recommended(trained: TrainedModel) -> None:
-    off = _with(trained, cold_weight=0.0, history_weight=0.0)
+    off = served_with(trained, cold_weight=0.0, history_weight=0.0)
     assert off.hybrid is None
     recommender = Recommender(off)
     cold = set(cold_jobs())
