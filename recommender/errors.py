@@ -168,3 +168,7 @@ class NoPreviousBundleError(RecommenderError):
 
 class ExplainUnsupportedError(RecommenderError):
     """``explain`` was asked of a model that has no explanation (only ALS has one)."""
+
+
+class InvalidJobError(RecommenderError):
+    """A job posting that breaks the jobs.jsonl schema once a change is applied to it."""

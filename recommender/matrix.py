@@ -132,3 +132,38 @@ def build_matrix(
     matrix.sum_duplicates()
     matrix.sort_indices()
     return matrix
+
+
+class AppendedIndex(IdIndex):
+    """An :class:`IdIndex` with more ids appended after its rows: row ``len(base) + k`` holds
+    ``extra[k]``, whatever its order among the base ids (a model's columns plus the jobs posted
+    after it was trained, which must not move the columns the model knows).
+
+    ``ids`` is in row order, so it is not sorted; lookups go through a sorted copy.
+    """
+
+    __slots__ = ("_order", "_sorted")
+
+    def __init__(self, base: IdIndex, extra: NDArray[np.int64]) -> None:
+        extra = np.asarray(extra, dtype=np.int64)
+        if np.unique(extra).shape[0] != extra.shape[0] or base.contains(extra).any():
+            raise ValueError("appended ids must be new and unique")
+        self._ids = np.concatenate([base.ids, extra])
+        self._order = np.argsort(self._ids, kind="stable").astype(np.int64)
+        self._sorted = self._ids[self._order]
+
+    def lookup(self, ids: ArrayLike) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """Rows of ``ids`` (:data:`MISSING` where absent) and which were found."""
+        query = np.asarray(ids, dtype=np.int64)
+        if self._ids.shape[0] == 0:
+            return np.full(query.shape, MISSING, dtype=np.int64), np.zeros(query.shape, dtype=bool)
+        pos = np.minimum(np.searchsorted(self._sorted, query), self._sorted.shape[0] - 1)
+        found: NDArray[np.bool_] = self._sorted[pos] == query
+        return np.where(found, self._order[pos], MISSING).astype(np.int64), found
+
+    def row(self, external_id: int) -> int | None:
+        """The row of one id, or None."""
+        pos = int(self._sorted.searchsorted(external_id))
+        if pos < self._sorted.shape[0] and int(self._sorted[pos]) == external_id:
+            return int(self._order[pos])
+        return None

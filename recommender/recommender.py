@@ -11,13 +11,14 @@ import numpy as np
 from anyio import to_thread
 from numpy.typing import NDArray
 
+from recommender.bundle.listed import ListedJobs
 from recommender.bundle.trained import TrainedModel
 from recommender.content.params import ContentParams
 from recommender.content.scorer import ContentScorer, Profile
 from recommender.errors import UnknownJobError
 from recommender.events.fresh import DEFAULT_MAX_BYTES, FreshEvents
 from recommender.events.history import History, full_history, trained_history
-from recommender.events.store import EventStore
+from recommender.events.store import EventStore, Listing
 from recommender.matrix import MISSING
 from recommender.models.base import FloatArray
 from recommender.ranking.pipeline import Ranking, RankingPipeline
@@ -73,10 +74,25 @@ class Recommender:
     the lists ranked after training inline and run anything scored live in a worker thread.
 
     ``fresh_bytes`` bounds the memory the users' newer events take (:class:`FreshEvents`).
+
+    Jobs posted since training (``POST /jobs``, kept in the event store) are laid over the model
+    by :meth:`with_listings`, which returns another recommender for the same model: see
+    :mod:`recommender.bundle.listed`.
     """
 
-    def __init__(self, trained: TrainedModel, fresh_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self,
+        trained: TrainedModel,
+        fresh_bytes: int = DEFAULT_MAX_BYTES,
+        *,
+        listed: ListedJobs | None = None,
+        fresh: FreshEvents | None = None,
+        listings_through: int = 0,
+    ) -> None:
         self.trained = trained
+        self._listed = listed
+        self.listings_through = listings_through
+        """The ``seq`` of the last job posting laid over the model (0: none)."""
         order = np.lexsort((np.arange(len(trained.jobs)), -trained.popularity))
         self._popular = TopLists(
             order[None, :].astype(np.int32), trained.popularity[order][None, :]
@@ -85,7 +101,11 @@ class Recommender:
         self.pipeline = RankingPipeline(trained.jobs, trained.job_meta)
         self._rule = trained.manifest.scoring
         data = trained.manifest.data
-        self.fresh = FreshEvents(data.events_through, data.events_store, fresh_bytes)
+        self.fresh = (
+            fresh
+            if fresh is not None
+            else FreshEvents(data.events_through, data.events_store, fresh_bytes)
+        )
         self.content: ContentScorer | None = None
         if trained.content is not None:
             info = trained.manifest.content
@@ -96,6 +116,31 @@ class Recommender:
                 info.params if info is not None else ContentParams(),
                 trained.catalogue,
             )
+
+    @property
+    def listed(self) -> ListedJobs:
+        """The job postings laid over the model (built on first use)."""
+        if self._listed is None:
+            self._listed = ListedJobs(self.trained)
+        return self._listed
+
+    def with_listings(self, listings: Sequence[Listing]) -> Recommender:
+        """A recommender for the same model with these job postings laid over it, sharing this
+        one's newer events (this one is left as it is: requests on it finish on it). Not
+        thread-safe: one caller at a time (the model switch's lock)."""
+        if not listings:
+            return self
+        trained = self.listed.apply([listing.record for listing in listings])
+        return Recommender(
+            trained,
+            listed=self.listed,
+            fresh=self.fresh,
+            listings_through=max(self.listings_through, *(x.seq for x in listings)),
+        )
+
+    def catch_up_listings(self, events: EventStore) -> Recommender:
+        """:meth:`with_listings` with the postings stored since the last one laid over."""
+        return self.with_listings(events.listings_since(self.listings_through))
 
     def catch_up(self, events: EventStore) -> int:
         """Take in the events stored since the model's training (or the last call)."""

@@ -189,6 +189,16 @@ class Settings(BaseSettings):
         default=None,
         description="the X-Events-Key POST /events requires; None: anyone may post events",
     )
+    jobs_key: SecretStr | None = Field(
+        default=None,
+        description="the X-Jobs-Key that POST/PATCH/DELETE /jobs require; None: they require "
+        "the admin key (X-API-Key) instead, unless jobs_open",
+    )
+    jobs_open: bool = Field(
+        default=False,
+        description="anyone may post, change and take down jobs (no key): for a service only the "
+        "job board's own back end can reach",
+    )
     fresh_cache_mib: int = Field(
         default=128,
         ge=1,

@@ -31,6 +31,7 @@ from recommender.errors import (
     EventStoreError,
     ExplainUnsupportedError,
     InvalidDataError,
+    InvalidJobError,
     ModelNotReadyError,
     NoPreviousBundleError,
     RecommenderError,
@@ -51,6 +52,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
     NoPreviousBundleError: 409,
     ExplainUnsupportedError: 422,
     InvalidDataError: 422,
+    InvalidJobError: 422,
     CatalogueTooLargeError: 422,  # the data cannot be fitted under the configured bound
     ModelNotReadyError: 503,
     BundleError: 503,

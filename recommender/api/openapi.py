@@ -14,7 +14,13 @@ from typing import Any
 from fastapi import FastAPI
 
 from recommender.api.schemas import INT64_MAX, INT64_MIN
-from recommender.api.security import EVENTS_KEY_SCHEME, EVENTS_SECURITY
+from recommender.api.security import (
+    API_KEY_HEADER,
+    EVENTS_KEY_SCHEME,
+    EVENTS_SECURITY,
+    JOBS_KEY_SCHEME,
+    JOBS_SECURITY,
+)
 
 _ERROR_BODY = {
     "application/json": {
@@ -36,9 +42,12 @@ BODY_ANSWERS: dict[str, dict[str, Any]] = {
 
 def with_body_answers(spec: dict[str, Any]) -> dict[str, Any]:
     """``spec`` with :data:`BODY_ANSWERS` in each operation that has a request body, and the
-    events key's security scheme (``POST /events`` checks it itself, not as a dependency)."""
+    events and jobs keys' security schemes (``POST /events`` and ``/jobs`` check them themselves,
+    not as a dependency)."""
     schemes = spec.setdefault("components", {}).setdefault("securitySchemes", {})
     schemes.setdefault(EVENTS_KEY_SCHEME, EVENTS_SECURITY)
+    schemes.setdefault(JOBS_KEY_SCHEME, JOBS_SECURITY)
+    schemes.setdefault("APIKeyHeader", {"type": "apiKey", "in": "header", "name": API_KEY_HEADER})
     for path_item in spec.get("paths", {}).values():
         for operation in path_item.values():
             if isinstance(operation, dict) and "requestBody" in operation:

@@ -162,7 +162,7 @@ def latest_event_time(now: datetime | None = None) -> datetime:
 
 def _parse_time(value: object) -> datetime | None:
     """An ISO-8601 string or epoch seconds, as the activity files accept; naive means UTC."""
-    moment = _any_time(value)
+    moment = any_time(value)
     if moment is None:
         return None
     latest = latest_event_time()
@@ -174,7 +174,7 @@ def _parse_time(value: object) -> datetime | None:
     return moment
 
 
-def _any_time(value: object) -> datetime | None:
+def any_time(value: object) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, bool):

@@ -1,10 +1,12 @@
-"""The API keys: the admin key (``X-API-Key`` against ``admin_api_key``) and the optional
-ingestion key of ``POST /events`` (``X-Events-Key`` against ``events_key``), each compared in
-constant time."""
+"""The API keys: the admin key (``X-API-Key`` against ``admin_api_key``), the optional
+ingestion key of ``POST /events`` (``X-Events-Key`` against ``events_key``) and the optional
+job-posting key of ``/jobs`` (``X-Jobs-Key`` against ``jobs_key``), each compared in constant
+time."""
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -75,3 +77,38 @@ def check_events_key(settings: Settings, given: str | None) -> None:
         raise AuthenticationError(f"the {EVENTS_KEY_HEADER} header is missing")
     if not hmac.compare_digest(given.encode(), configured.get_secret_value().encode()):
         raise AuthenticationError(f"the {EVENTS_KEY_HEADER} header does not hold the events key")
+
+
+JOBS_KEY_HEADER = "X-Jobs-Key"
+JOBS_KEY_SCHEME = "JobsKey"
+JOBS_SECURITY: dict[str, object] = {
+    "type": "apiKey",
+    "in": "header",
+    "name": JOBS_KEY_HEADER,
+    "description": "The job-posting key (RECOMMENDER_JOBS_KEY): with one set, /jobs writes need "
+    "it; without one they need the admin key (X-API-Key), unless RECOMMENDER_JOBS_OPEN is true.",
+}
+
+
+def check_jobs_key(settings: Settings, headers: Mapping[str, str]) -> None:
+    """Raise unless jobs may be posted, changed or taken down with these request headers:
+    anyone with ``jobs_open``; else the job-posting key when one is set; else the admin key.
+
+    Raises
+    ------
+    AuthenticationError
+        The key asked for is missing or wrong.
+    AdminDisabledError
+        Neither a job-posting key nor an admin key is set, and posting is not open.
+    """
+    if settings.jobs_open:
+        return
+    configured = settings.jobs_key
+    if configured is None or not configured.get_secret_value():
+        check_admin_key(settings, headers.get(API_KEY_HEADER))
+        return
+    given = headers.get(JOBS_KEY_HEADER)
+    if given is None:
+        raise AuthenticationError(f"the {JOBS_KEY_HEADER} header is missing")
+    if not hmac.compare_digest(given.encode(), configured.get_secret_value().encode()):
+        raise AuthenticationError(f"the {JOBS_KEY_HEADER} header does not hold the jobs key")

@@ -56,6 +56,8 @@ class DataInfo(BaseModel):
     catalogue_jobs: int | None = None
     profile_users: int | None = None
     unlisted_jobs: int | None = None
+    job_postings: int = 0
+    """Job versions posted through the API (the event store's) laid over jobs.jsonl."""
     event_lines: int = 0
     events_through: int = 0
     """The id of the last stored event trained on: newer ones are folded in at serve time."""

@@ -21,6 +21,8 @@ Everything is numpy over the bundle's arrays.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
@@ -61,7 +63,19 @@ class Hybrid:
         embedded = np.abs(self._vectors).sum(axis=1) > 0
         self._warm = np.flatnonzero(~cold).astype(np.int64)
         self._cold = np.flatnonzero(cold & embedded).astype(np.int64)
-        self._inherit = self._neighbours(params.cold_neighbours)
+        self._inherit = self._neighbours(self._cold)
+
+    def appended(self, vectors: FloatArray) -> Hybrid:
+        """This hybrid over more job columns, appended after the ones it has: cold jobs (no
+        activity) with these text vectors. Only their own neighbours are searched: a job posted
+        at serve time costs one pass over the warm jobs, not a rebuild."""
+        grown = copy.copy(self)
+        start = self._vectors.shape[0]
+        grown._vectors = np.vstack([self._vectors, vectors.astype(np.float32)])
+        added = start + np.flatnonzero(np.abs(vectors).sum(axis=1) > 0).astype(np.int64)
+        grown._cold = np.concatenate([self._cold, added])
+        grown._inherit = sp.vstack([self._inherit, grown._neighbours(added)], format="csr")
+        return grown
 
     @property
     def active(self) -> bool:
@@ -69,19 +83,19 @@ class Hybrid:
         p = self.params
         return (p.cold_weight > 0 and self._cold.shape[0] > 0) or p.history_weight > 0
 
-    def _neighbours(self, k: int) -> sp.csr_matrix:
-        """cold × warm weights: each embedded cold job's ``k`` nearest warm jobs by cosine
-        (positive ones only), summing to ``cold_weight``."""
-        n_cold, n_warm = self._cold.shape[0], self._warm.shape[0]
+    def _neighbours(self, cold: NDArray[np.int64]) -> sp.csr_matrix:
+        """``cold`` × warm weights: each of these cold jobs' ``cold_neighbours`` nearest warm
+        jobs by cosine (positive ones only), summing to ``cold_weight``."""
+        n_cold, n_warm = cold.shape[0], self._warm.shape[0]
         if n_cold == 0 or n_warm == 0:
             return sp.csr_matrix((n_cold, n_warm), dtype=np.float32)
-        k = min(k, n_warm)
+        k = min(self.params.cold_neighbours, n_warm)
         indptr = [0]
         cols: list[NDArray[np.int64]] = []
         vals: list[FloatArray] = []
         warm_vectors = self._vectors[self._warm]
         for start in range(0, n_cold, 1024):  # cold × warm cosines, a block at a time
-            block = self._vectors[self._cold[start : start + 1024]] @ warm_vectors.T
+            block = self._vectors[cold[start : start + 1024]] @ warm_vectors.T
             top = np.argpartition(-block, k - 1, axis=1)[:, :k]
             sims = np.take_along_axis(block, top, axis=1)
             for row_cols, row_sims in zip(top, sims, strict=True):

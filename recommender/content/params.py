@@ -67,6 +67,14 @@ class ContentParams(BaseModel):
         "the mean of its nearest warm jobs' (by text), so new jobs compete with old ones "
         "(0: cold jobs never enter users' lists)",
     )
+    min_cold_weight: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=4.0,
+        description="the least cold_weight train's selection may choose: jobs with no activity "
+        "yet (new postings) keep a place in the lists of the users whose jobs they resemble even "
+        "where validation NDCG alone would shut them out (0: selection may)",
+    )
     cold_neighbours: int = Field(
         default=10, ge=1, le=500, description="the warm jobs a cold job's score comes from"
     )

@@ -88,6 +88,10 @@ class Catalogue:
         """The profiles' ids; row ``k`` is row ``k`` of :attr:`users`."""
         return IdIndex.from_sorted_unique(self.users[USER_KEY].to_numpy())
 
+    def with_jobs(self, jobs: pl.DataFrame) -> Catalogue:
+        """This catalogue with ``jobs`` as its jobs frame (the same profiles)."""
+        return Catalogue(jobs, self._sources[USER_KEY])
+
     def has_jobs(self) -> bool:
         """Whether any job is listed (``jobs.jsonl`` was given)."""
         return self._sources[JOB_KEY] is not None

@@ -3,10 +3,12 @@
 The model selection has chosen and set up the collaborative model; here it is fitted once with
 content on the validation split's training part (the job text and profiles of the catalogue
 beside the log), and served with each pair of weights of a small grid (``cold_weight`` ×
-``history_weight``, :mod:`recommender.content.hybrid`); the pair with the best NDCG@10 over every
-validation click (cold jobs' and warm jobs', every user, as :mod:`~recommender.evaluation.segments`
-ranks them) is kept, ties to the smaller weights, so content enters users' lists only where it
-was measured to help. The vectors do not depend on the weights: one fit serves the whole grid.
+``history_weight``, :mod:`recommender.content.hybrid`; cold weights below ``min_cold_weight``
+are raised to it, so new postings keep a place in lists); the pair with the best NDCG@10 over
+every validation click (cold jobs' and warm jobs', every user, as
+:mod:`~recommender.evaluation.segments` ranks them) is kept, ties to the smaller weights, so
+content enters users' lists only where it was measured to help. The vectors do not depend on
+the weights: one fit serves the whole grid.
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ def select_hybrid(
     clicks = held_out_clicks(split, settings, catalogue)
     trained = fit_split(split.train, settings, settings.model, catalogue)
     trials = []
-    for cold in COLD_WEIGHTS:
+    floor = settings.content.min_cold_weight
+    for cold in sorted({max(weight, floor) for weight in COLD_WEIGHTS}):
         for history in HISTORY_WEIGHTS:
             served = served_with(trained, cold_weight=cold, history_weight=history)
             score = ndcg_over_every_click(served, clicks)

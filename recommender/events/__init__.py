@@ -1,8 +1,9 @@
 """Feedback events: what the service is told users were shown and clicked, stored durably.
 
-The API appends events through :class:`EventStore`; retraining reads them back in the activities
-schema. :class:`SQLiteEventStore` is the default store; a server database can be added later
-behind the same interface.
+The API appends events through :class:`EventStore` (and the job postings it takes,
+:class:`Listing`); retraining reads them back in the activities schema.
+:class:`SQLiteEventStore` is the default store; a server database can be added later behind the
+same interface.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from recommender.events.store import (
     EventStats,
     EventStore,
     EventType,
+    Listing,
 )
 
 __all__ = [
@@ -24,5 +26,6 @@ __all__ = [
     "EventStats",
     "EventStore",
     "EventType",
+    "Listing",
     "SQLiteEventStore",
 ]

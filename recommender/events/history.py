@@ -60,9 +60,12 @@ def full_history(
     known = trained.jobs.contains(events.job_ids)
     if not known.any():
         return None
-    # job ids are sorted and unique, and so are their columns (IdIndex keeps id order)
+    # job ids are sorted and unique; their columns are unique, in column order (jobs posted
+    # since training are columns after the model's, whatever their ids: see AppendedIndex)
     new_cols = trained.jobs.rows(events.job_ids[known], missing="error")
-    new_imp, new_red = events.impressions[known], events.redirects[known]
+    order = np.argsort(new_cols, kind="stable")
+    new_cols = new_cols[order]
+    new_imp, new_red = events.impressions[known][order], events.redirects[known][order]
     imp: NDArray[np.float64]
     red: NDArray[np.float64]
     floor: NDArray[np.float32] | None

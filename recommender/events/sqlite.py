@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +24,7 @@ from recommender.events.store import (
     EventRows,
     EventStats,
     EventStore,
+    Listing,
     from_micros,
     to_micros,
 )
@@ -40,6 +43,15 @@ CREATE TABLE IF NOT EXISTS events (
 """
 # the store's identity, written once when the store is created (see EventStore.identity)
 _META = "CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+# job postings taken by the API, every version kept (the newest per job_id wins)
+_LISTINGS = """
+CREATE TABLE IF NOT EXISTS listings (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    stored INTEGER NOT NULL
+)
+"""
 # a user's events, for FreshEvents to reload a user it evicted from memory
 _USER_INDEX = "CREATE INDEX IF NOT EXISTS events_by_user ON events (user_id, id)"
 # counts by type kept in each append's own transaction (one aggregate over the rows it added,
@@ -160,6 +172,7 @@ class SQLiteEventStore(EventStore):
                     "SELECT value FROM store_meta WHERE key = 'identity'"
                 ).fetchone()[0]
                 conn.execute(_USER_INDEX)
+                conn.execute(_LISTINGS)
                 counted = conn.execute(
                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'event_counts'"
                 ).fetchone()
@@ -269,6 +282,36 @@ class SQLiteEventStore(EventStore):
                     item.error = EventStoreError(f"event store {self.path}: append interrupted")
                 item.done = True
             self._outcome = (time.monotonic(), failure)
+
+    def put_listings(self, records: Sequence[Mapping[str, Any]]) -> int:
+        """Store job-posting versions in one transaction (fsynced); the ``seq`` of the last."""
+        stored = to_micros(datetime.now(UTC))
+        rows = [(int(r["job_id"]), json.dumps(r, separators=(",", ":")), stored) for r in records]
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(
+                        "INSERT INTO listings (job_id, record, stored) VALUES (?, ?, ?)", rows
+                    )
+                    (last,) = conn.execute("SELECT coalesce(MAX(seq), 0) FROM listings").fetchone()
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise self._failed("storing job postings", exc) from exc
+        return int(last)
+
+    def listings_since(self, after: int = 0) -> list[Listing]:
+        """Every job-posting version stored after ``seq`` ``after``, oldest first."""
+        with self._reading("read job postings") as conn:
+            rows = conn.execute(
+                "SELECT seq, record FROM listings WHERE seq > ? ORDER BY seq", (after,)
+            ).fetchall()
+        return [Listing(int(seq), json.loads(record)) for seq, record in rows]
 
     def _failed(self, doing: str, exc: sqlite3.Error) -> EventStoreError:
         return EventStoreError(f"event store {self.path}: {doing} failed: {exc}")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from recommender.data.schema import ACTIVITY_TYPES
+from recommender.errors import EventStoreError
 
 if TYPE_CHECKING:  # polars only where events are read back for training
     import polars as pl
@@ -54,6 +55,30 @@ class Event:
     type: EventType
     timestamp: datetime | None = None
     event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One version of a job posting as the API took it (``POST``/``PATCH``/``DELETE /jobs``).
+
+    Attributes
+    ----------
+    seq:
+        The store's number of this version: it grows with each version stored, so the newest
+        version of a job is the one with the highest ``seq``, and ``seq`` is where the next
+        :meth:`EventStore.listings_since` picks up.
+    record:
+        The job as a ``jobs.jsonl`` line holds it (``job_id``, ``description``, ``title``,
+        ``employer``, ``posted_at``/``expires_at`` as ISO 8601 text, and any other fields).
+    """
+
+    seq: int
+    record: Mapping[str, Any]
+
+    @property
+    def job_id(self) -> int:
+        """The job's id."""
+        return int(self.record["job_id"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +209,24 @@ class EventStore(ABC):
     def user_since(self, user_id: int, after: int, through: int) -> EventRows:
         """The user's events with ids in ``(after, through]``, in arrival order (what
         :class:`recommender.events.fresh.FreshEvents` reloads for a user it evicted)."""
+
+    def put_listings(self, records: Sequence[Mapping[str, Any]]) -> int:
+        """Store new versions of job postings (checked ``jobs.jsonl`` records) in one
+        transaction: when this returns they are durable. The ``seq`` of the last one.
+
+        Raises
+        ------
+        EventStoreError
+            The store keeps no job postings (this default), or storing failed.
+        """
+        del records
+        raise EventStoreError(f"{self.where} keeps no job postings")
+
+    def listings_since(self, after: int = 0) -> list[Listing]:
+        """Every job-posting version stored after ``seq`` ``after``, oldest first (none by
+        default: a store that keeps no postings)."""
+        del after
+        return []
 
     def check_writable(self) -> None:  # noqa: B027 - a store without a cheap probe says nothing
         """Raise :class:`~recommender.errors.EventStoreError`, naming the reason, when appends

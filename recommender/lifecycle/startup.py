@@ -78,7 +78,8 @@ def serve(
     trained: TrainedModel, events: EventStore | None = None, fresh_bytes: int = DEFAULT_MAX_BYTES
 ) -> Recommender:
     """The :class:`Recommender` that serves ``trained``: every model the service puts in front of
-    clients (at start-up, after a retrain, a rollback or a pointer change) goes through here.
+    clients (at start-up, after a retrain, a rollback or a pointer change) goes through here,
+    with the job postings of ``events`` laid over it.
     ``fresh_bytes`` bounds the memory of the users' newer events (``fresh_cache_mib``)."""
     recommender = Recommender(trained, fresh_bytes)
     if events is not None:  # users with events newer than the model are recalculated at once
@@ -86,6 +87,10 @@ def serve(
             recommender.catch_up(events)
         except EventStoreError as exc:  # serve all the same: the watcher catches up later
             log.error("cannot read the events newer than the model yet: %s", exc)
+        try:  # and the jobs posted through the API are served, whenever they were posted
+            recommender = recommender.catch_up_listings(events)
+        except EventStoreError as exc:
+            log.error("cannot read the job postings yet: %s", exc)
     return recommender
 
 

@@ -214,10 +214,26 @@ class ModelSwitch:
         return current_version(self.model_dir)
 
     def catch_up(self) -> int:
-        """Let the served model take in events stored since it last looked (by any process)."""
+        """Let the served model take in events and job postings stored since it last looked (by
+        any process); the events taken in."""
         if self.events is None:
             return 0
+        self.take_listings()
         return self.holder.get().catch_up(self.events)
+
+    def take_listings(self) -> int:
+        """Lay the job postings stored since the served model last looked (by any process) over
+        it; how many versions were taken. Under the switch's lock, so a posting is never laid over
+        a model that is being replaced (the replacement reads every posting itself)."""
+        if self.events is None:
+            return 0
+        with self._lock:
+            current = self.holder.get()
+            taken = current.catch_up_listings(self.events)
+            if taken is current:
+                return 0
+            self.holder.set(taken)
+            return taken.listings_through - current.listings_through
 
     def bundles(self) -> list[BundleInfo]:
         """The bundles of the model directory, oldest first."""

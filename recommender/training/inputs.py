@@ -12,7 +12,9 @@ from typing import Any
 import polars as pl
 
 from recommender.data.activities import ActivityLines
+from recommender.data.catalogue import JOB_KEY
 from recommender.data.dataset import Dataset
+from recommender.data.listings import overlay
 from recommender.data.remote import fetch_inputs, is_url
 from recommender.data.schema import ACTIVITIES_FILE, JOBS_FILE, USERS_FILE
 from recommender.errors import InvalidDataError
@@ -49,6 +51,7 @@ def with_events(
     try:
         rows = events.since(0) if events is not None else None
         identity = events.identity if events is not None else None
+        postings = events.listings_since(0) if events is not None else []
     finally:
         if opened is not None:
             opened.close()
@@ -56,7 +59,15 @@ def with_events(
         log.info("no event store at %s: training on the files alone", default_path)
         return dataset, {"event_lines": 0, "events_through": 0}
     log.info("read %s events from the event store %s", f"{len(rows):,}", events.where)
+    if postings:  # jobs posted through the API, laid over jobs.jsonl (the newest version wins)
+        log.info("read %s job postings from the event store", f"{len(postings):,}")
+        catalogue = dataset.catalogue
+        jobs = catalogue.jobs if catalogue.has_jobs() else pl.DataFrame(schema={JOB_KEY: pl.Int64})
+        dataset = dataclasses.replace(
+            dataset, catalogue=catalogue.with_jobs(overlay(jobs, [p.record for p in postings]))
+        )
     info = {
+        "job_postings": len(postings),
         "event_lines": len(rows),
         "events_through": rows.through,
         "events_store": identity,

@@ -1,0 +1,174 @@
+"""Jobs posted at serve time, laid over the model trained before them.
+
+``POST /jobs`` (and ``PATCH``/``DELETE``) store job records; the served model takes them in at
+once, without retraining, through :class:`ListedJobs`:
+
+* a job the model has a column for (it had activity, or it was listed when the model was
+  trained) gets the record's expiry, employer and text: a take-down (``expires_at`` in the past)
+  leaves every list at once, and a new text moves it among the jobs like it;
+* a new job becomes a column appended after the model's own (:class:`~recommender.matrix.
+  AppendedIndex`): the model scores it 0 (:class:`~recommender.models.padded.PaddedModel`), its
+  text is embedded with the bundle's word vectors, and the content hybrid gives it its place in
+  users' lists as it does every cold job (its nearest warm jobs' scores), while
+  ``find_similar_jobs`` answers from its text.
+
+Each call builds a new :class:`TrainedModel` sharing the model's arrays (nothing is copied but
+the per-job vectors and metadata), so a request that started on the previous one finishes on it.
+The lists ranked after training know none of the appended jobs, so while there are any, lists
+are scored at request time (what that costs is in README's figures).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from recommender.bundle.trained import TrainedModel
+from recommender.content.hybrid import Hybrid
+from recommender.content.text import job_tokens
+from recommender.data.catalogue import JOB_KEY, NEVER, Catalogue
+from recommender.data.listings import overlay, parse_time
+from recommender.matrix import AppendedIndex, IdIndex
+from recommender.models.padded import PaddedModel
+from recommender.ranking.rules import JobMeta
+
+Record = Mapping[str, Any]
+
+
+def _micros(text: str | None) -> int:
+    moment = parse_time(text)
+    if moment is None:
+        return NEVER
+    return int(moment.timestamp() * 1_000_000)
+
+
+def _widened(matrix: sp.csr_matrix, n_cols: int) -> sp.csr_matrix:
+    """``matrix`` with empty columns appended up to ``n_cols`` (its arrays shared)."""
+    if matrix.shape[1] == n_cols:
+        return matrix
+    return sp.csr_matrix(
+        (matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], n_cols), copy=False
+    )
+
+
+class ListedJobs:
+    """The job records taken since ``base`` was trained, laid over it; :attr:`trained` is the
+    model with all of them. Not thread-safe: one caller at a time applies records."""
+
+    def __init__(self, base: TrainedModel) -> None:
+        self.base = base
+        self.trained = base
+        self._extra = np.zeros(0, dtype=np.int64)  # appended job ids, in column order
+        self._employers: dict[str, int] | None = None
+        self._base_cold = np.bincount(base.interactions.indices, minlength=len(base.jobs)) == 0
+
+    @property
+    def appended(self) -> int:
+        """How many jobs have a column the model does not know."""
+        return int(self._extra.shape[0])
+
+    def _employer_codes(self) -> dict[str, int]:
+        """Employer name -> code, as the model's job rules number them (sorted names from 0)."""
+        if self._employers is None:
+            names: list[str] = []
+            catalogue = self.base.catalogue
+            if catalogue is not None and catalogue.has_jobs() and "employer" in catalogue.jobs:
+                names = catalogue.jobs["employer"].drop_nulls().unique().sort().to_list()
+            self._employers = {name: code for code, name in enumerate(names)}
+        return self._employers
+
+    def _employer(self, name: object) -> int:
+        if not isinstance(name, str):
+            return -1
+        codes = self._employer_codes()
+        return codes.setdefault(name, len(codes))
+
+    def apply(self, records: Sequence[Record]) -> TrainedModel:
+        """Lay ``records`` (checked job records; the last of a job wins) over the model: the new
+        :attr:`trained`, which is also returned."""
+        newest = {int(r[JOB_KEY]): r for r in records}
+        if not newest:
+            return self.trained
+        current, base = self.trained, self.base
+        ids = np.fromiter(newest, dtype=np.int64, count=len(newest))
+        cols, known = current.jobs.lookup(ids)
+        new_ids = ids[~known]
+        n_before = len(current.jobs)
+        cols[~known] = n_before + np.arange(new_ids.shape[0])
+        extra = np.concatenate([self._extra, new_ids])
+        jobs: IdIndex = AppendedIndex(base.jobs, extra) if extra.shape[0] else base.jobs
+        n_jobs = len(jobs)
+
+        meta = current.job_meta or JobMeta.empty(n_before)
+        expires = np.full(n_jobs, NEVER, dtype=np.int64)
+        employer = np.full(n_jobs, -1, dtype=np.int32)
+        expires[:n_before], employer[:n_before] = meta.expires_at, meta.employer
+        listed = [newest[int(i)] for i in ids]
+        expires[cols] = [_micros(r.get("expires_at")) for r in listed]
+        employer[cols] = [self._employer(r.get("employer")) for r in listed]
+
+        content, hybrid = self._content(current, cols, n_before, n_jobs, listed)
+        catalogue = base.catalogue or Catalogue()
+        appended = n_jobs > len(base.jobs)
+        trained = TrainedModel(
+            model=PaddedModel(base.model, n_jobs - len(base.jobs)) if appended else base.model,
+            users=base.users,
+            jobs=jobs,
+            interactions=_widened(base.interactions, n_jobs),
+            redirected=_widened(base.redirected, n_jobs),
+            popularity=np.concatenate(
+                [base.popularity, np.zeros(n_jobs - len(base.jobs), dtype=np.float32)]
+            ),
+            manifest=base.manifest,
+            user_top=None if appended else base.user_top,
+            similar_top=None if appended else base.similar_top,
+            job_meta=JobMeta(expires_at=expires, employer=employer),
+            funnel=base.funnel,
+            catalogue=catalogue.with_jobs(overlay(_jobs_of(current.catalogue), listed)),
+            content=content,
+        )
+        trained.__dict__["hybrid"] = hybrid  # the cached property, extended rather than rebuilt
+        self.trained, self._extra = trained, extra
+        return trained
+
+    def _content(
+        self,
+        current: TrainedModel,
+        cols: NDArray[np.int64],
+        n_before: int,
+        n_jobs: int,
+        listed: list[Record],
+    ) -> tuple[Any, Hybrid | None]:
+        """The job vectors with the records' texts embedded, and the hybrid over them."""
+        vectors = current.content
+        if vectors is None:
+            return None, current.hybrid
+        texts = [job_tokens(r.get("title"), r.get("description")) for r in listed]
+        embedded = vectors.embed_many(texts)
+        job_vectors = np.zeros((n_jobs, vectors.dimensions), dtype=np.float32)
+        job_vectors[:n_before] = vectors.job_vectors
+        old = cols < n_before
+        changed = bool(old.any()) and not np.array_equal(job_vectors[cols[old]], embedded[old])
+        job_vectors[cols] = embedded
+        content = dataclasses.replace(vectors, job_vectors=job_vectors)
+        hybrid = current.hybrid
+        if hybrid is None:
+            return content, None
+        if changed:  # a known job's text changed: its neighbours and its neighbours' change
+            cold = np.ones(n_jobs, dtype=np.bool_)
+            cold[: self._base_cold.shape[0]] = self._base_cold
+            return content, Hybrid(content, cold, hybrid.params)
+        return content, hybrid.appended(job_vectors[n_before:])
+
+
+def _jobs_of(catalogue: Catalogue | None) -> Any:
+    import polars as pl  # noqa: PLC0415 - read when jobs are posted, never to answer a request
+
+    if catalogue is None or not catalogue.has_jobs():
+        return pl.DataFrame(schema={JOB_KEY: pl.Int64()})
+    return catalogue.jobs

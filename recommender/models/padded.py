@@ -1,0 +1,107 @@
+"""A fitted model seen over more job columns than it was fitted on (jobs posted since).
+
+The jobs posted after training (:mod:`recommender.bundle.listed`) are columns appended after the
+model's own: the model knows nothing of them, so it scores them 0 for every user (the content
+hybrid then gives them their place, as it does every cold job), finds no job similar to them by
+its own similarity (-inf) and none of them similar to a job it knows. Nothing is fitted or saved
+here: it lives only in a serving process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from recommender.data.catalogue import Catalogue
+from recommender.models.base import FloatArray, Model, Progress
+
+
+def own_columns(matrix: sp.csr_matrix, n_items: int) -> sp.csr_matrix:
+    """``matrix`` (rows × at least ``n_items`` columns) cut to its first ``n_items`` columns."""
+    if matrix.shape[1] == n_items:
+        return matrix
+    return matrix[:, :n_items].tocsr()
+
+
+class PaddedModel(Model):
+    """``base`` with ``extra`` job columns appended, which it scores as knowing nothing of them.
+
+    ``kind`` is the base model's: lists keep naming the model that ranked them.
+    """
+
+    def __init__(self, base: Model, extra: int) -> None:
+        self.base: Model = base
+        self.extra: int = extra
+        self.kind = base.kind  # type: ignore[misc]  # an instance's, not a registered kind
+        self.scores_histories = base.scores_histories
+
+    def fit(
+        self,
+        user_items: sp.csr_matrix,
+        *,
+        catalogue: Catalogue | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        """Never: a padded model only serves."""
+        raise TypeError("a padded model is not fitted; fit the base model")
+
+    @property
+    def n_users(self) -> int:
+        """The base model's users."""
+        return self.base.n_users
+
+    @property
+    def n_items(self) -> int:
+        """The base model's jobs and the appended ones."""
+        return self.base.n_items + self.extra
+
+    def _pad(self, scores: FloatArray, value: float) -> FloatArray:
+        out = np.full((scores.shape[0], self.n_items), value, dtype=np.float32)
+        out[:, : scores.shape[1]] = scores
+        return out
+
+    def user_scores(self, user_rows: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
+        """The base model's scores, 0 for the appended jobs."""
+        own = own_columns(user_items, self.base.n_items)
+        return self._pad(self.base.user_scores(user_rows, own), 0.0)
+
+    def history_scores(
+        self, history: sp.csr_matrix, own_rows: NDArray[np.int64]
+    ) -> FloatArray | None:
+        """The base model's, over its own columns of ``history``; 0 for the appended jobs."""
+        scores = self.base.history_scores(own_columns(history, self.base.n_items), own_rows)
+        return None if scores is None else self._pad(scores, 0.0)
+
+    def explain(
+        self, history: sp.csr_matrix, item_rows: NDArray[np.int64], top: int
+    ) -> list[list[tuple[int, float]]]:
+        """The base model's explanations; none for an appended job."""
+        known = item_rows < self.base.n_items
+        own = own_columns(history, self.base.n_items)
+        got = iter(self.base.explain(own, item_rows[known], top) if known.any() else [])
+        return [next(got) if is_known else [] for is_known in known.tolist()]
+
+    def similar_scores(self, item_rows: NDArray[np.int64]) -> FloatArray:
+        """The base model's similarities; -inf to and from the appended jobs."""
+        known = item_rows < self.base.n_items
+        out = np.full((item_rows.shape[0], self.n_items), -np.inf, dtype=np.float32)
+        if known.any():
+            out[known, : self.base.n_items] = self.base.similar_scores(item_rows[known])
+        return out
+
+    def params(self) -> dict[str, Any]:
+        """The base model's."""
+        return self.base.params()
+
+    def arrays(self) -> dict[str, NDArray[Any]]:
+        """The base model's (the appended columns have no learned state)."""
+        return self.base.arrays()
+
+    @classmethod
+    def from_arrays(cls, params: Mapping[str, Any], arrays: Mapping[str, NDArray[Any]]) -> Model:
+        """Never: a padded model is not saved."""
+        raise TypeError("a padded model is not loaded from a bundle")
