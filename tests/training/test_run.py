@@ -221,3 +221,31 @@ def test_events_path_set_wins_over_the_store_beside_data(tmp_path: Path, jsonl: 
     data = train_directory(settings, data_dir=other).trained.manifest.data_dict()
 
     assert data["event_lines"] == 1 and data["events_file"] == str(chosen)
+
+
+def test_jobs_posted_through_the_api_are_laid_over_jobs_jsonl(
+    tmp_path: Path, jsonl: WriteJsonl
+) -> None:
+    settings = tiny_settings(tmp_path)
+    jsonl(settings.data_dir / "activities.jsonl", block_activities())
+    jsonl(
+        settings.data_dir / "jobs.jsonl",
+        [{"job_id": 1000, "description": "old text", "employer": "Acme"}],
+    )
+    store = SQLiteEventStore(settings.events_file)
+    store.put_listings(
+        [
+            {"job_id": 1000, "description": "new text", "employer": "Acme", "city": "Leeds"},
+            {"job_id": 5555, "description": "posted", "expires_at": "2031-01-01T00:00:00+00:00"},
+        ]
+    )
+    store.close()
+
+    trained = train_directory(settings).trained
+
+    assert trained.catalogue is not None
+    jobs = trained.catalogue.jobs.sort("job_id")
+    assert jobs["job_id"].to_list() == [1000, 5555]
+    assert jobs["description"].to_list() == ["new text", "posted"]
+    assert jobs["attributes"].to_list()[0] == '{"city": "Leeds"}'
+    assert trained.manifest.data_dict()["job_postings"] == 2

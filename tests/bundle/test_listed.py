@@ -1,0 +1,77 @@
+"""Jobs laid over a trained model: appended columns, the padded model, the extended hybrid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender.bundle.listed import ListedJobs
+from recommender.bundle.trained import TrainedModel
+from recommender.content.hybrid import Hybrid
+from recommender.matrix import AppendedIndex, IdIndex
+from recommender.training.fit import train
+from tests.content.conftest import SECTORS, content_settings, sector_dataset
+
+
+@pytest.fixture(scope="module")
+def trained() -> TrainedModel:
+    return train(sector_dataset(), content_settings())
+
+
+def _job(job_id: int, sector: str = "nursing", **fields: object) -> dict[str, object]:
+    return {"job_id": job_id, "title": "Nurse", "description": SECTORS[sector][2], **fields}
+
+
+def test_appended_ids_get_rows_after_the_base_whatever_their_order() -> None:
+    index = AppendedIndex(IdIndex([10, 20, 30]), np.array([25, 5], dtype=np.int64))
+    assert len(index) == 5
+    assert index.row(25) == 3 and index.row(5) == 4 and index.row(20) == 1
+    assert index.row(6) is None
+    rows, found = index.lookup([5, 30, 7])
+    assert rows.tolist() == [4, 2, -1] and found.tolist() == [True, True, False]
+    assert index.ids_of([3, 0]).tolist() == [25, 10]
+    with pytest.raises(ValueError, match="new and unique"):
+        AppendedIndex(IdIndex([10]), np.array([10], dtype=np.int64))
+
+
+def test_the_extended_hybrid_is_the_one_built_from_scratch(trained: TrainedModel) -> None:
+    listed = ListedJobs(trained)
+    listed.apply([_job(5001)])
+    view = listed.apply([_job(5002, "software"), _job(1, "finance")])
+    assert len(view.jobs) == len(trained.jobs) + 3
+    assert view.hybrid is not None and view.content is not None
+    cold = np.bincount(view.interactions.indices, minlength=len(view.jobs)) == 0
+    rebuilt = Hybrid(view.content, cold, view.hybrid.params)
+    rows = np.arange(len(view.users), dtype=np.int64)
+    scores = view.model.user_scores(rows, view.interactions)
+    np.testing.assert_allclose(
+        view.hybrid.blend(scores.copy(), view.interactions),
+        rebuilt.blend(scores.copy(), view.interactions),
+        rtol=1e-6,
+    )
+
+
+def test_the_model_scores_the_appended_jobs_zero_and_knows_no_similar(
+    trained: TrainedModel,
+) -> None:
+    view = ListedJobs(trained).apply([_job(5001)])
+    n = len(trained.jobs)
+    rows = np.arange(3, dtype=np.int64)
+    scores = view.model.user_scores(rows, view.interactions)
+    np.testing.assert_array_equal(
+        scores[:, :n], trained.model.user_scores(rows, trained.interactions)
+    )
+    assert (scores[:, n:] == 0).all()
+    similar = view.model.similar_scores(np.array([0, n], dtype=np.int64))
+    assert np.isneginf(similar[0, n:]).all() and np.isneginf(similar[1]).all()
+    assert view.model.kind == trained.model.kind
+    assert view.user_top is None  # lists ranked ahead know no appended job
+
+
+def test_a_change_to_a_known_job_moves_no_column(trained: TrainedModel) -> None:
+    job = int(trained.jobs.ids[0])
+    view = ListedJobs(trained).apply([_job(job, expires_at="2001-01-01T00:00:00+00:00")])
+    assert view.jobs == trained.jobs
+    assert view.job_meta is not None
+    assert view.job_meta.expires_at[0] == 978_307_200 * 1_000_000
+    assert view.user_top is trained.user_top  # still valid: expiry is applied at request time
