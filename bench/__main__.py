@@ -20,6 +20,7 @@ from bench import (
     events,
     fit,
     http_load,
+    jobs,
     load,
     quality,
     retrain,
@@ -42,6 +43,7 @@ BENCHMARKS: dict[str, Callable[[Context], Result]] = {
     "evaluation": evaluation.run,
     "quality": quality.run,
     "content": content.run,
+    "jobs": jobs.run,
 }
 DEFAULT_DATA = RESULTS / "data"
 
