@@ -72,3 +72,10 @@ class BundlesResponse(BaseModel):
     """The bundles of the model directory, oldest first."""
 
     bundles: list[BundleItem]
+
+
+class ReloadJobsResponse(BaseModel):
+    """Jobs read from jobs.jsonl, and how many were new or changed: posted and served now."""
+
+    read: int
+    posted: int

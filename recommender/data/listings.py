@@ -70,20 +70,31 @@ def overlay(jobs: pl.DataFrame, records: Sequence[Mapping[str, Any]]) -> pl.Data
     return pl.concat([kept, listed], how="vertical").sort(JOB_KEY)
 
 
+def records_of(jobs: pl.DataFrame) -> list[dict[str, Any]]:
+    """Each row of a catalogue jobs frame as a ``jobs.jsonl`` line holds it (times as ISO 8601
+    UTC text, the attributes as fields; a field the line did not give is not given here)."""
+    out: list[dict[str, Any]] = []
+    for row in jobs.to_dicts():
+        attributes = row.pop("attributes", None)
+        record: dict[str, Any] = json.loads(attributes) if attributes else {}
+        for name, value in row.items():
+            if value is not None:
+                record[name] = value.isoformat() if isinstance(value, datetime) else value
+        out.append(record)
+    return out
+
+
 def record_of(jobs: pl.DataFrame, job_id: int) -> dict[str, Any] | None:
-    """The record of ``job_id`` in a catalogue jobs frame, as a ``jobs.jsonl`` line holds it
-    (times as ISO 8601 UTC text, the attributes as fields), or None when it is not listed."""
+    """The record of ``job_id`` in a catalogue jobs frame (see :func:`records_of`), or None
+    when it is not listed."""
     if JOB_KEY not in jobs.columns:
         return None
-    rows = jobs.filter(pl.col(JOB_KEY) == job_id).to_dicts()
-    if not rows:
-        return None
-    row = rows[0]
-    attributes = row.pop("attributes", None)
-    record: dict[str, Any] = {}
-    if attributes:
-        record.update(json.loads(attributes))
-    for name, value in row.items():  # a field the line did not give is not given here either
-        if value is not None:
-            record[name] = value.isoformat() if isinstance(value, datetime) else value
-    return record
+    found = records_of(jobs.filter(pl.col(JOB_KEY) == job_id))
+    return found[0] if found else None
+
+
+def changed(listed: pl.DataFrame, served: pl.DataFrame) -> list[dict[str, Any]]:
+    """The records of ``listed`` (a jobs frame read from ``jobs.jsonl``) that ``served`` (the
+    catalogue being served) lacks or holds otherwise: what a reload of the file posts."""
+    served_records = {int(r[JOB_KEY]): r for r in records_of(served)} if JOB_KEY in served else {}
+    return [r for r in records_of(listed) if served_records.get(int(r[JOB_KEY])) != r]

@@ -3,6 +3,7 @@ job changed or taken down is served so at once; keys, validation and unknown job
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -193,3 +194,23 @@ def test_posted_jobs_are_stored_before_the_answer(client: TestClient, tmp_path: 
         assert [x.job_id for x in store.listings_since(0)] == [NEW_JOB, 7002]
     finally:
         store.close()
+
+
+def test_a_reload_posts_the_new_and_changed_jobs_of_jobs_jsonl(
+    client: TestClient, tmp_path: Path
+) -> None:
+    served = client.get("/jobs/2003").json()
+    lines = [served | {"title": "Renamed"}, _finance_job(), {"job_id": 2004}]
+    (tmp_path / "jobs.jsonl").write_text("\n".join(json.dumps(x) for x in lines[:2]) + "\n")
+    response = client.post("/admin/jobs/reload", headers=ADMIN)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"read": 2, "posted": 2}
+    assert client.get("/jobs/2003").json()["title"] == "Renamed"
+    assert client.post(SIMILAR, json={"job_id": NEW_JOB, "n": 3}).json()["source"] == "content"
+    again = client.post("/admin/jobs/reload", headers=ADMIN).json()
+    assert again == {"read": 2, "posted": 0}
+
+    (tmp_path / "jobs.jsonl").write_text(json.dumps(lines[2]) + "\n")
+    bad = client.post("/admin/jobs/reload", headers=ADMIN)
+    assert bad.status_code == 422
+    assert "jobs.jsonl" in bad.text and "description" in bad.text

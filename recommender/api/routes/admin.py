@@ -1,4 +1,5 @@
-"""The ``/admin`` routes: retrain, follow a retraining job, roll back, list bundles.
+"""The ``/admin`` routes: retrain, follow a retraining job, roll back, list bundles, reload
+``jobs.jsonl``.
 
 Every one requires the ``X-API-Key`` header to hold ``RECOMMENDER_ADMIN_API_KEY`` (401 otherwise)
 and is off (403) while no key is configured. The work is done by :mod:`recommender.lifecycle`.
@@ -15,22 +16,25 @@ from starlette.concurrency import run_in_threadpool
 
 from recommender.api.admin_schemas import (
     BundlesResponse,
+    ReloadJobsResponse,
     RetrainAccepted,
     RetrainRequest,
     RetrainStatus,
     RollbackResponse,
 )
-from recommender.api.deps import lifecycle_of
+from recommender.api.deps import lifecycle_of, settings_of
 from recommender.api.errors import INVALID_BODY, public_message, responses
 from recommender.api.routes.base import RouteTable
 from recommender.api.security import require_admin
 from recommender.errors import (
     AdminDisabledError,
     AuthenticationError,
+    InvalidDataError,
     ModelNotReadyError,
     NoPreviousBundleError,
     RetrainNotFoundError,
 )
+from recommender.lifecycle.listings import reload_jobs
 
 routes = RouteTable(dependencies=[Depends(require_admin)], tags=["admin"])
 
@@ -103,3 +107,21 @@ async def bundles(request: Request) -> dict[str, Any]:
         if bundle["problem"] is not None:
             bundle["problem"] = public_message(request, bundle["problem"])
     return {"bundles": bundles}
+
+
+@routes.route(
+    "/admin/jobs/reload",
+    "POST",
+    twin=True,
+    response_model=ReloadJobsResponse,
+    responses=responses(
+        *_AUTH,
+        (InvalidDataError, "jobs.jsonl is missing or a line breaks its schema (file and line)."),
+    ),
+)
+async def reload_jobs_file(request: Request) -> dict[str, Any]:
+    """Read jobs.jsonl again: its new and changed jobs are posted (as POST /jobs posts them) and
+    served from the next request on."""
+    switch = lifecycle_of(request).switch
+    done = await run_in_threadpool(reload_jobs, settings_of(request).data_dir, switch)
+    return {"read": done.read, "posted": done.posted}
