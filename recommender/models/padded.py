@@ -36,6 +36,8 @@ class PaddedModel(Model):
     def __init__(self, base: Model, extra: int) -> None:
         self.base: Model = base
         self.extra: int = extra
+        # the served matrix is the same object on every request: cut to the base's columns once
+        self._cut: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
         self.kind = base.kind  # type: ignore[misc]  # an instance's, not a registered kind
         self.scores_histories = base.scores_histories
 
@@ -64,10 +66,19 @@ class PaddedModel(Model):
         out[:, : scores.shape[1]] = scores
         return out
 
+    def _own(self, user_items: sp.csr_matrix) -> sp.csr_matrix:
+        """``user_items`` cut to the base model's columns (the last cut kept: a request passes
+        the served matrix, and cutting all of it takes milliseconds)."""
+        cut = self._cut
+        if cut is not None and cut[0] is user_items:
+            return cut[1]
+        own = own_columns(user_items, self.base.n_items)
+        self._cut = (user_items, own)
+        return own
+
     def user_scores(self, user_rows: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
         """The base model's scores, 0 for the appended jobs."""
-        own = own_columns(user_items, self.base.n_items)
-        return self._pad(self.base.user_scores(user_rows, own), 0.0)
+        return self._pad(self.base.user_scores(user_rows, self._own(user_items)), 0.0)
 
     def history_scores(
         self, history: sp.csr_matrix, own_rows: NDArray[np.int64]
