@@ -172,3 +172,8 @@ class ExplainUnsupportedError(RecommenderError):
 
 class InvalidJobError(RecommenderError):
     """A job posting that breaks the jobs.jsonl schema once a change is applied to it."""
+
+
+class JobsFileError(RecommenderError):
+    """``jobs.jsonl`` cannot be reloaded: it is missing, or a line breaks its schema (the
+    server's file, not the request, is at fault)."""

@@ -32,6 +32,7 @@ from recommender.errors import (
     ExplainUnsupportedError,
     InvalidDataError,
     InvalidJobError,
+    JobsFileError,
     ModelNotReadyError,
     NoPreviousBundleError,
     RecommenderError,
@@ -50,6 +51,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
     AuthenticationError: 401,
     AdminDisabledError: 403,
     NoPreviousBundleError: 409,
+    JobsFileError: 409,  # the file on the server is at fault, not the request
     ExplainUnsupportedError: 422,
     InvalidDataError: 422,
     InvalidJobError: 422,

@@ -11,42 +11,35 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, model_validator
 
 from recommender.api.schemas import MAX_BATCH, Id, any_time
 
 MAX_TEXT = 100_000
 MAX_SHORT = 1_000
-MAX_OTHER_FIELDS = 32
+MAX_FIELDS = 38
+"""Fields of one job: the six named ones and up to 32 others."""
 MAX_OTHER_LIST = 100
 
 JobTime = Annotated[datetime | None, BeforeValidator(any_time)]
-OtherValue = str | int | float | bool | list[str] | None
+Short = Annotated[str, Field(max_length=MAX_SHORT)]
+OtherValue = (
+    Short | bool | int | float | Annotated[list[Short], Field(max_length=MAX_OTHER_LIST)] | None
+)
+"""A field besides the named ones: text, a number, true/false, a list of texts or null."""
+_OBJECT_LIMITS: dict[str, JsonValue] = {
+    "maxProperties": MAX_FIELDS,
+    "propertyNames": {"minLength": 1, "maxLength": 64},
+}
 
 
-def _other_fields(model: BaseModel) -> dict[str, Any]:
-    extra = model.model_extra or {}
-    if len(extra) > MAX_OTHER_FIELDS:
-        raise ValueError(f"at most {MAX_OTHER_FIELDS} fields besides the named ones")
-    for name, value in extra.items():
-        if not name or len(name) > 64:
+def _check_fields(model: BaseModel) -> None:
+    given = set(model.model_fields_set) | set(model.model_extra or {})
+    if len(given) > MAX_FIELDS:
+        raise ValueError(f"at most {MAX_FIELDS} fields, got {len(given)}")
+    for name in model.model_extra or {}:
+        if not 1 <= len(name) <= 64:
             raise ValueError(f"field name {name[:70]!r} must have 1 to 64 characters")
-        if isinstance(value, str) and len(value) > MAX_SHORT:
-            raise ValueError(f"field {name!r}: at most {MAX_SHORT} characters")
-        if isinstance(value, list):
-            if len(value) > MAX_OTHER_LIST or not all(
-                isinstance(v, str) and len(v) <= MAX_SHORT for v in value
-            ):
-                raise ValueError(
-                    f"field {name!r}: a list must hold at most {MAX_OTHER_LIST} strings "
-                    f"of at most {MAX_SHORT} characters"
-                )
-        elif not isinstance(value, str | int | float | bool) and value is not None:
-            raise ValueError(
-                f"field {name!r}: expected a string, a number, true/false, a list of strings or "
-                f"null, got {type(value).__name__}"
-            )
-    return extra
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -56,7 +49,8 @@ def _iso(moment: datetime | None) -> str | None:
 class JobFields(BaseModel):
     """A job's fields besides its id, each optional (what ``PATCH`` sends)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra=_OBJECT_LIMITS)
+    __pydantic_extra__: dict[str, OtherValue] = Field(init=False)
     description: str | None = Field(default=None, max_length=MAX_TEXT)
     title: str | None = Field(default=None, max_length=MAX_SHORT)
     employer: str | None = Field(default=None, max_length=MAX_SHORT)
@@ -67,7 +61,7 @@ class JobFields(BaseModel):
 
     @model_validator(mode="after")
     def _check_other_fields(self) -> JobFields:
-        _other_fields(self)
+        _check_fields(self)
         return self
 
     def record(self) -> dict[str, Any]:
@@ -86,6 +80,7 @@ class JobIn(JobFields):
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
+            **_OBJECT_LIMITS,
             "examples": [
                 {
                     "job_id": 990001,
@@ -97,7 +92,7 @@ class JobIn(JobFields):
                     "city": "Leeds",
                     "sector": "finance",
                 }
-            ]
+            ],
         },
     )
     job_id: Id

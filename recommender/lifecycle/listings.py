@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recommender.data.schema import JOBS_FILE
-from recommender.errors import EventStoreError, MissingDataError
+from recommender.errors import EventStoreError, InvalidDataError, JobsFileError
 from recommender.lifecycle.switch import ModelSwitch
 
 
@@ -31,10 +31,9 @@ def reload_jobs(data_dir: Path, switch: ModelSwitch) -> Reloaded:
 
     Raises
     ------
-    MissingDataError
-        There is no ``jobs.jsonl`` in ``data_dir``.
-    InvalidDataError
-        A line breaks the schema (named by file and line; nothing is posted).
+    JobsFileError
+        There is no ``jobs.jsonl`` in ``data_dir``, or a line breaks the schema (named by file
+        and line); nothing is posted.
     EventStoreError
         The store failed, or there is none.
     """
@@ -45,10 +44,13 @@ def reload_jobs(data_dir: Path, switch: ModelSwitch) -> Reloaded:
 
     path = Path(data_dir) / JOBS_FILE
     if not path.is_file():
-        raise MissingDataError("no jobs.jsonl to reload", path=path)
+        raise JobsFileError(f"no {JOBS_FILE} to reload in the data directory")
     with tempfile.TemporaryDirectory(prefix="recommender-reload-") as scratch:
         out = Path(scratch) / "jobs.parquet"
-        copy_jobs(path, out)
+        try:
+            copy_jobs(path, out)
+        except InvalidDataError as exc:
+            raise JobsFileError(f"{JOBS_FILE} cannot be reloaded: {exc}") from exc
         listed = pl.read_parquet(out)
     catalogue = switch.holder.get().trained.catalogue
     served = catalogue.jobs if catalogue is not None and catalogue.has_jobs() else pl.DataFrame()

@@ -212,5 +212,5 @@ def test_a_reload_posts_the_new_and_changed_jobs_of_jobs_jsonl(
 
     (tmp_path / "jobs.jsonl").write_text(json.dumps(lines[2]) + "\n")
     bad = client.post("/admin/jobs/reload", headers=ADMIN)
-    assert bad.status_code == 422
+    assert bad.status_code == 409
     assert "jobs.jsonl" in bad.text and "description" in bad.text

@@ -29,7 +29,7 @@ from recommender.api.security import require_admin
 from recommender.errors import (
     AdminDisabledError,
     AuthenticationError,
-    InvalidDataError,
+    JobsFileError,
     ModelNotReadyError,
     NoPreviousBundleError,
     RetrainNotFoundError,
@@ -116,7 +116,7 @@ async def bundles(request: Request) -> dict[str, Any]:
     response_model=ReloadJobsResponse,
     responses=responses(
         *_AUTH,
-        (InvalidDataError, "jobs.jsonl is missing or a line breaks its schema (file and line)."),
+        (JobsFileError, "jobs.jsonl is missing, or a line breaks its schema (file and line)."),
     ),
 )
 async def reload_jobs_file(request: Request) -> dict[str, Any]:
