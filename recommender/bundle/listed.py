@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,6 @@ from recommender.bundle.trained import TrainedModel
 from recommender.content.hybrid import Hybrid
 from recommender.content.text import job_tokens
 from recommender.data.catalogue import JOB_KEY, NEVER, Catalogue
-from recommender.data.listings import overlay, parse_time
 from recommender.matrix import AppendedIndex, IdIndex
 from recommender.models.padded import PaddedModel
 from recommender.ranking.rules import JobMeta
@@ -41,10 +41,10 @@ Record = Mapping[str, Any]
 
 
 def _micros(text: str | None) -> int:
-    moment = parse_time(text)
-    if moment is None:
+    """An ISO 8601 time of a checked record (with its zone) in epoch µs; :data:`NEVER` if none."""
+    if text is None:
         return NEVER
-    return int(moment.timestamp() * 1_000_000)
+    return int(datetime.fromisoformat(text).timestamp() * 1_000_000)
 
 
 def _widened(matrix: sp.csr_matrix, n_cols: int) -> sp.csr_matrix:
@@ -91,6 +91,9 @@ class ListedJobs:
     def apply(self, records: Sequence[Record]) -> TrainedModel:
         """Lay ``records`` (checked job records; the last of a job wins) over the model: the new
         :attr:`trained`, which is also returned."""
+        # polars only when jobs are posted (the service imports none to answer requests)
+        from recommender.data.listings import overlay  # noqa: PLC0415
+
         newest = {int(r[JOB_KEY]): r for r in records}
         if not newest:
             return self.trained

@@ -52,7 +52,7 @@ def _clicks_on_cold_jobs() -> list[dict[str, object]]:
 
 def test_cold_clicks_in_validation_bring_cold_jobs_into_lists() -> None:
     split = Split("time", _events(sector_records()), _events(_clicks_on_cold_jobs()))
-    chosen, info = select_hybrid(split, content_settings(), sector_catalogue())
+    chosen, info = select_hybrid(split, content_settings(min_cold_weight=0.0), sector_catalogue())
     assert chosen.content.cold_weight > 0
     assert info["cold_job_clicks"] == len(SECTORS) * USERS_PER_SECTOR
     assert len(info["trials"]) == 9
@@ -66,6 +66,10 @@ def test_without_cold_clicks_the_lists_stay_the_models_own() -> None:
     train = [r for r in records if (r["user_id"], r["job_id"]) not in held]
     test = [r for r in records if (r["user_id"], r["job_id"]) in held and r["type"] == "redirect"]
     split = Split("time", _events(train), _events(test))
-    chosen, info = select_hybrid(split, content_settings(), sector_catalogue())
+    chosen, info = select_hybrid(split, content_settings(min_cold_weight=0.0), sector_catalogue())
     assert info["cold_job_clicks"] == 0
     assert chosen.content.cold_weight == 0.0
+    # by default new postings keep a place in lists: the grid starts at min_cold_weight
+    floored, info = select_hybrid(split, content_settings(), sector_catalogue())
+    assert floored.content.cold_weight == 1.0
+    assert {t["cold_weight"] for t in info["trials"]} == {1.0, 2.0}
