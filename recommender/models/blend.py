@@ -130,6 +130,7 @@ class BlendModel(Model):
         self.weights = np.asarray(params.weights, dtype=np.float32)
         self._similar = params.components.index(params.similar_component)
         self.scores_histories = all(m.scores_histories for m, _w in self._weighted())
+        self._moments: tuple[sp.csr_matrix, list[tuple[NDArray[Any], NDArray[Any]]]] | None = None
 
     def fit(
         self,
@@ -185,6 +186,22 @@ class BlendModel(Model):
     def user_scores(self, user_rows: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
         """The weighted sum of the components' standardised scores."""
         return self._blend([(m.user_scores(user_rows, user_items), w) for m, w in self._weighted()])
+
+    def column_scores(self, cols: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
+        """The weighted sum of the components' column scores, each standardised by the user's
+        mean and deviation over all jobs (:meth:`Model.score_moments`, found once per
+        ``user_items`` and kept), as :func:`standardize_rows` does to a whole row."""
+        cached = self._moments
+        if cached is None or cached[0] is not user_items:
+            every = np.arange(self.n_items, dtype=np.int64)
+            moments = [m.score_moments(every, user_items) for m, _w in self._weighted()]
+            cached = self._moments = (user_items, moments)
+        total = np.zeros((self.n_users, cols.shape[0]), dtype=np.float32)
+        for (model, weight), (mean, std) in zip(self._weighted(), cached[1], strict=True):
+            part = model.column_scores(cols, user_items) - mean.astype(np.float32)[:, None]
+            part *= (1.0 / np.maximum(std, STD_FLOOR)).astype(np.float32)[:, None]
+            total += weight * part
+        return total
 
     def history_scores(
         self, history: sp.csr_matrix, own_rows: NDArray[np.int64]
