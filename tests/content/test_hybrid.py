@@ -84,3 +84,27 @@ def test_history_content_fades_as_the_history_grows() -> None:
     # one job in the history: weight 1/2; two jobs: 1/3, spread over both
     assert blended[0, 0] > blended[1, 0] > 0
     assert blended[0].argmax() == 0 and blended[1, 2] < 0
+
+
+def test_a_columns_z_scores_are_mixed_from_its_own_or_its_neighbours() -> None:
+    """What an audience scores a few columns from: a warm job's own z-scores, a cold job's
+    warm neighbours' weighted by their cosines, summing to the cold weight."""
+    vectors = np.array([[1, 0], [0, 1], [1, 0.1], [0.1, 1], [0.7, 0.7]], dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    content = ContentVectors(
+        words=np.array(["a"]),
+        word_vectors=np.ones((1, 2), dtype=np.float32),
+        word_weights=np.ones(1, dtype=np.float32),
+        job_vectors=vectors,
+    )
+    cold = np.array([False, False, True, True, False])
+    hybrid = Hybrid(content, cold, ContentParams(cold_weight=0.5, cold_neighbours=2))
+    scores = np.array([[3.0, 1.0, 0.0, 0.0, 2.0], [0.0, 4.0, 9.0, 9.0, 1.0]], dtype=np.float32)
+    blended = hybrid.blend(scores, sp.csr_matrix((2, 5), dtype=np.float32))
+    cols = np.array([3, 0, 2, 3], dtype=np.int64)
+    sources, mix, inherits = hybrid.column_mix(cols)
+    assert inherits.tolist() == [True, False, True, True]
+    assert set(sources.tolist()) <= {0, 1, 4} and np.diff(sources).min() > 0
+    np.testing.assert_allclose(np.asarray(mix.sum(axis=0)).ravel(), [0.5, 1.0, 0.5, 0.5])
+    # a warm column of the blend is its own z-score
+    np.testing.assert_allclose(blended[:, sources] @ mix.toarray(), blended[:, cols], atol=1e-6)

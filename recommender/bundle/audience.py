@@ -1,0 +1,151 @@
+"""A job's audience: every user's score of a few job columns, from their own lists' scores.
+
+A user's list ranks :meth:`~recommender.bundle.trained.TrainedModel.user_scores`: the model's
+raw scores or, with the hybrid (:mod:`recommender.content.hybrid`), each row z-scored over the
+warm jobs, a cold job inheriting its warm neighbours' z-scores, plus the history term. An
+audience ranks users by that list score put back on the model's own scale, ``μᵤ + σᵤ · list
+score``, ``μᵤ`` and ``σᵤ`` the user's mean and deviation of the model's scores over the warm jobs
+(without the hybrid: the list score itself). Per user it orders jobs exactly as their list does,
+and across users it keeps what the z-scores divide out: how strongly the model expects each user
+to engage at all. Ranking the z-scores themselves ("how far does the job stand out in this list")
+sent campaigns to users who rarely click anything: on the demo data's cold-jobs split their
+recall@100 of the test clickers was no better than the 100 most active users' (1.04× on cold
+jobs, 0.92× on warm ones) where the model scale's is 2.2× and 2.6× (``python -m bench --only
+audience``).
+
+One column for every user takes each user's ``μᵤ, σᵤ`` (:meth:`~recommender.models.base.Model.
+score_moments`, found once per loaded model), the model's scores of that column or, for a cold
+job, of its warm neighbours (:meth:`~recommender.models.base.Model.column_scores`), and the
+history term in closed form: an audience costs O(users × neighbours), not O(users × jobs).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from recommender.bundle.trained import TrainedModel
+from recommender.content.hybrid import HistoryStats
+from recommender.models.base import SCORE_BUDGET, FloatArray
+from recommender.ranking.topn import top_n
+
+IntArray = NDArray[np.int64]
+Scale = Literal["model", "list"]
+"""An audience's scores: on the model's scale (what audiences rank) or the lists' own."""
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What every audience of one loaded model shares, found on first use: with the hybrid,
+    each user's mean and deviation (0 read as 1) of the model's scores over the warm jobs and
+    the history term's statistics; the redirected pairs by job."""
+
+    mean: NDArray[np.float64] | None
+    std: NDArray[np.float64] | None
+    history: HistoryStats | None
+    redirected: sp.csc_matrix
+
+
+@dataclass(frozen=True)
+class RankedAudience:
+    """One job's best user rows, best first, their scores, and whether the job's scores were
+    inherited from its warm neighbours by text (a cold job)."""
+
+    rows: IntArray
+    scores: FloatArray
+    inherited: bool
+
+
+class AudienceScorer:
+    """Scores and ranks the users of one :class:`TrainedModel` for given job columns.
+
+    The per-user statistics are found once, on first use (under a lock, in the caller's thread),
+    and kept for the life of the model.
+    """
+
+    def __init__(self, trained: TrainedModel) -> None:
+        self.trained = trained
+        self._lock = threading.Lock()
+        self._prepared: _Prepared | None = None
+
+    def prepare(self) -> None:
+        """Find the per-user statistics now rather than on the first audience."""
+        self._ready()
+
+    def _ready(self) -> _Prepared:
+        prepared = self._prepared
+        if prepared is not None:
+            return prepared
+        with self._lock:
+            if self._prepared is None:
+                self._prepared = self._prepare()
+            return self._prepared
+
+    def _prepare(self) -> _Prepared:
+        trained = self.trained
+        redirected = trained.redirected.tocsc()
+        hybrid = trained.hybrid
+        if hybrid is None:
+            return _Prepared(None, None, None, redirected)
+        interactions = trained.interactions
+        mean, std = trained.model.score_moments(hybrid.warm, interactions)
+        std = np.where(std == 0, 1.0, std)
+        return _Prepared(mean, std, hybrid.history_stats(interactions), redirected)
+
+    def scores(
+        self, cols: IntArray, scale: Scale = "model"
+    ) -> tuple[FloatArray, NDArray[np.bool_]]:
+        """Every user row's score of each job column (``users × len(cols)``, float32) and which
+        columns inherit from warm neighbours; ``scale="list"`` gives the scores of the users'
+        own lists (:meth:`TrainedModel.user_scores`, to float32 rounding)."""
+        prepared = self._ready()
+        trained = self.trained
+        hybrid = trained.hybrid
+        if hybrid is None or prepared.mean is None or prepared.std is None:
+            raw = trained.model.column_scores(cols, trained.interactions)
+            return raw, np.zeros(cols.shape[0], dtype=bool)
+        mean, std = prepared.mean[:, None], prepared.std[:, None]
+        sources, mix, inherited = hybrid.column_mix(cols)
+        raw = trained.model.column_scores(sources, trained.interactions)
+        z = ((raw - mean) / std).astype(np.float32)
+        listed: FloatArray = np.asarray(z @ mix, dtype=np.float32)
+        if prepared.history is not None:
+            listed += hybrid.history_columns(prepared.history, cols)
+        if scale == "list":
+            return listed, inherited
+        return (mean + std * listed).astype(np.float32), inherited
+
+    def top(
+        self, cols: IntArray, n: int, excluded: Sequence[IntArray], scale: Scale = "model"
+    ) -> list[RankedAudience]:
+        """Each job column's ``n`` best user rows by :meth:`scores` on ``scale``, leaving out
+        the users redirected to it in training and the rows ``excluded[i]`` for ``cols[i]``;
+        ties go to the lower row.
+
+        Columns are scored a few at a time, so that a batch holds about
+        :data:`~recommender.models.base.SCORE_BUDGET` scores.
+        """
+        prepared = self._ready()
+        n_users = self.trained.interactions.shape[0]
+        hybrid = self.trained.hybrid
+        per_col = n_users * (1 + (hybrid.params.cold_neighbours if hybrid is not None else 0))
+        step = max(1, SCORE_BUDGET // max(1, per_col))
+        out: list[RankedAudience] = []
+        redirected = prepared.redirected
+        for start in range(0, cols.shape[0], step):
+            chunk = cols[start : start + step]
+            scores, inherited = self.scores(chunk, scale)
+            by_job = np.ascontiguousarray(scores.T)
+            starts, ends = redirected.indptr[chunk], redirected.indptr[chunk + 1]
+            for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+                by_job[i, redirected.indices[a:b]] = -np.inf
+                by_job[i, excluded[start + i]] = -np.inf
+            for (rows, values), own in zip(top_n(by_job, n), inherited.tolist(), strict=True):
+                out.append(RankedAudience(rows, values, own))
+        return out
