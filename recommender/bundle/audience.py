@@ -2,21 +2,27 @@
 
 A user's list ranks :meth:`~recommender.bundle.trained.TrainedModel.user_scores`: the model's
 raw scores or, with the hybrid (:mod:`recommender.content.hybrid`), each row z-scored over the
-warm jobs, a cold job inheriting its warm neighbours' z-scores, plus the history term. An
-audience ranks users by that list score put back on the model's own scale, ``μᵤ + σᵤ · list
-score``, ``μᵤ`` and ``σᵤ`` the user's mean and deviation of the model's scores over the warm jobs
-(without the hybrid: the list score itself). Per user it orders jobs exactly as their list does,
-and across users it keeps what the z-scores divide out: how strongly the model expects each user
-to engage at all. Ranking the z-scores themselves ("how far does the job stand out in this list")
-sent campaigns to users who rarely click anything: on the demo data's cold-jobs split their
-recall@100 of the test clickers was no better than the 100 most active users' (1.04× on cold
-jobs, 0.92× on warm ones) where the model scale's is 2.2× and 2.6× (``python -m bench --only
-audience``).
+warm jobs, a cold job inheriting ``cold_weight`` times its warm neighbours' z-scores, plus the
+history term. An audience ranks users by that list score put back on the model's own scale,
+``μᵤ + σᵤ · z``, ``μᵤ`` and ``σᵤ`` the user's mean and deviation of the model's scores over the
+warm jobs: for a warm job (history term aside) the model's own score. Per user it orders jobs as
+their list does, and across users it keeps what the z-scores divide out: how strongly the model
+expects each user to engage at all. Ranking the z-scores themselves ("how far does the job stand
+out in this list") sent campaigns to users who rarely click anything: on the demo data's
+cold-jobs split their recall@100 of the test clickers was below the 100 most active users'
+(``python -m bench --only audience`` shows both).
+
+A cold job (listed, embedded, no activity) always inherits from its warm neighbours with weights
+summing to 1 (``μᵤ + σᵤ · z`` is then the weighted mean of the user's model scores of those
+jobs), whatever ``cold_weight`` the lists use: that weight sets how cold jobs compete with warm
+ones inside a list (0: never), not who should hear of one. With ``cold_weight`` 1, the default,
+``z`` is the list's score exactly (to float32 rounding); without content vectors there is no
+``z``, and an audience ranks the model's raw scores, which are the lists'.
 
 One column for every user takes each user's ``μᵤ, σᵤ`` (:meth:`~recommender.models.base.Model.
-score_moments`, found once per loaded model), the model's scores of that column or, for a cold
-job, of its warm neighbours (:meth:`~recommender.models.base.Model.column_scores`), and the
-history term in closed form: an audience costs O(users × neighbours), not O(users × jobs).
+score_moments`, found once per loaded model), the model's scores of that column or of its warm
+neighbours (:meth:`~recommender.models.base.Model.column_scores`), and the history term in closed
+form: an audience costs O(users × neighbours), not O(users × jobs).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from recommender.bundle.trained import TrainedModel
-from recommender.content.hybrid import HistoryStats
+from recommender.content.hybrid import HistoryStats, Hybrid
 from recommender.models.base import SCORE_BUDGET, FloatArray
 from recommender.ranking.topn import top_n
 
@@ -42,12 +48,14 @@ Scale = Literal["model", "list"]
 
 @dataclass(frozen=True)
 class _Prepared:
-    """What every audience of one loaded model shares, found on first use: with the hybrid,
-    each user's mean and deviation (0 read as 1) of the model's scores over the warm jobs and
-    the history term's statistics; the redirected pairs by job."""
+    """What every audience of one loaded model shares, found on first use: with content, the
+    hybrid that cold jobs inherit through (``cold_weight`` 1), each user's mean and deviation
+    (0 read as 1) of the model's scores over the warm jobs and the history term's statistics;
+    the redirected pairs by job."""
 
-    mean: NDArray[np.float64] | None
-    std: NDArray[np.float64] | None
+    hybrid: Hybrid | None
+    mean: NDArray[np.float64]
+    std: NDArray[np.float64]
     history: HistoryStats | None
     redirected: sp.csc_matrix
 
@@ -90,30 +98,35 @@ class AudienceScorer:
     def _prepare(self) -> _Prepared:
         trained = self.trained
         redirected = trained.redirected.tocsc()
-        hybrid = trained.hybrid
-        if hybrid is None:
-            return _Prepared(None, None, None, redirected)
+        info = trained.manifest.content
+        if trained.content is None or info is None:
+            none = np.zeros(0, dtype=np.float64)
+            return _Prepared(None, none, none, None, redirected)
         interactions = trained.interactions
+        hybrid = trained.hybrid
+        if hybrid is None or hybrid.params.cold_weight != 1.0:
+            cold = np.diff(interactions.tocsc().indptr) == 0
+            params = info.params.model_copy(update={"cold_weight": 1.0})
+            hybrid = Hybrid(trained.content, cold, params)
         mean, std = trained.model.score_moments(hybrid.warm, interactions)
         std = np.where(std == 0, 1.0, std)
-        return _Prepared(mean, std, hybrid.history_stats(interactions), redirected)
+        history = hybrid.history_stats(interactions)
+        return _Prepared(hybrid, mean, std, history, redirected)
 
     def scores(
         self, cols: IntArray, scale: Scale = "model"
     ) -> tuple[FloatArray, NDArray[np.bool_]]:
         """Every user row's score of each job column (``users × len(cols)``, float32) and which
-        columns inherit from warm neighbours; ``scale="list"`` gives the scores of the users'
-        own lists (:meth:`TrainedModel.user_scores`, to float32 rounding)."""
+        columns inherit from warm neighbours; ``scale="list"`` gives ``z`` (see the module
+        docstring), the lists' own scores where ``cold_weight`` is 1 or there is no content."""
         prepared = self._ready()
-        trained = self.trained
-        hybrid = trained.hybrid
-        if hybrid is None or prepared.mean is None or prepared.std is None:
-            raw = trained.model.column_scores(cols, trained.interactions)
-            return raw, np.zeros(cols.shape[0], dtype=bool)
+        model, interactions = self.trained.model, self.trained.interactions
+        hybrid = prepared.hybrid
+        if hybrid is None:
+            return model.column_scores(cols, interactions), np.zeros(cols.shape[0], dtype=bool)
         mean, std = prepared.mean[:, None], prepared.std[:, None]
         sources, mix, inherited = hybrid.column_mix(cols)
-        raw = trained.model.column_scores(sources, trained.interactions)
-        z = ((raw - mean) / std).astype(np.float32)
+        z = ((model.column_scores(sources, interactions) - mean) / std).astype(np.float32)
         listed: FloatArray = np.asarray(z @ mix, dtype=np.float32)
         if prepared.history is not None:
             listed += hybrid.history_columns(prepared.history, cols)
@@ -133,7 +146,7 @@ class AudienceScorer:
         """
         prepared = self._ready()
         n_users = self.trained.interactions.shape[0]
-        hybrid = self.trained.hybrid
+        hybrid = prepared.hybrid
         per_col = n_users * (1 + (hybrid.params.cold_neighbours if hybrid is not None else 0))
         step = max(1, SCORE_BUDGET // max(1, per_col))
         out: list[RankedAudience] = []

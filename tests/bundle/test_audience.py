@@ -1,8 +1,11 @@
 """A job's audience scores every user as their own list does: on the lists' scale the scores are
 the users' list scores of the job (warm and cold jobs, with and without the history term, every
-model); on the model's scale they are those scores times each user's deviation plus their mean."""
+model); on the model's scale they are those scores times each user's deviation plus their mean,
+a cold job's inherited as the lists inherit it at cold weight 1 whatever weight they use."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -16,7 +19,6 @@ from tests.content.conftest import cold_jobs, content_settings, sector_dataset
 from tests.models.conftest import model_settings
 
 NAMES = [name for name in MODEL_NAMES if name != "spark-als"]  # Spark's ALS: an ALS model
-WEIGHTS = [(1.0, 0.0), (2.0, 0.5), (0.0, 0.0)]
 
 
 @pytest.fixture(scope="module", params=NAMES)
@@ -32,43 +34,55 @@ def _every(trained: TrainedModel) -> tuple[np.ndarray, np.ndarray]:
     return users, np.arange(len(trained.jobs), dtype=np.int64)
 
 
-@pytest.mark.parametrize(("cold_weight", "history_weight"), WEIGHTS, ids=["cold", "both", "off"])
-def test_list_scale_is_the_users_list_scores(
-    trained: TrainedModel, cold_weight: float, history_weight: float
-) -> None:
-    served = served_with(trained, cold_weight=cold_weight, history_weight=history_weight)
+@pytest.mark.parametrize("history_weight", [0.0, 0.5], ids=["cold", "both"])
+def test_list_scale_is_the_users_list_scores(trained: TrainedModel, history_weight: float) -> None:
+    served = served_with(trained, cold_weight=1.0, history_weight=history_weight)
     users, jobs = _every(served)
     lists = served.user_scores(users, "none")
     got, inherited = AudienceScorer(served).scores(jobs, "list")
     assert got.shape == lists.shape and got.dtype == np.float32
     np.testing.assert_allclose(got, lists, rtol=1e-5, atol=2e-5)
     cold = served.jobs.rows(cold_jobs(), missing="error")
-    assert np.flatnonzero(inherited).tolist() == (sorted(cold.tolist()) if cold_weight else [])
+    assert np.flatnonzero(inherited).tolist() == sorted(cold.tolist())
     some = np.array([cold[0], 3, cold[0], 0], dtype=np.int64)  # any order, repeats too
     np.testing.assert_allclose(
         AudienceScorer(served).scores(some, "list")[0], lists[:, some], rtol=1e-5, atol=2e-5
     )
 
 
-@pytest.mark.parametrize(("cold_weight", "history_weight"), WEIGHTS, ids=["cold", "both", "off"])
+@pytest.mark.parametrize(
+    ("cold_weight", "history_weight"),
+    [(1.0, 0.0), (2.0, 0.5), (0.0, 0.0)],
+    ids=["cold", "both", "off"],
+)
 def test_model_scale_is_the_list_score_times_each_users_deviation_plus_mean(
     trained: TrainedModel, cold_weight: float, history_weight: float
 ) -> None:
     served = served_with(trained, cold_weight=cold_weight, history_weight=history_weight)
     users, jobs = _every(served)
-    lists = served.user_scores(users, "none")
-    got, _ = AudienceScorer(served).scores(jobs, "model")
+    got, inherited = AudienceScorer(served).scores(jobs, "model")
+    assert inherited.sum() == len(cold_jobs())  # whatever weight the lists give cold jobs
+    at_one = served_with(trained, cold_weight=1.0, history_weight=history_weight)
+    assert at_one.hybrid is not None
+    lists = at_one.user_scores(users, "none")
     raw = served.model.user_scores(users, served.interactions)
-    if served.hybrid is None:  # the lists are the model's raw scores: nothing to undo
-        np.testing.assert_allclose(got, raw, rtol=1e-5, atol=1e-5)
-        return
-    warm = served.hybrid.warm
+    warm = at_one.hybrid.warm
     mean = raw[:, warm].astype(np.float64).mean(axis=1, keepdims=True)
     std = raw[:, warm].astype(np.float64).std(axis=1, keepdims=True)
     std[std == 0] = 1.0
     np.testing.assert_allclose(got, mean + std * lists, rtol=1e-4, atol=1e-4)
     if history_weight == 0:  # a warm job's score is then the model's own
         np.testing.assert_allclose(got[:, warm], raw[:, warm], rtol=1e-4, atol=1e-4)
+
+
+def test_without_content_the_scores_are_the_models_and_the_lists(trained: TrainedModel) -> None:
+    plain = dataclasses.replace(trained, content=None)
+    users, jobs = _every(plain)
+    lists = plain.user_scores(users, "none")
+    for scale in ("model", "list"):
+        got, inherited = AudienceScorer(plain).scores(jobs, scale)
+        np.testing.assert_allclose(got, lists, rtol=1e-5, atol=1e-5)
+        assert not inherited.any()
 
 
 def test_top_leaves_out_the_redirected_and_the_excluded(trained: TrainedModel) -> None:
