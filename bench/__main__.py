@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench import (
+    audience,
     batch,
     content,
     evaluation,
@@ -42,6 +43,7 @@ BENCHMARKS: dict[str, Callable[[Context], Result]] = {
     "evaluation": evaluation.run,
     "quality": quality.run,
     "content": content.run,
+    "audience": audience.run,
 }
 DEFAULT_DATA = RESULTS / "data"
 
