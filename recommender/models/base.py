@@ -142,10 +142,27 @@ class Model(ABC):
         The default scores users in batches of about :data:`SCORE_BUDGET` floats; factor
         models override it in closed form.
         """
+        return self._moments_of(lambda rows: self.user_scores(rows, user_items), cols)
+
+    def comparable_moments(
+        self, cols: NDArray[np.int64], user_items: sp.csr_matrix
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+        """As :meth:`score_moments`, of scores comparable across users (for ranking the users
+        of a job: an audience), or None when the model's own scores are (the default: a factor,
+        neighbourhood or popularity model scores every user on one scale). A model whose
+        scores are standardised per user (a blend) gives those of another score."""
+        del cols, user_items
+        return None
+
+    def _moments_of(
+        self, scores_of: Callable[[NDArray[np.int64]], FloatArray], cols: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Each user row's mean and deviation over ``cols`` of ``scores_of(rows)``, scored in
+        batches of about :data:`SCORE_BUDGET` floats."""
         mean = np.empty(self.n_users, dtype=np.float64)
         std = np.empty(self.n_users, dtype=np.float64)
         for rows in self._row_batches():
-            part = self.user_scores(rows, user_items)[:, cols].astype(np.float64)
+            part = scores_of(rows)[:, cols].astype(np.float64)
             mean[rows] = part.mean(axis=1)
             std[rows] = part.std(axis=1)
         return mean, std

@@ -208,6 +208,16 @@ class ModelContract:
             np.testing.assert_allclose(mean, every[:, cols].mean(axis=1), rtol=1e-5, atol=1e-6)
             np.testing.assert_allclose(std, every[:, cols].std(axis=1), rtol=1e-4, atol=1e-6)
 
+    def test_comparable_moments_are_none_or_one_per_user(self, trained: TrainedModel) -> None:
+        """None: the model's own scores compare across users (every model but the blend)."""
+        got = trained.model.comparable_moments(rows([0, 6, 9]), trained.interactions)
+        if got is None:
+            assert self.kind != "blend"
+            return
+        mean, std = got
+        assert mean.shape == std.shape == (N_USERS,)
+        assert np.isfinite(mean).all() and (std >= 0).all()
+
     def test_held_out_job_of_own_block_ranks_first(self, trained: TrainedModel) -> None:
         """Each user saw all but one job of their block: that job is their best unseen one.
         A model that is not personalised gives every user the same scores instead."""
