@@ -3,23 +3,24 @@
 A user's list ranks :meth:`~recommender.bundle.trained.TrainedModel.user_scores`: the model's
 raw scores or, with the hybrid (:mod:`recommender.content.hybrid`), each row z-scored over the
 warm jobs, a cold job inheriting ``cold_weight`` times its warm neighbours' z-scores, plus the
-history term. An audience ranks users by that list score put back on the model's own scale,
-``μᵤ + σᵤ · z``, ``μᵤ`` and ``σᵤ`` the user's mean and deviation of the model's scores over the
-warm jobs: for a warm job (history term aside) the model's own score. Per user it orders jobs as
-their list does, and across users it keeps what the z-scores divide out: how strongly the model
-expects each user to engage at all. Ranking the z-scores themselves ("how far does the job stand
-out in this list") sent campaigns to users who rarely click anything: on the demo data's
-cold-jobs split their recall@100 of the test clickers was below the 100 most active users'
-(``python -m bench --only audience`` shows both).
+history term. An audience ranks users by that ``z`` put back on a scale comparable across users,
+``μᵤ + σᵤ · z``, ``μᵤ`` and ``σᵤ`` the user's mean and deviation over the warm jobs of the model's
+scores (for a warm job, history term aside, ``μᵤ + σᵤ · z`` is the model's own score). Per user it
+orders jobs as their list does; across users it keeps what ``z`` divides out: how strongly the
+model expects each user to engage at all. A blend standardises each user's row itself, so it
+gives ``μᵤ, σᵤ`` of another score (:meth:`~recommender.models.base.Model.comparable_moments`).
+Ranking ``z`` itself ("how far does the job stand out in this list") sent campaigns to users who
+rarely click anything: on the demo data's cold-jobs split it recalled fewer test clickers than
+the 100 most active users (``python -m bench --only audience`` shows both).
 
 A cold job (listed, embedded, no activity) always inherits from its warm neighbours with weights
 summing to 1 (``μᵤ + σᵤ · z`` is then the weighted mean of the user's model scores of those
 jobs), whatever ``cold_weight`` the lists use: that weight sets how cold jobs compete with warm
 ones inside a list (0: never), not who should hear of one. With ``cold_weight`` 1, the default,
-``z`` is the list's score exactly (to float32 rounding); without content vectors there is no
-``z``, and an audience ranks the model's raw scores, which are the lists'.
+``z`` is the list's score exactly (to float32 rounding). Without content vectors, ``z`` is taken
+over the jobs with activity, and the lists' scores are the model's raw scores.
 
-One column for every user takes each user's ``μᵤ, σᵤ`` (:meth:`~recommender.models.base.Model.
+One column for every user takes each user's moments (:meth:`~recommender.models.base.Model.
 score_moments`, found once per loaded model), the model's scores of that column or of its warm
 neighbours (:meth:`~recommender.models.base.Model.column_scores`), and the history term in closed
 form: an audience costs O(users × neighbours), not O(users × jobs).
@@ -49,13 +50,16 @@ Scale = Literal["model", "list"]
 @dataclass(frozen=True)
 class _Prepared:
     """What every audience of one loaded model shares, found on first use: with content, the
-    hybrid that cold jobs inherit through (``cold_weight`` 1), each user's mean and deviation
-    (0 read as 1) of the model's scores over the warm jobs and the history term's statistics;
-    the redirected pairs by job."""
+    hybrid that cold jobs inherit through (``cold_weight`` 1) and the history term's
+    statistics; each user's mean and deviation (0 read as 1) over the warm jobs of the model's
+    scores (for ``z``) and of the scores the model calls comparable across users (for ``μᵤ,
+    σᵤ``; the same but for a blend); the redirected pairs by job."""
 
     hybrid: Hybrid | None
     mean: NDArray[np.float64]
     std: NDArray[np.float64]
+    scale_mean: NDArray[np.float64]
+    scale_std: NDArray[np.float64]
     history: HistoryStats | None
     redirected: sp.csc_matrix
 
@@ -97,42 +101,59 @@ class AudienceScorer:
 
     def _prepare(self) -> _Prepared:
         trained = self.trained
-        redirected = trained.redirected.tocsc()
+        model, interactions = trained.model, trained.interactions
         info = trained.manifest.content
-        if trained.content is None or info is None:
-            none = np.zeros(0, dtype=np.float64)
-            return _Prepared(None, none, none, None, redirected)
-        interactions = trained.interactions
         hybrid = trained.hybrid
-        if hybrid is None or hybrid.params.cold_weight != 1.0:
-            cold = np.diff(interactions.tocsc().indptr) == 0
-            params = info.params.model_copy(update={"cold_weight": 1.0})
-            hybrid = Hybrid(trained.content, cold, params)
-        mean, std = trained.model.score_moments(hybrid.warm, interactions)
-        std = np.where(std == 0, 1.0, std)
-        history = hybrid.history_stats(interactions)
-        return _Prepared(hybrid, mean, std, history, redirected)
+        if trained.content is not None and info is not None:
+            if hybrid is None or hybrid.params.cold_weight != 1.0:
+                cold = np.diff(interactions.tocsc().indptr) == 0
+                params = info.params.model_copy(update={"cold_weight": 1.0})
+                hybrid = Hybrid(trained.content, cold, params)
+            warm = hybrid.warm
+        else:
+            hybrid = None
+            warm = np.flatnonzero(np.diff(interactions.tocsc().indptr) > 0).astype(np.int64)
+        mean, std = model.score_moments(warm, interactions)
+        comparable = model.comparable_moments(warm, interactions)
+        scale_mean, scale_std = (mean, std) if comparable is None else comparable
+        history = None if hybrid is None else hybrid.history_stats(interactions)
+        return _Prepared(
+            hybrid,
+            mean,
+            np.where(std == 0, 1.0, std),
+            scale_mean,
+            np.where(scale_std == 0, 1.0, scale_std),
+            history,
+            trained.redirected.tocsc(),
+        )
 
     def scores(
         self, cols: IntArray, scale: Scale = "model"
     ) -> tuple[FloatArray, NDArray[np.bool_]]:
         """Every user row's score of each job column (``users × len(cols)``, float32) and which
-        columns inherit from warm neighbours; ``scale="list"`` gives ``z`` (see the module
-        docstring), the lists' own scores where ``cold_weight`` is 1 or there is no content."""
+        columns inherit from warm neighbours; ``scale="list"`` gives the lists' scores (the
+        model's raw scores without content, else ``z``: see the module docstring)."""
         prepared = self._ready()
         model, interactions = self.trained.model, self.trained.interactions
         hybrid = prepared.hybrid
         if hybrid is None:
-            return model.column_scores(cols, interactions), np.zeros(cols.shape[0], dtype=bool)
-        mean, std = prepared.mean[:, None], prepared.std[:, None]
-        sources, mix, inherited = hybrid.column_mix(cols)
-        z = ((model.column_scores(sources, interactions) - mean) / std).astype(np.float32)
-        listed: FloatArray = np.asarray(z @ mix, dtype=np.float32)
-        if prepared.history is not None:
-            listed += hybrid.history_columns(prepared.history, cols)
-        if scale == "list":
-            return listed, inherited
-        return (mean + std * listed).astype(np.float32), inherited
+            raw = model.column_scores(cols, interactions)
+            inherited = np.zeros(cols.shape[0], dtype=bool)
+            if scale == "list":
+                return raw, inherited
+            z = (raw - prepared.mean[:, None]) / prepared.std[:, None]
+        else:
+            sources, mix, inherited = hybrid.column_mix(cols)
+            raw = model.column_scores(sources, interactions)
+            parts = ((raw - prepared.mean[:, None]) / prepared.std[:, None]).astype(np.float32)
+            listed: FloatArray = np.asarray(parts @ mix, dtype=np.float32)
+            if prepared.history is not None:
+                listed += hybrid.history_columns(prepared.history, cols)
+            if scale == "list":
+                return listed, inherited
+            z = listed.astype(np.float64)
+        scaled = prepared.scale_mean[:, None] + prepared.scale_std[:, None] * z
+        return scaled.astype(np.float32), inherited
 
     def top(
         self, cols: IntArray, n: int, excluded: Sequence[IntArray], scale: Scale = "model"

@@ -67,22 +67,42 @@ def test_model_scale_is_the_list_score_times_each_users_deviation_plus_mean(
     lists = at_one.user_scores(users, "none")
     raw = served.model.user_scores(users, served.interactions)
     warm = at_one.hybrid.warm
-    mean = raw[:, warm].astype(np.float64).mean(axis=1, keepdims=True)
-    std = raw[:, warm].astype(np.float64).std(axis=1, keepdims=True)
-    std[std == 0] = 1.0
+    mean, std = _scale(served, warm)
     np.testing.assert_allclose(got, mean + std * lists, rtol=1e-4, atol=1e-4)
-    if history_weight == 0:  # a warm job's score is then the model's own
+    if history_weight == 0 and served.model.kind != "blend":  # a warm job's own score
         np.testing.assert_allclose(got[:, warm], raw[:, warm], rtol=1e-4, atol=1e-4)
 
 
-def test_without_content_the_scores_are_the_models_and_the_lists(trained: TrainedModel) -> None:
+def _scale(trained: TrainedModel, warm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's mean and deviation over ``warm`` of the scores comparable across users: the
+    model's own, or those a blend names, found here from every user's whole row."""
+    model = trained.model
+    comparable = model.comparable_moments(warm, trained.interactions)
+    if comparable is None:
+        every = model.user_scores(np.arange(model.n_users), trained.interactions)[:, warm]
+        comparable = every.astype(np.float64).mean(axis=1), every.astype(np.float64).std(axis=1)
+    mean, std = comparable
+    return mean[:, None], np.where(std == 0, 1.0, std)[:, None]
+
+
+def test_without_content_the_list_scale_is_the_lists_and_the_model_scale_their_z(
+    trained: TrainedModel,
+) -> None:
     plain = dataclasses.replace(trained, content=None)
     users, jobs = _every(plain)
     lists = plain.user_scores(users, "none")
-    for scale in ("model", "list"):
-        got, inherited = AudienceScorer(plain).scores(jobs, scale)
-        np.testing.assert_allclose(got, lists, rtol=1e-5, atol=1e-5)
-        assert not inherited.any()
+    got, inherited = AudienceScorer(plain).scores(jobs, "list")
+    np.testing.assert_allclose(got, lists, rtol=1e-5, atol=1e-5)
+    assert not inherited.any()
+    warm = np.flatnonzero(plain.interactions.getnnz(axis=0) > 0)
+    part = lists[:, warm].astype(np.float64)
+    std = part.std(axis=1, keepdims=True)
+    z = (lists - part.mean(axis=1, keepdims=True)) / np.where(std == 0, 1.0, std)
+    mean, spread = _scale(plain, warm)
+    scaled = AudienceScorer(plain).scores(jobs, "model")[0]
+    np.testing.assert_allclose(scaled, mean + spread * z, rtol=1e-4, atol=1e-4)
+    if plain.model.comparable_moments(warm, plain.interactions) is None:
+        np.testing.assert_allclose(scaled, lists, rtol=1e-4, atol=1e-4)  # the model's own
 
 
 def test_top_leaves_out_the_redirected_and_the_excluded(trained: TrainedModel) -> None:
