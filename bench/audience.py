@@ -8,6 +8,7 @@ most active users and 100 random active users (seeded), with paired bootstrap in
 (:mod:`recommender.evaluation.audience`). Targets (issue 13): ≥ 2× the most active, ≥ 5× random,
 for cold jobs (their audience from their text) and warm jobs (the collaborative audience). The
 users ranked by their lists' own z-scores (the scale the audience does not rank by) are shown too.
+Then, with the same weights, the other models ``train`` may serve (not with ``--quick``).
 
 Speed: ``Recommender.users_for_jobs`` on the same model, in process with BLAS on one thread as the
 service holds it, for one job (50 jobs in turn) and for 100 jobs in one call, warm and cold; and
@@ -28,6 +29,14 @@ K = 100
 SEED = 42
 ROUNDS = 50
 BATCH = 100
+OTHER_MODELS = {
+    "blend": "blend (ALS 0.5 + EASE 0.5)",
+    "ease": "EASE",
+    "itemknn-bm25": "item-KNN (BM25)",
+    "rp3beta": "RP3beta",
+    "userknn": "user-KNN",
+}
+"""The other models an audience is measured for (not with ``--quick``), on ALS's weights."""
 
 
 def _settings(**params: Any) -> Any:
@@ -37,6 +46,35 @@ def _settings(**params: Any) -> Any:
     return settings.model_copy(
         update={"content": settings.content.model_copy(update={"enabled": True, **params})}
     )
+
+
+def _others(ctx: Context, split: Any, chosen: dict[str, float]) -> list[Row]:
+    """One row per other model and segment: the audience's recall against both baselines."""
+    from recommender.evaluation.audience import audience_recall
+    from recommender.evaluation.dataset import load_log
+    from recommender.evaluation.runner import fit_split
+    from recommender.recommender import Recommender
+
+    catalogue = load_log(ctx.data_dir, with_catalogue=True).catalogue
+    settings = _settings(**chosen)
+    rows = []
+    for name, label in OTHER_MODELS.items():
+        say(f"audience: {name} …")
+        trained = fit_split(split.train, settings, name, catalogue)
+        measured = audience_recall(Recommender(trained), split, settings, k=K, seed=SEED)
+        for segment, got in measured.items():
+            ours, active, drawn = (
+                got.mean(m) for m in ("audience", "most active", "random active")
+            )
+            rows.append(
+                Row(
+                    f"demo, cold-jobs split, {segment}: {label} with content, audience recall@{K}",
+                    f"{ours:.4f}",
+                    f"most active {active:.4f}, random active {drawn:.4f}",
+                    f"{ours / active:.2f}× most active (≥ 2), {ours / drawn:.1f}× random (≥ 5)",
+                )
+            )
+    return rows
 
 
 def _fitted(ctx: Context) -> tuple[Any, Any, Any, dict[str, float]]:
@@ -157,6 +195,8 @@ def run(ctx: Context) -> Result:
 
     say("audience: recall of the test clickers …")
     rows = _quality(Recommender(trained), split, settings, chosen)
+    if not ctx.quick:
+        rows += _others(ctx, split, chosen)
     say("audience: latency …")
     speed_rows, raw = _speed(trained)
     raw["chosen"] = chosen
