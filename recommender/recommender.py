@@ -48,10 +48,7 @@ class Recommendation:
 
     def as_pairs(self) -> list[dict[str, Any]]:
         """``[{"job_id": ..., "score": ...}, ...]``, the API's shape; scores to 6 decimals."""
-        scores = (np.rint(self.scores.astype(np.float64) * 1e6) / 1e6).tolist()
-        return [
-            {"job_id": j, "score": s} for j, s in zip(self.job_ids.tolist(), scores, strict=True)
-        ]
+        return _pairs("job_id", self.job_ids, self.scores)
 
 
 @dataclass(frozen=True)
@@ -64,10 +61,12 @@ class Audience:
 
     def as_pairs(self) -> list[dict[str, Any]]:
         """``[{"user_id": ..., "score": ...}, ...]``, the API's shape; scores to 6 decimals."""
-        scores = (np.rint(self.scores.astype(np.float64) * 1e6) / 1e6).tolist()
-        return [
-            {"user_id": u, "score": s} for u, s in zip(self.user_ids.tolist(), scores, strict=True)
-        ]
+        return _pairs("user_id", self.user_ids, self.scores)
+
+
+def _pairs(key: str, ids: NDArray[np.int64], scores: NDArray[np.float32]) -> list[dict[str, Any]]:
+    rounded = (np.rint(scores.astype(np.float64) * 1e6) / 1e6).tolist()
+    return [{key: i, "score": s} for i, s in zip(ids.tolist(), rounded, strict=True)]
 
 
 class Recommender:
