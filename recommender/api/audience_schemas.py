@@ -44,8 +44,9 @@ class UsersForJobsRequest(BaseModel):
 
 
 class UserScore(BaseModel):
-    """One user of an audience; a higher score is a likelier user (on the model's scale: the
-    job's score in the user's own list, times the spread of their list's scores, plus its mean)."""
+    """One user of an audience; a higher score is a likelier user. It is the job's score in the
+    user's own list put back on the model's scale (times the deviation of the user's model scores
+    over the jobs with activity, plus their mean), so scores compare within one audience."""
 
     user_id: int
     score: float
