@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench import (
+    audience,
     batch,
     content,
     evaluation,
@@ -44,6 +45,7 @@ BENCHMARKS: dict[str, Callable[[Context], Result]] = {
     "quality": quality.run,
     "content": content.run,
     "jobs": jobs.run,
+    "audience": audience.run,
 }
 DEFAULT_DATA = RESULTS / "data"
 

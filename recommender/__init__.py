@@ -16,11 +16,12 @@ from recommender.errors import RecommenderError
 from recommender.matrix import IdIndex, build_matrix
 from recommender.models.base import Model
 from recommender.models.registry import MODEL_NAMES, create_model
-from recommender.recommender import Recommendation, Recommender
+from recommender.recommender import Audience, Recommendation, Recommender
 from recommender.settings import Settings, get_settings
 
 __all__ = [
     "MODEL_NAMES",
+    "Audience",
     "Catalogue",
     "IdIndex",
     "Manifest",

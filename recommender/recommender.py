@@ -11,6 +11,7 @@ import numpy as np
 from anyio import to_thread
 from numpy.typing import NDArray
 
+from recommender.bundle.audience import AudienceScorer, Scale
 from recommender.bundle.listed import ListedJobs
 from recommender.bundle.trained import TrainedModel
 from recommender.content.params import ContentParams
@@ -48,10 +49,25 @@ class Recommendation:
 
     def as_pairs(self) -> list[dict[str, Any]]:
         """``[{"job_id": ..., "score": ...}, ...]``, the API's shape; scores to 6 decimals."""
-        scores = (np.rint(self.scores.astype(np.float64) * 1e6) / 1e6).tolist()
-        return [
-            {"job_id": j, "score": s} for j, s in zip(self.job_ids.tolist(), scores, strict=True)
-        ]
+        return _pairs("job_id", self.job_ids, self.scores)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """A job's ranked user ids with their scores, best first, and which path scored them."""
+
+    user_ids: NDArray[np.int64]
+    scores: NDArray[np.float32]
+    source: str
+
+    def as_pairs(self) -> list[dict[str, Any]]:
+        """``[{"user_id": ..., "score": ...}, ...]``, the API's shape; scores to 6 decimals."""
+        return _pairs("user_id", self.user_ids, self.scores)
+
+
+def _pairs(key: str, ids: NDArray[np.int64], scores: NDArray[np.float32]) -> list[dict[str, Any]]:
+    rounded = (np.rint(scores.astype(np.float64) * 1e6) / 1e6).tolist()
+    return [{key: i, "score": s} for i, s in zip(ids.tolist(), rounded, strict=True)]
 
 
 class Recommender:
@@ -65,7 +81,10 @@ class Recommender:
       with content vectors: the jobs whose text is nearest the profile, ``source="profile"``;
     * unknown user otherwise: the most popular jobs, ``source="popular"``;
     * a job: the most similar other jobs by the model's item similarity; a job with no activity
-      (cold: listed, never engaged with) by its text, ``source="content"``.
+      (cold: listed, never engaged with) by its text, ``source="content"``;
+    * a job's audience: the users whose own lists score it highest
+      (:mod:`recommender.bundle.audience`), those redirected to it left out; a cold job's
+      scores come from its warm neighbours by text, ``source="content"``.
 
     Each request goes one way down: history -> model scores (or the lists ranked after
     training) -> :attr:`pipeline` (:mod:`recommender.ranking.pipeline`): expired and excluded jobs
@@ -88,6 +107,7 @@ class Recommender:
         listed: ListedJobs | None = None,
         fresh: FreshEvents | None = None,
         listings_through: int = 0,
+        audiences: AudienceScorer | None = None,
     ) -> None:
         self.trained = trained
         self._listed = listed
@@ -106,6 +126,7 @@ class Recommender:
             if fresh is not None
             else FreshEvents(data.events_through, data.events_store, fresh_bytes)
         )
+        self.audiences = audiences if audiences is not None else AudienceScorer(trained)
         self.content: ContentScorer | None = None
         if trained.content is not None:
             info = trained.manifest.content
@@ -136,6 +157,7 @@ class Recommender:
             listed=self.listed,
             fresh=self.fresh,
             listings_through=max(self.listings_through, *(x.seq for x in listings)),
+            audiences=self.audiences.extended(trained),
         )
 
     def catch_up_listings(self, events: EventStore) -> Recommender:
@@ -372,9 +394,7 @@ class Recommender:
         """
         col = self.trained.jobs.row(job_id)
         if col is None:
-            if self.content is not None:
-                raise UnknownJobError(job_id, "no activity in the model and not in jobs.jsonl")
-            raise UnknownJobError(job_id)
+            raise self._unknown_job(job_id)
         ranking = self.pipeline.ranking(n, rules or Rules.at_now())
         if self.content is not None and self.content.is_cold(col):
             scores = self.content.similar_scores(col)
@@ -390,6 +410,42 @@ class Recommender:
         return Recommendation(
             job_ids=self.trained.jobs.ids_of(cols), scores=vals, source=self.trained.model.kind
         )
+
+    def users_for_jobs(
+        self, job_ids: Sequence[int], n: int, scale: Scale = "model"
+    ) -> list[Audience]:
+        """Each job's ``n`` users most likely to want it, in the given order: by their own
+        list's score of it on the model's scale (:mod:`recommender.bundle.audience`; ``scale``
+        ``"list"`` ranks the lists' scores as they are), leaving out users redirected to it (in
+        training or since). Only users the model has a row for are ranked.
+
+        Raises
+        ------
+        UnknownJobError
+            For the first job that is no column of the model, as :meth:`similar_jobs`.
+        """
+        cols, known = self.trained.jobs.lookup(np.asarray(job_ids, dtype=np.int64))
+        if not known.all():
+            raise self._unknown_job(int(np.asarray(job_ids)[~known][0]))
+        users = self.trained.users
+        excluded = []
+        for user_ids in self.fresh.redirected_to(job_ids):
+            rows, found = users.lookup(user_ids)
+            excluded.append(rows[found])
+        kind = self.trained.model.kind
+        return [
+            Audience(users.ids_of(got.rows), got.scores, CONTENT if got.inherited else kind)
+            for got in self.audiences.top(cols, n, excluded, scale)
+        ]
+
+    def _unknown_job(self, job_id: int) -> UnknownJobError:
+        if self.content is not None:
+            return UnknownJobError(job_id, "no activity in the model and not in jobs.jsonl")
+        return UnknownJobError(job_id)
+
+    async def users_for_jobs_async(self, job_ids: Sequence[int], n: int) -> list[Audience]:
+        """:meth:`users_for_jobs` from the event loop, in a worker thread (it scores every user)."""
+        return await to_thread.run_sync(partial(self.users_for_jobs, job_ids, n))
 
     async def recommend_async(
         self,

@@ -31,6 +31,8 @@ Job recommendations from what job-seekers were shown (impressions) and clicked t
 * **jobs_single_user**: which jobs this person should see next;
 * **jobs_multiple_users**: the same for up to 1,000 people at once;
 * **find_similar_jobs**: which jobs are like this one;
+* **users_for_job(s)**: who should hear about this job (or each of up to 100): the users most
+  likely to want it, for a campaign;
 * **events**: record impressions and redirects as they happen (a 2xx means they are committed).
 
 A user the model does not know gets the most popular jobs (`"source": "popular"`).

@@ -22,6 +22,7 @@ Everything is numpy over the bundle's arrays.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -42,6 +43,18 @@ def _z_over(scores: FloatArray, cols: NDArray[np.int64]) -> FloatArray:
     std[std == 0] = 1.0
     out: FloatArray = ((scores - mean) / std).astype(np.float32)
     return out
+
+
+@dataclass(frozen=True)
+class HistoryStats:
+    """Every user's normalised history vector (float32, users × dimensions), the mean and
+    deviation of its cosines with all jobs (float64; a deviation of 0 is 1, as in the z-scores)
+    and the weight of their history term."""
+
+    users: FloatArray
+    mean: NDArray[np.float64]
+    std: NDArray[np.float64]
+    weight: FloatArray
 
 
 class Hybrid:
@@ -124,15 +137,85 @@ class Hybrid:
             z += self._history_term(histories)
         return z
 
-    def _history_term(self, histories: sp.csr_matrix) -> FloatArray:
+    @property
+    def n_jobs(self) -> int:
+        """The job columns this hybrid covers."""
+        return int(self._vectors.shape[0])
+
+    @property
+    def vectors(self) -> FloatArray:
+        """Every job column's text vector (do not modify)."""
+        return self._vectors
+
+    @property
+    def warm(self) -> NDArray[np.int64]:
+        """The job columns with activity: each row's z-scores are taken over these."""
+        return self._warm
+
+    def column_mix(
+        self, cols: NDArray[np.int64]
+    ) -> tuple[NDArray[np.int64], sp.csr_matrix, NDArray[np.bool_]]:
+        """How :meth:`blend`'s z-scores of the job columns ``cols`` are made from the z-scores
+        of other columns, for scoring a few columns for every user (a job's audience).
+
+        Returns ``sources`` (sorted job columns), a float32 ``sources × cols`` matrix ``mix``
+        with ``z[:, cols] == z[:, sources] @ mix``, and which of ``cols`` inherit from their
+        warm neighbours (cold, embedded, ``cold_weight`` above 0) rather than being their own.
+        """
+        inherits = np.zeros(cols.shape[0], dtype=bool)
+        at = np.zeros(cols.shape[0], dtype=np.int64)
+        if self._cold.shape[0] and self.params.cold_weight > 0:
+            at = np.minimum(np.searchsorted(self._cold, cols), self._cold.shape[0] - 1)
+            inherits = self._cold[at] == cols
+        rows = self._inherit[at[inherits]]  # inherited columns' weights over the warm jobs
+        own = np.flatnonzero(~inherits)
+        from_cols = np.concatenate([cols[own], self._warm[rows.indices]])
+        to_cols = np.concatenate([own, np.repeat(np.flatnonzero(inherits), np.diff(rows.indptr))])
+        weights = np.concatenate([np.ones(own.shape[0], np.float32), rows.data]).astype(np.float32)
+        sources, source_of = np.unique(from_cols, return_inverse=True)
+        mix = sp.csr_matrix(
+            (weights, (source_of.ravel(), to_cols)), shape=(sources.shape[0], cols.shape[0])
+        )
+        return sources.astype(np.int64), mix, inherits
+
+    def history_stats(self, histories: sp.csr_matrix) -> HistoryStats | None:
+        """What :meth:`history_columns` needs of the users with these ``histories`` (all rows of
+        the model), or None when ``history_weight`` is 0."""
+        if self.params.history_weight <= 0:
+            return None
+        users = self._user_vectors(histories)
+        jobs = self._vectors.astype(np.float64)
+        centre = jobs.mean(axis=0)
+        covariance = (jobs - centre).T @ (jobs - centre) / max(1, jobs.shape[0])
+        wide = users.astype(np.float64)
+        std = np.sqrt(np.maximum(np.einsum("ud,de,ue->u", wide, covariance, wide), 0.0))
+        std[std == 0] = 1.0
+        return HistoryStats(users, wide @ centre, std, self._history_weights(histories))
+
+    def history_columns(self, stats: HistoryStats, cols: NDArray[np.int64]) -> FloatArray:
+        """The history term :meth:`blend` adds to the columns ``cols``, for every user of
+        ``stats``: their cosines with these jobs, z-scored over all jobs in closed form (the
+        mean cosine is the cosine with the mean job vector, the variance ``uᵀ C u``)."""
+        cosine = (stats.users @ self._vectors[cols].T).astype(np.float64)
+        z = (cosine - stats.mean[:, None]) / stats.std[:, None]
+        out: FloatArray = (z * stats.weight[:, None]).astype(np.float32)
+        return out
+
+    def _user_vectors(self, histories: sp.csr_matrix) -> FloatArray:
         users = np.asarray(histories @ self._vectors, dtype=np.float32)
         norms = np.linalg.norm(users, axis=1, keepdims=True)
-        users = np.divide(users, norms, out=np.zeros_like(users), where=norms > 0)
-        cosine = users @ self._vectors.T
-        z = _z_over(cosine.astype(np.float32), np.arange(cosine.shape[1], dtype=np.int64))
+        out: FloatArray = np.divide(users, norms, out=np.zeros_like(users), where=norms > 0)
+        return out
+
+    def _history_weights(self, histories: sp.csr_matrix) -> FloatArray:
         n = np.diff(histories.indptr).astype(np.float32)
         shrink = np.float32(self.params.history_shrink)
-        weight = np.float32(self.params.history_weight) * shrink / (shrink + n)
+        weight: FloatArray = np.float32(self.params.history_weight) * shrink / (shrink + n)
         weight[n == 0] = 0.0
-        out: FloatArray = (z * weight[:, None]).astype(np.float32)
+        return weight
+
+    def _history_term(self, histories: sp.csr_matrix) -> FloatArray:
+        cosine = self._user_vectors(histories) @ self._vectors.T
+        z = _z_over(cosine.astype(np.float32), np.arange(cosine.shape[1], dtype=np.int64))
+        out: FloatArray = (z * self._history_weights(histories)[:, None]).astype(np.float32)
         return out

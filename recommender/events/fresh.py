@@ -12,6 +12,10 @@ Memory is a cache: the events are durable in the store. Users past the byte budg
 least recently used first, and reloaded from the store (by the store's index on users) when
 asked for again; a fixed bitmap remembers who may have been evicted, so a user with no events
 never costs a store read.
+
+Redirects are also kept by job (:meth:`FreshEvents.redirected_to`: who was redirected to a job
+since the model, for its audience), 16 bytes per new (user, job) pair with a redirect, outside
+the budget and never evicted: redirects are the rare event, and the next model takes them in.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import contextlib
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,6 +108,8 @@ class FreshEvents:
         self._held = 0
         self._evicted: NDArray[np.uint8] | None = None  # a bit per hash slot, once one is
         self._count = 0
+        # (job ids sorted, their user ids) per batch with redirects; replaced whole on update
+        self._redirects: tuple[tuple[NDArray[np.int64], NDArray[np.int64]], ...] = ()
 
     @property
     def through(self) -> int:
@@ -122,6 +129,24 @@ class FreshEvents:
     def held_bytes(self) -> int:
         """The estimated memory the users' events take."""
         return self._held
+
+    @property
+    def redirect_bytes(self) -> int:
+        """The memory the redirects kept by job take."""
+        return sum(jobs.nbytes + users.nbytes for jobs, users in self._redirects)
+
+    def redirected_to(self, job_ids: Sequence[int]) -> list[NDArray[np.int64]]:
+        """For each job id, the ids of the users redirected to it by the events taken in
+        (sorted, unique; evicted users included)."""
+        pieces = self._redirects
+        out: list[NDArray[np.int64]] = []
+        for job in job_ids:
+            found = [
+                users[np.searchsorted(jobs, job, "left") : np.searchsorted(jobs, job, "right")]
+                for jobs, users in pieces
+            ]
+            out.append(np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64))
+        return out
 
     def get(self, user_id: int) -> UserEvents | None:
         """The user's events newer than the model, or None: a dict lookup, or a read of the
@@ -244,6 +269,22 @@ class FreshEvents:
         slots = _slots(np.array(gone, dtype=np.int64))
         np.bitwise_or.at(self._evicted, slots >> 3, (1 << (slots & 7)).astype(np.uint8))
 
+    def _keep_redirects(self, jobs: NDArray[np.int64], users: NDArray[np.int64]) -> None:
+        """Add (job, user) redirect pairs to :meth:`redirected_to`'s pieces; past
+        :data:`MAX_PIECES` pieces, they are merged into one (repeated pairs dropped)."""
+        if jobs.shape[0] == 0:
+            return
+        pieces = (*self._redirects, _by_job(jobs, users))
+        if len(pieces) > MAX_PIECES:
+            every = np.unique(
+                np.stack(
+                    [np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces])]
+                ),
+                axis=1,
+            )
+            pieces = (_by_job(every[0], every[1]),)
+        self._redirects = pieces
+
     def _add(self, rows: EventRows) -> None:
         """Count the batch per (user, job) in one vectorised pass, then hand each user a piece
         (a user who may have been evicted is left to be reloaded whole from the store)."""
@@ -257,6 +298,7 @@ class FreshEvents:
         redirects = np.add.reduceat(redirect.astype(np.float64), pair)
         impressions = np.diff(np.r_[pair, users.shape[0]]).astype(np.float64) - redirects
         pair_users, pair_jobs = users[pair], jobs[pair]
+        self._keep_redirects(pair_jobs[redirects > 0], pair_users[redirects > 0])
         first = np.flatnonzero(np.r_[True, pair_users[1:] != pair_users[:-1]])
         last = np.r_[first[1:], pair_users.shape[0]]
         starting = pair_users[first]
@@ -280,6 +322,13 @@ class FreshEvents:
         self._count += int(new.sum())
         self._through = int(rows.ids[new][-1])
         self._evict()
+
+
+def _by_job(
+    jobs: NDArray[np.int64], users: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    order = np.lexsort((users, jobs))
+    return jobs[order], users[order]
 
 
 def _size(piece: UserEvents) -> int:

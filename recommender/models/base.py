@@ -1,7 +1,8 @@
 """The one small interface every model sits behind.
 
 A model learns from a users × jobs CSR matrix of confidences and then scores, for given user rows,
-every job column; and, for a job column, every other job by similarity. It knows rows and columns
+every job column (and, for a job's audience, every user row for given job columns); and, for a
+job column, every other job by similarity. It knows rows and columns
 only: ids, filtering and fallbacks belong to :class:`recommender.recommender.Recommender`.
 """
 
@@ -25,6 +26,8 @@ FloatArray = NDArray[np.float32]
 ParamsT = TypeVar("ParamsT", bound=BaseModel)
 Progress = Callable[[int, float | None], None]
 """Called after each training iteration with (iterations done, training loss or None)."""
+SCORE_BUDGET = 1 << 23
+"""Scores (float32) a batch of users × jobs may hold when every user is scored: 32 MiB."""
 
 
 class Model(ABC):
@@ -117,6 +120,59 @@ class Model(ABC):
         if not self.scores_histories:
             return None
         return self.user_scores(np.arange(history.shape[0], dtype=np.int64), history)
+
+    def column_scores(self, cols: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
+        """Every user row's score of each given job column: ``(n_users, len(cols))``, column
+        ``i`` being column ``cols[i]`` of :meth:`user_scores` over all rows (a job's audience).
+
+        The default scores users in batches of about :data:`SCORE_BUDGET` floats and keeps the
+        asked columns; models that can score a few columns directly override it.
+        """
+        out = np.empty((self.n_users, cols.shape[0]), dtype=np.float32)
+        for rows in self._row_batches():
+            out[rows] = self.user_scores(rows, user_items)[:, cols]
+        return out
+
+    def score_moments(
+        self, cols: NDArray[np.int64], user_items: sp.csr_matrix
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Each user row's mean and (population) standard deviation of its :meth:`user_scores`
+        over the job columns ``cols``, in float64: what a row's z-scores over those jobs use.
+
+        The default scores users in batches of about :data:`SCORE_BUDGET` floats; factor
+        models override it in closed form.
+        """
+        return self._moments_of(lambda rows: self.user_scores(rows, user_items), cols)
+
+    def comparable_moments(
+        self, cols: NDArray[np.int64], user_items: sp.csr_matrix
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+        """As :meth:`score_moments`, of scores comparable across users (for ranking the users
+        of a job: an audience), or None when the model's own scores are (the default: a factor,
+        neighbourhood or popularity model scores every user on one scale). A model whose
+        scores are standardised per user (a blend) gives those of another score."""
+        del cols, user_items
+        return None
+
+    def _moments_of(
+        self, scores_of: Callable[[NDArray[np.int64]], FloatArray], cols: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Each user row's mean and deviation over ``cols`` of ``scores_of(rows)``, scored in
+        batches of about :data:`SCORE_BUDGET` floats."""
+        mean = np.empty(self.n_users, dtype=np.float64)
+        std = np.empty(self.n_users, dtype=np.float64)
+        for rows in self._row_batches():
+            part = scores_of(rows)[:, cols].astype(np.float64)
+            mean[rows] = part.mean(axis=1)
+            std[rows] = part.std(axis=1)
+        return mean, std
+
+    def _row_batches(self) -> list[NDArray[np.int64]]:
+        step = max(1, SCORE_BUDGET // max(1, self.n_items))
+        return [
+            np.arange(start, min(start + step, self.n_users), dtype=np.int64)
+            for start in range(0, self.n_users, step)
+        ]
 
     def explain(
         self, history: sp.csr_matrix, item_rows: NDArray[np.int64], top: int

@@ -130,6 +130,7 @@ class BlendModel(Model):
         self.weights = np.asarray(params.weights, dtype=np.float32)
         self._similar = params.components.index(params.similar_component)
         self.scores_histories = all(m.scores_histories for m, _w in self._weighted())
+        self._moments: tuple[sp.csr_matrix, list[tuple[NDArray[Any], NDArray[Any]]]] | None = None
 
     def fit(
         self,
@@ -185,6 +186,51 @@ class BlendModel(Model):
     def user_scores(self, user_rows: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
         """The weighted sum of the components' standardised scores."""
         return self._blend([(m.user_scores(user_rows, user_items), w) for m, w in self._weighted()])
+
+    def column_scores(self, cols: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
+        """The weighted sum of the components' column scores, each standardised by the user's
+        mean and deviation over all jobs (:meth:`Model.score_moments`, found once per
+        ``user_items`` and kept), as :func:`standardize_rows` does to a whole row."""
+        total = np.zeros((self.n_users, cols.shape[0]), dtype=np.float32)
+        moments = self._component_moments(user_items)
+        for (model, weight), (mean, std) in zip(self._weighted(), moments, strict=True):
+            part = model.column_scores(cols, user_items) - mean.astype(np.float32)[:, None]
+            part *= (1.0 / np.maximum(std, STD_FLOOR)).astype(np.float32)[:, None]
+            total += weight * part
+        return total
+
+    def _component_moments(
+        self, user_items: sp.csr_matrix
+    ) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
+        """Each weighted component's per-user mean and deviation over all jobs, found once per
+        ``user_items`` and kept."""
+        cached = self._moments
+        if cached is None or cached[0] is not user_items:
+            every = np.arange(self.n_items, dtype=np.int64)
+            moments = [m.score_moments(every, user_items) for m, _w in self._weighted()]
+            cached = self._moments = (user_items, moments)
+        return cached[1]
+
+    def comparable_moments(
+        self, cols: NDArray[np.int64], user_items: sp.csr_matrix
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Those of ``Σ weight · component score / the component's deviation over every user
+        and job``: the blend standardises each user's row, which levels what the components
+        say across users (how strongly each is expected to engage at all); one deviation per
+        component puts them on one scale and keeps it."""
+        spreads = []
+        for mean, std in self._component_moments(user_items):
+            variance = float(np.mean(std**2 + mean**2) - np.mean(mean) ** 2)
+            spreads.append(math.sqrt(variance) if variance > 0 else 1.0)
+        weighted = self._weighted()
+
+        def scores_of(rows: NDArray[np.int64]) -> FloatArray:
+            total = np.zeros((rows.shape[0], self.n_items), dtype=np.float32)
+            for (model, weight), spread in zip(weighted, spreads, strict=True):
+                total += np.float32(weight / spread) * model.user_scores(rows, user_items)
+            return total
+
+        return self._moments_of(scores_of, cols)
 
     def history_scores(
         self, history: sp.csr_matrix, own_rows: NDArray[np.int64]

@@ -47,6 +47,15 @@ class ItemItemModel(Model):
         scores: FloatArray = np.asarray(dense, dtype=np.float32)
         return scores
 
+    def column_scores(self, cols: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
+        """Every user's history times the columns' weights: ``X @ W[:, cols]``."""
+        weights = self.item_weights()
+        taken = weights[:, cols]
+        product = user_items.astype(np.float32, copy=False) @ taken
+        dense = product.toarray() if sp.issparse(product) else product
+        scores: FloatArray = np.asarray(dense, dtype=np.float32)
+        return scores
+
     def _users_array(self) -> NDArray[np.int64]:
         return np.array([self._n_users], dtype=np.int64)
 

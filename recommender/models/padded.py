@@ -96,6 +96,30 @@ class PaddedModel(Model):
         got = iter(self.base.explain(own, item_rows[known], top) if known.any() else [])
         return [next(got) if is_known else [] for is_known in known.tolist()]
 
+    def column_scores(self, cols: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
+        """The base model's scores of its own columns, 0 for the appended jobs."""
+        known = cols < self.base.n_items
+        out = np.zeros((self.n_users, cols.shape[0]), dtype=np.float32)
+        if known.any():
+            out[:, known] = self.base.column_scores(cols[known], self._own(user_items))
+        return out
+
+    def score_moments(
+        self, cols: NDArray[np.int64], user_items: sp.csr_matrix
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The base model's, over its own columns (the warm jobs an audience asks for are)."""
+        if (cols >= self.base.n_items).any():
+            return super().score_moments(cols, user_items)
+        return self.base.score_moments(cols, self._own(user_items))
+
+    def comparable_moments(
+        self, cols: NDArray[np.int64], user_items: sp.csr_matrix
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+        """The base model's, over its own columns."""
+        if (cols >= self.base.n_items).any():
+            return super().comparable_moments(cols, user_items)
+        return self.base.comparable_moments(cols, self._own(user_items))
+
     def similar_scores(self, item_rows: NDArray[np.int64]) -> FloatArray:
         """The base model's similarities; -inf to and from the appended jobs."""
         known = item_rows < self.base.n_items

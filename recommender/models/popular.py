@@ -59,6 +59,10 @@ class PopularityModel(Model):
         del user_items  # the same for everyone
         return np.tile(self.popularity, (user_rows.shape[0], 1))
 
+    def column_scores(self, cols: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
+        del user_items  # the same for everyone
+        return np.tile(self.popularity[cols], (self._n_users, 1))
+
     def similar_scores(self, item_rows: NDArray[np.int64]) -> FloatArray:
         """The popularity scaled to [0, 1] for every query job (there is no similarity here)."""
         if self._scaled is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -65,6 +65,7 @@ class UserKNNModel(Model):
         self._users_normed_t: sp.csr_matrix | None = None
         self._items_normed: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
         self._users_per_item: NDArray[np.int64] | None = None
+        self._all_neighbours: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
 
     def fit(
         self,
@@ -87,6 +88,7 @@ class UserKNNModel(Model):
         self._users_normed_t = None
         self._items_normed = None
         self._users_per_item = None
+        self._all_neighbours = None
 
     @property
     def n_users(self) -> int:
@@ -105,14 +107,33 @@ class UserKNNModel(Model):
         return self._scores(history, own_rows)
 
     def _scores(self, history: sp.csr_matrix, own_rows: NDArray[np.int64]) -> FloatArray:
+        scores = np.zeros((history.shape[0], self.n_items), dtype=np.float32)
+        for start, stop, weights in self._neighbours(history, own_rows):
+            scores[start:stop] = (weights @ self.user_items).toarray()
+        return scores
+
+    def _neighbours(
+        self, history: sp.csr_matrix, own_rows: NDArray[np.int64]
+    ) -> Iterator[tuple[int, int, sp.csr_matrix]]:
+        """Each batch of history rows with its users' neighbour weights (rows × stored users)."""
         if self._users_normed_t is None:
             self._users_normed_t = normalize_sparse_rows(self.user_items).T.tocsr()
         history = normalize_sparse_rows(history)
-        scores = np.zeros((history.shape[0], self.n_items), dtype=np.float32)
         for start, stop in self._batches(history):
             sims = history[start:stop] @ self._users_normed_t
-            weights = _nearest(sims, own_rows[start:stop], self.knn_params.neighbours)
-            scores[start:stop] = (weights @ self.user_items).toarray()
+            yield start, stop, _nearest(sims, own_rows[start:stop], self.knn_params.neighbours)
+
+    def column_scores(self, cols: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
+        """Every user's neighbour weights times the columns of the fitted matrix; the weights
+        (``neighbours`` per user) are found once per ``user_items`` and kept."""
+        cached = self._all_neighbours
+        if cached is None or cached[0] is not user_items:
+            rows = np.arange(self.n_users, dtype=np.int64)
+            parts = [w for _, _, w in self._neighbours(take_rows(user_items, rows), rows)]
+            weights = sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, 0))
+            cached = self._all_neighbours = (user_items, weights)
+        columns = self.user_items[:, cols]
+        scores: FloatArray = np.asarray((cached[1] @ columns).toarray(), dtype=np.float32)
         return scores
 
     def _batches(self, history: sp.csr_matrix) -> list[tuple[int, int]]:

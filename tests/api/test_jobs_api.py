@@ -214,3 +214,14 @@ def test_a_reload_posts_the_new_and_changed_jobs_of_jobs_jsonl(
     bad = client.post("/admin/jobs/reload", headers=ADMIN)
     assert bad.status_code == 409
     assert "jobs.jsonl" in bad.text and "description" in bad.text
+
+
+def test_a_posted_job_has_an_audience_of_the_users_it_matches(client: TestClient) -> None:
+    client.post("/recommend/users_for_job/", json={"job_id": 2000, "n": 5})  # statistics found
+    client.post("/jobs", json={"jobs": [_finance_job()]}, headers=ADMIN)
+    response = client.post("/recommend/users_for_job/", json={"job_id": NEW_JOB, "n": 10})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["source"] == "content"
+    assert {u["user_id"] for u in body["users"]} <= set(FINANCE_USERS)
+    assert len(body["users"]) == 10

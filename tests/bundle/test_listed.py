@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from recommender.bundle.audience import AudienceScorer
 from recommender.bundle.listed import ListedJobs
 from recommender.bundle.trained import TrainedModel
 from recommender.content.hybrid import Hybrid
@@ -75,3 +76,16 @@ def test_a_change_to_a_known_job_moves_no_column(trained: TrainedModel) -> None:
     assert view.job_meta is not None
     assert view.job_meta.expires_at[0] == 978_307_200 * 1_000_000
     assert view.user_top is trained.user_top  # still valid: expiry is applied at request time
+
+
+def test_an_extended_audience_scorer_scores_as_one_built_on_the_view(
+    trained: TrainedModel,
+) -> None:
+    base = AudienceScorer(trained)
+    base.prepare()
+    view = ListedJobs(trained).apply([_job(5001), _job(5002, "software")])
+    cols = np.array([0, len(trained.jobs), len(trained.jobs) + 1], dtype=np.int64)
+    got, inherited = base.extended(view).scores(cols)
+    want, want_inherited = AudienceScorer(view).scores(cols)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert inherited.tolist() == want_inherited.tolist() == [False, True, True]

@@ -16,7 +16,7 @@ from recommender.data.dataset import Dataset
 from recommender.data.funnel import ScoringRule
 from recommender.errors import ExplainUnsupportedError
 from recommender.events import Event, SQLiteEventStore
-from recommender.events.fresh import PIECE_BYTES, FreshEvents, UserEvents
+from recommender.events.fresh import MAX_PIECES, PIECE_BYTES, FreshEvents, UserEvents
 from recommender.events.history import full_history
 from recommender.recommender import RECALCULATED, Recommender
 from recommender.settings import Settings
@@ -267,3 +267,32 @@ def test_an_evicted_user_with_newer_events_keeps_them_all(store: SQLiteEventStor
     assert got.job_ids.tolist() == [1000, 1002]
     assert got.impressions.tolist() == [1.0, 0.0] and got.redirects.tolist() == [1.0, 1.0]
     assert fresh.may_have(1) and not fresh.may_have(3)
+
+
+def test_redirects_are_kept_by_job_evicted_users_included(store: SQLiteEventStore) -> None:
+    """Who was redirected to a job since the model (its audience leaves them out): every
+    redirect, from many posts (merged past MAX_PIECES), after eviction too; impressions never."""
+    fresh = FreshEvents(max_bytes=PIECE_BYTES + 100)  # room for one user: the rest are evicted
+    assert fresh.redirected_to([1000])[0].tolist() == [] and fresh.redirect_bytes == 0
+    for post in range(2 * MAX_PIECES + 1):
+        user = 100 + post
+        store.append(
+            [
+                Event(user, 1000 + post % 3, "redirect"),
+                Event(user, 1000 + post % 3, "redirect"),  # a pair once, however many
+                Event(user, 2000, "impression"),
+            ]
+        )
+        fresh.catch_up(store)
+    store.append([Event(100, 1001, "redirect")])
+    fresh.catch_up(store)
+    got = [ids.tolist() for ids in fresh.redirected_to([1000, 1001, 1002, 2000, 7])]
+    posts = range(2 * MAX_PIECES + 1)
+    assert got == [
+        [100 + p for p in posts if p % 3 == 0],
+        [100, *(100 + p for p in posts if p % 3 == 1)],
+        [100 + p for p in posts if p % 3 == 2],
+        [],
+        [],
+    ]
+    assert fresh.users == 1 and 0 < fresh.redirect_bytes <= 16 * 2 * (2 * MAX_PIECES + 2)

@@ -185,6 +185,39 @@ class ModelContract:
                     model.user_scores(own, trained.interactions),
                 )
 
+    @pytest.mark.parametrize("cols", [*ITEM_SETS, [6, 0, 6]], ids=["two", "one", "all", "repeat"])
+    def test_column_scores_are_the_columns_of_every_users_scores(
+        self, trained: TrainedModel, cols: list[int]
+    ) -> None:
+        """A job's audience scores every user for a few columns: the same scores as the
+        users' own rows, in the order asked."""
+        model = trained.model
+        every = model.user_scores(rows(model.n_users), trained.interactions)
+        got = model.column_scores(rows(cols), trained.interactions)
+        assert got.shape == (N_USERS, len(cols))
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, every[:, cols], rtol=1e-5, atol=1e-6)
+
+    def test_score_moments_are_each_users_mean_and_deviation(self, trained: TrainedModel) -> None:
+        model = trained.model
+        every = model.user_scores(rows(model.n_users), trained.interactions).astype(np.float64)
+        for cols in ([1, 2, 3, 8], list(range(N_ITEMS))):
+            mean, std = model.score_moments(rows(cols), trained.interactions)
+            assert mean.shape == std.shape == (N_USERS,)
+            assert mean.dtype == std.dtype == np.float64
+            np.testing.assert_allclose(mean, every[:, cols].mean(axis=1), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(std, every[:, cols].std(axis=1), rtol=1e-4, atol=1e-6)
+
+    def test_comparable_moments_are_none_or_one_per_user(self, trained: TrainedModel) -> None:
+        """None: the model's own scores compare across users (every model but the blend)."""
+        got = trained.model.comparable_moments(rows([0, 6, 9]), trained.interactions)
+        if got is None:
+            assert self.kind != "blend"
+            return
+        mean, std = got
+        assert mean.shape == std.shape == (N_USERS,)
+        assert np.isfinite(mean).all() and (std >= 0).all()
+
     def test_held_out_job_of_own_block_ranks_first(self, trained: TrainedModel) -> None:
         """Each user saw all but one job of their block: that job is their best unseen one.
         A model that is not personalised gives every user the same scores instead."""

@@ -264,3 +264,19 @@ def test_the_blend_is_configured_from_an_env_file(tmp_path: Path) -> None:
 
 def test_the_default_blend_is_als_and_ease_half_each() -> None:
     assert Settings().blend == BlendParams(components=("als", "ease"), weights=(0.5, 0.5))
+
+
+def test_comparable_moments_are_those_of_the_components_on_one_global_scale() -> None:
+    """A blend's scores are z-scores per user; for an audience it names the weighted sum of
+    its components' scores, each over its deviation across every user and job, which keeps
+    how the users differ (each blend row alone would not)."""
+    blend = _blend(("als", "ease"), (0.25, 0.75))
+    matrix = random_matrix()
+    users, jobs = _rows(blend.n_users), np.array([1, 4, 5, 9], dtype=np.int64)
+    parts = [m.user_scores(users, matrix).astype(np.float64) for m in blend.components]
+    summed = sum(w * p / p.std() for w, p in zip((0.25, 0.75), parts, strict=True))
+    assert isinstance(summed, np.ndarray)
+    got = blend.comparable_moments(jobs, matrix)
+    np.testing.assert_allclose(got[0], summed[:, jobs].mean(axis=1), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(got[1], summed[:, jobs].std(axis=1), rtol=1e-4, atol=1e-6)
+    assert ALSModel(model_settings("als").als, seed=SEED).comparable_moments(jobs, matrix) is None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from recommender.api.routes import admin, events, jobs, model, recommend
+from recommender.api.routes import admin, audience, events, jobs, model, recommend
 
 
 def add_routes(app: FastAPI) -> None:
@@ -17,5 +17,5 @@ def add_routes(app: FastAPI) -> None:
     FastAPI's ``include_router`` wraps a router in another matching layer that cost ~10% of the
     single-user endpoint's throughput, so the routes go straight onto the application.
     """
-    for module in (recommend, events, jobs, model, admin):
+    for module in (recommend, audience, events, jobs, model, admin):
         module.routes.add_to(app)
