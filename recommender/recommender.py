@@ -152,12 +152,14 @@ class Recommender:
         if not listings:
             return self
         trained = self.listed.apply([listing.record for listing in listings])
+        audiences = self.audiences.extended(trained)
+        self.listed.rank_ahead(audiences.list_scores)
         return Recommender(
             trained,
             listed=self.listed,
             fresh=self.fresh,
             listings_through=max(self.listings_through, *(x.seq for x in listings)),
-            audiences=self.audiences.extended(trained),
+            audiences=audiences,
         )
 
     def catch_up_listings(self, events: EventStore) -> Recommender:

@@ -182,6 +182,25 @@ class AudienceScorer:
         scaled = prepared.scale_mean[:, None] + prepared.scale_std[:, None] * z
         return scaled.astype(np.float32), inherited
 
+    def list_scores(self, cols: IntArray) -> FloatArray:
+        """Every user row's score of each job column as their own list ranks it (the model's
+        hybrid, with the lists' ``cold_weight``): what a posted job competes with in the lists
+        ranked after training (:mod:`recommender.bundle.listed`)."""
+        prepared = self._ready()
+        model, interactions = self.trained.model, self.trained.interactions
+        hybrid = self.trained.hybrid
+        if hybrid is None:
+            return model.column_scores(cols, interactions)
+        sources, mix, _ = hybrid.column_mix(cols)
+        # Σ w (s - μ)/σ = (Σ w s - μ Σ w)/σ: the columns mixed before the users are scored
+        mixed = model.mixed_scores(sources, mix, interactions).astype(np.float64)
+        weights = np.asarray(mix.sum(axis=0), dtype=np.float64)
+        z = (mixed - prepared.mean[:, None] * weights) / prepared.std[:, None]
+        listed: FloatArray = z.astype(np.float32)
+        if prepared.history is not None and hybrid.params.history_weight > 0:
+            listed += hybrid.history_columns(prepared.history, cols)
+        return listed
+
     def top(
         self, cols: IntArray, n: int, excluded: Sequence[IntArray], scale: Scale = "model"
     ) -> list[RankedAudience]:

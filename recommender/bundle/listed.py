@@ -14,14 +14,16 @@ once, without retraining, through :class:`ListedJobs`:
 
 Each call builds a new :class:`TrainedModel` sharing the model's arrays (nothing is copied but
 the per-job vectors and metadata), so a request that started on the previous one finishes on it.
-The lists ranked after training know none of the appended jobs, so while there are any, lists
-are scored at request time (what that costs is in README's figures).
+The lists ranked after training are kept: :meth:`ListedJobs.rank_ahead` ranks the appended jobs
+into them (each user's list score of a new job is found for every user at once, from its warm
+neighbours' columns), so a default request stays a slice of a list. Only a change to the text of
+a known cold job sends every list to be scored at request time.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,8 +36,10 @@ from recommender.content.hybrid import Hybrid
 from recommender.content.text import job_tokens
 from recommender.data.catalogue import JOB_KEY, NEVER, Catalogue
 from recommender.matrix import AppendedIndex, IdIndex
+from recommender.models.base import FloatArray
 from recommender.models.padded import PaddedModel
 from recommender.ranking.rules import JobMeta
+from recommender.ranking.topn import merged, padded
 
 Record = Mapping[str, Any]
 
@@ -66,6 +70,8 @@ class ListedJobs:
         self._extra = np.zeros(0, dtype=np.int64)  # appended job ids, in column order
         self._employers: dict[str, int] | None = None
         self._base_cold = np.bincount(base.interactions.indices, minlength=len(base.jobs)) == 0
+        self._top = base.user_top  # the lists ranked ahead with the posted jobs ranked in
+        self._unranked = np.zeros(0, dtype=np.int64)  # appended columns not ranked in yet
 
     @property
     def appended(self) -> int:
@@ -115,11 +121,18 @@ class ListedJobs:
         expires[cols] = [_micros(r.get("expires_at")) for r in listed]
         employer[cols] = [self._employer(r.get("employer")) for r in listed]
 
-        content, hybrid = self._content(current, cols, n_before, n_jobs, listed)
+        content, hybrid, rebuilt = self._content(current, cols, n_before, n_jobs, listed)
+        if rebuilt:  # a known cold job's place moved: lists are scored live from now on
+            self._top = None
+        self._unranked = np.concatenate([self._unranked, np.arange(n_before, n_jobs)])
         catalogue = base.catalogue or Catalogue()
         appended = n_jobs > len(base.jobs)
         trained = TrainedModel(
-            model=PaddedModel(base.model, n_jobs - len(base.jobs)) if appended else base.model,
+            model=(
+                PaddedModel(base.model, n_jobs - len(base.jobs), base.interactions)
+                if appended
+                else base.model
+            ),
             users=base.users,
             jobs=jobs,
             interactions=_widened(base.interactions, n_jobs),
@@ -128,8 +141,12 @@ class ListedJobs:
                 [base.popularity, np.zeros(n_jobs - len(base.jobs), dtype=np.float32)]
             ),
             manifest=base.manifest,
-            user_top=None if appended else base.user_top,
-            similar_top=None if appended else base.similar_top,
+            user_top=self._top if self._unranked.shape[0] == 0 else None,
+            similar_top=(
+                base.similar_top
+                if base.similar_top is None or not appended
+                else padded(base.similar_top, n_jobs - len(base.jobs))
+            ),
             job_meta=JobMeta(expires_at=expires, employer=employer),
             funnel=base.funnel,
             catalogue=catalogue.with_jobs(overlay(_jobs_of(current.catalogue), listed)),
@@ -139,6 +156,17 @@ class ListedJobs:
         self.trained, self._extra = trained, extra
         return trained
 
+    def rank_ahead(self, list_scores: Callable[[NDArray[np.int64]], FloatArray]) -> None:
+        """Rank the jobs appended since the last call into the lists ranked after training, with
+        ``list_scores(cols)`` (every user's list score of those columns), so that lists stay a
+        slice rather than being scored at request time; the served :attr:`trained` gets them."""
+        cols = self._unranked
+        if self._top is None or cols.shape[0] == 0:
+            return
+        self._top = merged(self._top, cols, list_scores)
+        self._unranked = np.zeros(0, dtype=np.int64)
+        self.trained.user_top = self._top
+
     def _content(
         self,
         current: TrainedModel,
@@ -146,11 +174,12 @@ class ListedJobs:
         n_before: int,
         n_jobs: int,
         listed: list[Record],
-    ) -> tuple[Any, Hybrid | None]:
-        """The job vectors with the records' texts embedded, and the hybrid over them."""
+    ) -> tuple[Any, Hybrid | None, bool]:
+        """The job vectors with the records' texts embedded, the hybrid over them, and whether
+        it was built again (a known job's text changed)."""
         vectors = current.content
         if vectors is None:
-            return None, current.hybrid
+            return None, current.hybrid, False
         texts = [job_tokens(r.get("title"), r.get("description")) for r in listed]
         embedded = vectors.embed_many(texts)
         job_vectors = np.zeros((n_jobs, vectors.dimensions), dtype=np.float32)
@@ -161,12 +190,12 @@ class ListedJobs:
         content = dataclasses.replace(vectors, job_vectors=job_vectors)
         hybrid = current.hybrid
         if hybrid is None:
-            return content, None
+            return content, None, False
         if changed:  # a known job's text changed: its neighbours and its neighbours' change
             cold = np.ones(n_jobs, dtype=np.bool_)
             cold[: self._base_cold.shape[0]] = self._base_cold
-            return content, Hybrid(content, cold, hybrid.params)
-        return content, hybrid.appended(job_vectors[n_before:])
+            return content, Hybrid(content, cold, hybrid.params), True
+        return content, hybrid.appended(job_vectors[n_before:]), False
 
 
 def _jobs_of(catalogue: Catalogue | None) -> Any:

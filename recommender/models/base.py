@@ -133,6 +133,15 @@ class Model(ABC):
             out[rows] = self.user_scores(rows, user_items)[:, cols]
         return out
 
+    def mixed_scores(
+        self, cols: NDArray[np.int64], mix: sp.csr_matrix, user_items: sp.csr_matrix
+    ) -> FloatArray:
+        """Every user row's scores of the job columns ``cols`` mixed by ``mix`` (``len(cols)``
+        × m): ``column_scores(cols) @ mix``, what a posted job's place in every list is made of.
+        Factor models mix the columns' factors first, and score each user once per mix."""
+        mixed: FloatArray = np.asarray(self.column_scores(cols, user_items) @ mix, np.float32)
+        return mixed
+
     def score_moments(
         self, cols: NDArray[np.int64], user_items: sp.csr_matrix
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

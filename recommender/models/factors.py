@@ -107,6 +107,15 @@ class FactorModel(Model):
         scores: FloatArray = self.user_factors @ self.item_factors[cols].T
         return scores
 
+    def mixed_scores(
+        self, cols: NDArray[np.int64], mix: sp.csr_matrix, user_items: sp.csr_matrix
+    ) -> FloatArray:
+        """``U @ (V[cols].T @ mix)``: the columns' factors mixed first."""
+        del user_items
+        factors = np.asarray(mix.T @ self.item_factors[cols], dtype=np.float32)
+        scores: FloatArray = self.user_factors @ factors.T
+        return scores
+
     def score_moments(
         self, cols: NDArray[np.int64], user_items: sp.csr_matrix
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

@@ -30,14 +30,17 @@ def own_columns(matrix: sp.csr_matrix, n_items: int) -> sp.csr_matrix:
 class PaddedModel(Model):
     """``base`` with ``extra`` job columns appended, which it scores as knowing nothing of them.
 
-    ``kind`` is the base model's: lists keep naming the model that ranked them.
+    ``kind`` is the base model's: lists keep naming the model that ranked them. ``own`` is the
+    matrix the base was trained on, which the served matrix widens (sharing its arrays): it is
+    then used as it is rather than cut again.
     """
 
-    def __init__(self, base: Model, extra: int) -> None:
+    def __init__(self, base: Model, extra: int, own: sp.csr_matrix | None = None) -> None:
         self.base: Model = base
         self.extra: int = extra
         # the served matrix is the same object on every request: cut to the base's columns once
         self._cut: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
+        self._trained = own  # the matrix the base was trained on: the served one, widened
         self.kind = base.kind  # type: ignore[misc]  # an instance's, not a registered kind
         self.scores_histories = base.scores_histories
 
@@ -72,6 +75,9 @@ class PaddedModel(Model):
         cut = self._cut
         if cut is not None and cut[0] is user_items:
             return cut[1]
+        trained = self._trained
+        if trained is not None and user_items.data is trained.data:  # widened, arrays shared
+            return trained
         own = own_columns(user_items, self.base.n_items)
         self._cut = (user_items, own)
         return own
@@ -99,10 +105,20 @@ class PaddedModel(Model):
     def column_scores(self, cols: NDArray[np.int64], user_items: sp.csr_matrix) -> FloatArray:
         """The base model's scores of its own columns, 0 for the appended jobs."""
         known = cols < self.base.n_items
+        if known.all():
+            return self.base.column_scores(cols, self._own(user_items))
         out = np.zeros((self.n_users, cols.shape[0]), dtype=np.float32)
         if known.any():
             out[:, known] = self.base.column_scores(cols[known], self._own(user_items))
         return out
+
+    def mixed_scores(
+        self, cols: NDArray[np.int64], mix: sp.csr_matrix, user_items: sp.csr_matrix
+    ) -> FloatArray:
+        """The base model's, when every column is its own (a posted job mixes warm ones)."""
+        if (cols < self.base.n_items).all():
+            return self.base.mixed_scores(cols, mix, self._own(user_items))
+        return super().mixed_scores(cols, mix, user_items)
 
     def score_moments(
         self, cols: NDArray[np.int64], user_items: sp.csr_matrix

@@ -167,3 +167,55 @@ def rank_all(
             cols[start + offset, : c.shape[0]] = c
             scores[start + offset, : v.shape[0]] = v
     return TopLists(cols=cols, scores=scores)
+
+
+def merged(
+    top: TopLists, cols: NDArray[np.int64], scores_of: Callable[[NDArray[np.int64]], FloatArray]
+) -> TopLists:
+    """``top`` with the columns ``cols`` (new to it) competing for each row's ``k`` places, with
+    ``scores_of(some_cols)`` giving every row's score of those (-inf: not eligible): the lists a
+    full ranking would give, ties to the lower column. Columns are scored a block at a time, and
+    only rows where a new column makes the cut are ranked again."""
+    out_cols, out_scores = np.array(top.cols), np.array(top.scores)
+    k = top.k
+    block = max(1, MERGE_BUDGET // max(1, out_cols.shape[0]))
+    for start in range(0, cols.shape[0] if k else 0, block):
+        some = cols[start : start + block]
+        _merge_into(out_cols, out_scores, some, scores_of(some))
+    return TopLists(cols=out_cols, scores=out_scores)
+
+
+MERGE_BUDGET = 4_000_000
+"""Scores held at once while new columns are merged into lists ranked ahead."""
+
+
+def _merge_into(
+    out_cols: NDArray[np.int32],
+    out_scores: FloatArray,
+    cols: NDArray[np.int64],
+    scores: FloatArray,
+) -> None:
+    k = out_cols.shape[1]
+    best = scores.max(axis=1)
+    rows = np.flatnonzero(np.isfinite(best) & (best >= out_scores[:, k - 1]))
+    if rows.shape[0] == 0:
+        return
+    new_cols = np.broadcast_to(cols, (rows.shape[0], cols.shape[0]))
+    cand_cols = np.hstack([out_cols[rows].astype(np.int64), new_cols])
+    cand_scores = np.hstack([out_scores[rows], scores[rows]])
+    cand_cols = np.where(np.isfinite(cand_scores), cand_cols, np.iinfo(np.int64).max)
+    order = np.lexsort((cand_cols, -cand_scores), axis=1)[:, :k]
+    kept_cols = np.take_along_axis(cand_cols, order, axis=1)
+    kept_scores = np.take_along_axis(cand_scores, order, axis=1)
+    finite = np.isfinite(kept_scores)
+    out_cols[rows] = np.where(finite, kept_cols, -1).astype(np.int32)
+    out_scores[rows] = np.where(finite, kept_scores, -np.inf).astype(np.float32)
+
+
+def padded(top: TopLists, rows: int) -> TopLists:
+    """``top`` with ``rows`` empty lists appended (jobs with nothing ranked ahead for them)."""
+    k = top.k
+    return TopLists(
+        cols=np.vstack([top.cols, np.full((rows, k), -1, dtype=np.int32)]),
+        scores=np.vstack([top.scores, np.full((rows, k), -np.inf, dtype=np.float32)]),
+    )
