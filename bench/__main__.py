@@ -18,6 +18,7 @@ from bench import (
     evaluation,
     event_store,
     events,
+    filters,
     fit,
     http_load,
     load,
@@ -42,6 +43,7 @@ BENCHMARKS: dict[str, Callable[[Context], Result]] = {
     "evaluation": evaluation.run,
     "quality": quality.run,
     "content": content.run,
+    "filters": filters.run,
 }
 DEFAULT_DATA = RESULTS / "data"
 

@@ -67,10 +67,11 @@ class Recommender:
       (cold: listed, never engaged with) by its text, ``source="content"``.
 
     Each request goes one way down: history -> model scores (or the lists ranked after
-    training) -> :attr:`pipeline` (:mod:`recommender.ranking.pipeline`): expired and excluded jobs
-    are dropped, the top ``n`` kept, employers capped, and the list backfilled. ``rules=None``
-    means expiry only, now. The ``*_async`` methods are for the event loop: they answer a slice of
-    the lists ranked after training inline and run anything scored live in a worker thread.
+    training) -> :attr:`pipeline` (:mod:`recommender.ranking.pipeline`): expired, excluded and
+    filtered-out jobs are dropped, employers capped, the list backfilled, and the page of ``n``
+    jobs from ``rules.offset`` returned. ``rules=None`` means expiry only, now, the first page.
+    The ``*_async`` methods are for the event loop: they answer a slice of the lists ranked after
+    training inline and run anything scored live in a worker thread.
 
     ``fresh_bytes`` bounds the memory the users' newer events take (:class:`FreshEvents`).
     """
@@ -138,20 +139,18 @@ class Recommender:
         user_id: int | None = None,
         rules: Rules | None = None,
     ) -> bool:
-        """Whether such a request is a slice of the lists ranked after training (microseconds):
-        the ``*_async`` methods answer those inline and score the others in a worker thread.
+        """Whether such a request may be a slice of the lists ranked after training
+        (microseconds): the ``*_async`` methods answer those inline and score the others in a
+        worker thread.
 
         Without ``exclude_seen`` the question is about similar jobs; otherwise about users' lists
         (and, given ``user_id``, not if that user has events newer than the model: those are
-        recalculated). A request with filters is not: most of a list ranked ahead is filtered
-        away, and the rest is scored live.
+        recalculated). The page must lie within the lists; a filter may still leave them short.
         """
         # exclusions and caps drop few of a precomputed slice: filtering it takes microseconds
         top = self.trained.similar_top if exclude_seen is None else self.trained.user_top
         offset = rules.offset if rules is not None else 0
         if top is None or offset + n > top.k:
-            return False
-        if rules is not None and rules.filters:
             return False
         if user_id is not None and self.fresh.may_have(user_id):
             return False
@@ -387,10 +386,30 @@ class Recommender:
         milliseconds for a neighbourhood model, and must not block the loop; so does embedding
         a profile)."""
         if self.ranked_ahead(n, exclude_seen, user_id, rules) and not self._may_embed(user_id):
-            return self.recommend(user_id, n, exclude_seen, rules, profile)
+            if rules is None or not rules.filters:
+                return self.recommend(user_id, n, exclude_seen, rules, profile)
+            row = self.trained.users.row(user_id)
+            got = self._sliced(self.trained.user_top, row, n, rules)
+            if got is not None:
+                return got
         return await to_thread.run_sync(
             partial(self.recommend, user_id, n, exclude_seen, rules, profile)
         )
+
+    def _sliced(
+        self, ahead: TopLists | None, row: int | None, n: int, rules: Rules
+    ) -> Recommendation | None:
+        """A row's page from the lists ranked ahead alone, as :meth:`_ranked` gives it when they
+        hold it; None when they do not (a filter leaves many short): that row is scored in a
+        worker thread."""
+        if ahead is None or row is None:
+            return None
+        ranking = self.pipeline.ranking(n, rules)
+        sliced = ranking.from_lists(ahead, np.array([row], dtype=np.int64))
+        if sliced.short:
+            return None
+        cols, vals = sliced.filled([])[0]
+        return Recommendation(self.trained.jobs.ids_of(cols), vals, self.trained.model.kind)
 
     def _may_embed(self, user_id: int) -> bool:
         """Whether the user's list may come from their profile (content, and no history)."""
@@ -415,7 +434,11 @@ class Recommender:
         """:meth:`similar_jobs` from the event loop: inline when the answer is a slice of the
         lists ranked after training, else in a worker thread."""
         if self.ranked_ahead(n, rules=rules) and not self._cold(job_id):
-            return self.similar_jobs(job_id, n, rules)
+            if rules is None or not rules.filters:
+                return self.similar_jobs(job_id, n, rules)
+            got = self._sliced(self.trained.similar_top, self.trained.jobs.row(job_id), n, rules)
+            if got is not None:
+                return got
         return await to_thread.run_sync(partial(self.similar_jobs, job_id, n, rules))
 
     def _cold(self, job_id: int) -> bool:
