@@ -382,13 +382,14 @@ class Recommender:
         profile: Profile | None = None,
     ) -> Recommendation:
         """:meth:`recommend` from the event loop: inline when the answer is a slice of the lists
-        ranked after training, else in a worker thread (scoring every job live takes
-        milliseconds for a neighbourhood model, and must not block the loop; so does embedding
-        a profile)."""
+        ranked after training (or the popular list), else in a worker thread (scoring every job
+        live takes milliseconds, and must not block the loop; so does embedding a profile)."""
         if self.ranked_ahead(n, exclude_seen, user_id, rules) and not self._may_embed(user_id):
-            if rules is None or not rules.filters:
-                return self.recommend(user_id, n, exclude_seen, rules, profile)
+            rules = rules or Rules.at_now()
             row = self.trained.users.row(user_id)
+            if row is None or self.pipeline.passthrough(rules):
+                return self.recommend(user_id, n, exclude_seen, rules, profile)
+            assert self.trained.user_top is not None  # ranked_ahead
             got = self._sliced(self.trained.user_top, row, n, rules)
             if got is not None:
                 return got
@@ -396,14 +397,10 @@ class Recommender:
             partial(self.recommend, user_id, n, exclude_seen, rules, profile)
         )
 
-    def _sliced(
-        self, ahead: TopLists | None, row: int | None, n: int, rules: Rules
-    ) -> Recommendation | None:
+    def _sliced(self, ahead: TopLists, row: int, n: int, rules: Rules) -> Recommendation | None:
         """A row's page from the lists ranked ahead alone, as :meth:`_ranked` gives it when they
-        hold it; None when they do not (a filter leaves many short): that row is scored in a
-        worker thread."""
-        if ahead is None or row is None:
-            return None
+        hold it; None when the rules leave them short (a filter often does, so does a page near
+        their end once jobs expire): that row is then scored in a worker thread."""
         ranking = self.pipeline.ranking(n, rules)
         sliced = ranking.from_lists(ahead, np.array([row], dtype=np.int64))
         if sliced.short:
@@ -434,9 +431,12 @@ class Recommender:
         """:meth:`similar_jobs` from the event loop: inline when the answer is a slice of the
         lists ranked after training, else in a worker thread."""
         if self.ranked_ahead(n, rules=rules) and not self._cold(job_id):
-            if rules is None or not rules.filters:
+            rules = rules or Rules.at_now()
+            col = self.trained.jobs.row(job_id)
+            if col is None or self.pipeline.passthrough(rules):  # an unknown job: 404 at once
                 return self.similar_jobs(job_id, n, rules)
-            got = self._sliced(self.trained.similar_top, self.trained.jobs.row(job_id), n, rules)
+            assert self.trained.similar_top is not None  # ranked_ahead
+            got = self._sliced(self.trained.similar_top, col, n, rules)
             if got is not None:
                 return got
         return await to_thread.run_sync(partial(self.similar_jobs, job_id, n, rules))
