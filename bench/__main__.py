@@ -19,6 +19,7 @@ from bench import (
     evaluation,
     event_store,
     events,
+    filters,
     fit,
     http_load,
     jobs,
@@ -46,6 +47,7 @@ BENCHMARKS: dict[str, Callable[[Context], Result]] = {
     "content": content.run,
     "jobs": jobs.run,
     "audience": audience.run,
+    "filters": filters.run,
 }
 DEFAULT_DATA = RESULTS / "data"
 

@@ -9,6 +9,8 @@ one-line message and a non-zero exit code. Every message names the offending val
     │   └── MissingDataError      a required input file is missing or empty
     ├── UnknownUserError          a user id the model has never seen (no fallback allowed)
     ├── UnknownJobError           a job id the model has never seen
+    ├── UnknownFieldError         a filter names a job field the catalogue does not hold
+    ├── ModelChangedError         a page was asked of the model that served page 1, now replaced
     ├── BundleError               a trained-model bundle cannot be used
     │   ├── BundleNotFoundError   there is no bundle in the model directory
     │   ├── BundleCorruptError    a file is missing or its checksum does not match
@@ -177,3 +179,37 @@ class InvalidJobError(RecommenderError):
 class JobsFileError(RecommenderError):
     """``jobs.jsonl`` cannot be reloaded: it is missing, or a line breaks its schema (the
     server's file, not the request, is at fault)."""
+
+
+class UnknownFieldError(RecommenderError):
+    """A filter names a job field that the model's catalogue does not hold as a string field.
+
+    Parameters
+    ----------
+    field:
+        The field the filter named.
+    known:
+        The fields a filter may name; empty when the model has no job metadata at all.
+    """
+
+    def __init__(self, field: str, known: tuple[str, ...]) -> None:
+        self.field = field
+        self.known = known
+        if known:
+            reason = f"the jobs' string fields are {', '.join(known)}"
+        else:
+            reason = "this model has no job metadata (trained without jobs.jsonl string fields)"
+        super().__init__(f"filters: unknown job field {field!r}: {reason}")
+
+
+class ModelChangedError(RecommenderError):
+    """A request names the model version its earlier pages came from, and the service now
+    serves another: its pages would not continue that list."""
+
+    def __init__(self, asked: str, serving: str) -> None:
+        self.asked = asked
+        self.serving = serving
+        super().__init__(
+            f"model_version {asked!r} is no longer served (now {serving!r}): the ranking "
+            "changed, so start again from offset 0"
+        )

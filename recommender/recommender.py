@@ -16,7 +16,7 @@ from recommender.bundle.listed import ListedJobs
 from recommender.bundle.trained import TrainedModel
 from recommender.content.params import ContentParams
 from recommender.content.scorer import ContentScorer, Profile
-from recommender.errors import UnknownJobError
+from recommender.errors import ModelChangedError, UnknownJobError
 from recommender.events.fresh import DEFAULT_MAX_BYTES, FreshEvents
 from recommender.events.history import History, full_history, trained_history
 from recommender.events.store import EventStore, Listing
@@ -87,10 +87,11 @@ class Recommender:
       scores come from its warm neighbours by text, ``source="content"``.
 
     Each request goes one way down: history -> model scores (or the lists ranked after
-    training) -> :attr:`pipeline` (:mod:`recommender.ranking.pipeline`): expired and excluded jobs
-    are dropped, the top ``n`` kept, employers capped, and the list backfilled. ``rules=None``
-    means expiry only, now. The ``*_async`` methods are for the event loop: they answer a slice of
-    the lists ranked after training inline and run anything scored live in a worker thread.
+    training) -> :attr:`pipeline` (:mod:`recommender.ranking.pipeline`): expired, excluded and
+    filtered-out jobs are dropped, employers capped, the list backfilled, and the page of ``n``
+    jobs from ``rules.offset`` returned. ``rules=None`` means expiry only, now, the first page.
+    The ``*_async`` methods are for the event loop: they answer a slice of the lists ranked after
+    training inline and run anything scored live in a worker thread.
 
     ``fresh_bytes`` bounds the memory the users' newer events take (:class:`FreshEvents`).
 
@@ -118,7 +119,7 @@ class Recommender:
             order[None, :].astype(np.int32), trained.popularity[order][None, :]
         )
         self._seen = trained.interactions
-        self.pipeline = RankingPipeline(trained.jobs, trained.job_meta)
+        self.pipeline = RankingPipeline(trained.jobs, trained.job_meta, trained.catalogue)
         self._rule = trained.manifest.scoring
         data = trained.manifest.data
         self.fresh = (
@@ -188,26 +189,45 @@ class Recommender:
         """The bundle version, or ``"unsaved"`` for a model not written to disk."""
         return self.trained.manifest.version
 
+    def check_version(self, asked: str | None) -> None:
+        """Refuse a request that names the model version of its earlier pages when this is
+        another model (None: the request names none).
+
+        Raises
+        ------
+        ModelChangedError
+            ``asked`` is not :attr:`version`.
+        """
+        if asked is not None and asked != self.version:
+            raise ModelChangedError(asked, self.version)
+
     def ranked_ahead(
-        self, n: int, exclude_seen: ExcludeSeen | None = None, user_id: int | None = None
+        self,
+        n: int,
+        exclude_seen: ExcludeSeen | None = None,
+        user_id: int | None = None,
+        rules: Rules | None = None,
     ) -> bool:
-        """Whether such a request is a slice of the lists ranked after training (microseconds):
-        the ``*_async`` methods answer those inline and score the others in a worker thread.
+        """Whether such a request may be a slice of the lists ranked after training
+        (microseconds): the ``*_async`` methods answer those inline and score the others in a
+        worker thread.
 
         Without ``exclude_seen`` the question is about similar jobs; otherwise about users' lists
         (and, given ``user_id``, not if that user has events newer than the model: those are
-        recalculated).
+        recalculated). The page must lie within the lists; a filter may still leave them short.
         """
-        # whatever the job rules ask, filtering a precomputed slice takes microseconds too
+        # exclusions and caps drop few of a precomputed slice: filtering it takes microseconds
         top = self.trained.similar_top if exclude_seen is None else self.trained.user_top
-        if top is None or n > top.k:
+        offset = rules.offset if rules is not None else 0
+        if top is None or offset + n > top.k:
             return False
         if user_id is not None and self.fresh.may_have(user_id):
             return False
         return exclude_seen in (None, "redirected")
 
     def popular(self, n: int, rules: Rules | None = None) -> Recommendation:
-        """The ``n`` most popular eligible jobs (sum of implicit scores), ties by lower job id."""
+        """The ``n`` most popular eligible jobs (sum of implicit scores), ties by lower job id
+        (the page at ``rules.offset`` of that list)."""
         ranking = self.pipeline.ranking(n, rules or Rules.at_now())
         cols, vals = self._ranked(ranking, _ONE_ROW, self._popular, self._popularity)[0]
         return Recommendation(self.trained.jobs.ids_of(cols), vals, "popular")
@@ -222,13 +242,18 @@ class Recommender:
         ahead: TopLists | None,
         score: Callable[[NDArray[np.int64]], FloatArray],
     ) -> list[Ranked]:
-        """Each row's list down the pipeline: from the lists ranked ahead when they hold it,
-        else from ``score(rows)``, every job scored here, for the rows they cannot fill."""
-        if ahead is None or ranking.n > ahead.k:
+        """Each row's page down the pipeline: from the lists ranked ahead when they hold it,
+        else from ``score(rows)``, every job scored here (pinned to the lists ranked ahead, so
+        that it continues them), for the rows they cannot fill."""
+        if ahead is None:
             return ranking.from_scores(score(rows))
+        if ranking.end > ahead.k:
+            return ranking.from_scores(ahead.pin(score(rows), rows))
         sliced = ranking.from_lists(ahead, rows)
-        short = sliced.short
-        return sliced.filled(ranking.from_scores(score(rows[short])) if short else [])
+        if not sliced.short:
+            return sliced.filled([])
+        short = rows[sliced.short]
+        return sliced.filled(ranking.from_scores(ahead.pin(score(short), short)))
 
     def recommend(
         self,
@@ -238,8 +263,9 @@ class Recommender:
         rules: Rules | None = None,
         profile: Profile | None = None,
     ) -> Recommendation:
-        """Top-``n`` jobs for one user; see the class docstring for the rules. ``profile`` is
-        used for a user with no history only, in place of their ``users.jsonl`` profile."""
+        """Top-``n`` jobs for one user (the page at ``rules.offset`` of their list); see the
+        class docstring for the rules. ``profile`` is used for a user with no history only, in
+        place of their ``users.jsonl`` profile."""
         row = self.trained.users.row(user_id)
         rules = rules or Rules.at_now()
         if len(self.fresh):
@@ -252,10 +278,11 @@ class Recommender:
         if (
             top is not None
             and exclude_seen == "redirected"
-            and n <= top.k
+            and rules.offset + n <= top.k
             and self.pipeline.passthrough(rules)
         ):
-            cols, vals = top.row(row, n)
+            cols, vals = top.row(row, rules.offset + n)
+            cols, vals = cols[rules.offset :], vals[rules.offset :]
             return Recommendation(self.trained.jobs.ids_of(cols), vals, self.trained.model.kind)
         return self._recommend_rows(np.array([row], dtype=np.int64), n, exclude_seen, rules)[0]
 
@@ -458,14 +485,31 @@ class Recommender:
         profile: Profile | None = None,
     ) -> Recommendation:
         """:meth:`recommend` from the event loop: inline when the answer is a slice of the lists
-        ranked after training, else in a worker thread (scoring every job live takes
-        milliseconds for a neighbourhood model, and must not block the loop; so does embedding
-        a profile)."""
-        if self.ranked_ahead(n, exclude_seen, user_id) and not self._may_embed(user_id):
-            return self.recommend(user_id, n, exclude_seen, rules, profile)
+        ranked after training (or the popular list), else in a worker thread (scoring every job
+        live takes milliseconds, and must not block the loop; so does embedding a profile)."""
+        if self.ranked_ahead(n, exclude_seen, user_id, rules) and not self._may_embed(user_id):
+            rules = rules or Rules.at_now()
+            row = self.trained.users.row(user_id)
+            if row is None or self.pipeline.passthrough(rules):
+                return self.recommend(user_id, n, exclude_seen, rules, profile)
+            assert self.trained.user_top is not None  # ranked_ahead
+            got = self._sliced(self.trained.user_top, row, n, rules)
+            if got is not None:
+                return got
         return await to_thread.run_sync(
             partial(self.recommend, user_id, n, exclude_seen, rules, profile)
         )
+
+    def _sliced(self, ahead: TopLists, row: int, n: int, rules: Rules) -> Recommendation | None:
+        """A row's page from the lists ranked ahead alone, as :meth:`_ranked` gives it when they
+        hold it; None when the rules leave them short (a filter often does, so does a page near
+        their end once jobs expire): that row is then scored in a worker thread."""
+        ranking = self.pipeline.ranking(n, rules)
+        sliced = ranking.from_lists(ahead, np.array([row], dtype=np.int64))
+        if sliced.short:
+            return None
+        cols, vals = sliced.filled([])[0]
+        return Recommendation(self.trained.jobs.ids_of(cols), vals, self.trained.model.kind)
 
     def _may_embed(self, user_id: int) -> bool:
         """Whether the user's list may come from their profile (content, and no history)."""
@@ -489,8 +533,15 @@ class Recommender:
     ) -> Recommendation:
         """:meth:`similar_jobs` from the event loop: inline when the answer is a slice of the
         lists ranked after training, else in a worker thread."""
-        if self.ranked_ahead(n) and not self._cold(job_id):
-            return self.similar_jobs(job_id, n, rules)
+        if self.ranked_ahead(n, rules=rules) and not self._cold(job_id):
+            rules = rules or Rules.at_now()
+            col = self.trained.jobs.row(job_id)
+            if col is None or self.pipeline.passthrough(rules):  # an unknown job: 404 at once
+                return self.similar_jobs(job_id, n, rules)
+            assert self.trained.similar_top is not None  # ranked_ahead
+            got = self._sliced(self.trained.similar_top, col, n, rules)
+            if got is not None:
+                return got
         return await to_thread.run_sync(partial(self.similar_jobs, job_id, n, rules))
 
     def _cold(self, job_id: int) -> bool:

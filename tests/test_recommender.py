@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import anyio
 import numpy as np
 import pytest
 
@@ -11,6 +12,7 @@ from recommender.data.activities import ActivityLines
 from recommender.data.catalogue import Catalogue
 from recommender.data.dataset import Dataset
 from recommender.errors import UnknownJobError
+from recommender.ranking.rules import Rules
 from recommender.ranking.topn import TopLists
 from recommender.recommender import Recommender
 from recommender.training.fit import train
@@ -157,3 +159,36 @@ def test_ranked_ahead_says_which_requests_are_slices(tiny_trained: TrainedModel)
     live = Recommender(replace(tiny_trained, user_top=None, similar_top=None))
     assert not live.ranked_ahead(1, "redirected")
     assert not live.ranked_ahead(1)
+
+
+def test_a_page_past_the_lists_ranked_ahead_is_not_one(tiny_trained: TrainedModel) -> None:
+    rec = Recommender(tiny_trained)
+    assert tiny_trained.user_top is not None
+    k = tiny_trained.user_top.k
+    assert rec.ranked_ahead(2, "redirected", rules=Rules.at_now(offset=k - 2))
+    assert not rec.ranked_ahead(2, "redirected", rules=Rules.at_now(offset=k - 1))
+
+
+@pytest.mark.parametrize("employer", ["acme", "bolt", "core"])
+def test_async_filtered_answers_equal_the_plain_ones(
+    rules_trained: TrainedModel, employer: str
+) -> None:
+    # a filter on employer: some users' lists ranked ahead hold the page (sliced in the event
+    # loop), others are short (scored in a worker thread); both give what recommend gives
+    rec = Recommender(rules_trained)
+    rules = Rules.at_now(filters={"employer": [employer]})
+
+    async def both() -> list[tuple[list[int], list[int]]]:
+        got = []
+        for user in rules_trained.users.ids.tolist():
+            answer = await rec.recommend_async(user, 2, rules=rules)
+            got.append(
+                (answer.job_ids.tolist(), rec.recommend(user, 2, rules=rules).job_ids.tolist())
+            )
+        for job in rules_trained.jobs.ids.tolist():
+            answer = await rec.similar_jobs_async(job, 2, rules)
+            got.append((answer.job_ids.tolist(), rec.similar_jobs(job, 2, rules).job_ids.tolist()))
+        return got
+
+    for asynchronous, plain in anyio.run(both):
+        assert asynchronous == plain

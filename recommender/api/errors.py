@@ -33,11 +33,13 @@ from recommender.errors import (
     InvalidDataError,
     InvalidJobError,
     JobsFileError,
+    ModelChangedError,
     ModelNotReadyError,
     NoPreviousBundleError,
     RecommenderError,
     RetrainNotFoundError,
     StorageError,
+    UnknownFieldError,
     UnknownJobError,
     UnknownUserError,
 )
@@ -52,10 +54,12 @@ ERROR_STATUS: dict[type[Exception], int] = {
     AdminDisabledError: 403,
     NoPreviousBundleError: 409,
     JobsFileError: 409,  # the file on the server is at fault, not the request
+    ModelChangedError: 409,  # the pages asked for belong to a model no longer served
     ExplainUnsupportedError: 422,
     InvalidDataError: 422,
     InvalidJobError: 422,
     CatalogueTooLargeError: 422,  # the data cannot be fitted under the configured bound
+    UnknownFieldError: 422,  # a filter names a field the jobs do not have
     ModelNotReadyError: 503,
     BundleError: 503,
     EventStoreError: 503,
@@ -68,6 +72,16 @@ ERROR_STATUS: dict[type[Exception], int] = {
 
 INVALID_BODY = (RequestValidationError, "The body breaks the schema.")
 """The answer of every route with a body, as :func:`responses` takes it."""
+INVALID_LIST_BODY = (
+    UnknownFieldError,
+    "The body breaks the schema, or a filter names a field the jobs do not have.",
+)
+"""The 422 of the routes that rank lists: :data:`INVALID_BODY`, or an unknown filter field."""
+MODEL_CHANGED = (
+    ModelChangedError,
+    "The request names the model_version of its earlier pages, and another model is served now: "
+    "start again from offset 0.",
+)
 
 
 def status_of(cls: type[Exception]) -> int:

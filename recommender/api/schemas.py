@@ -54,6 +54,33 @@ EXCLUDE_DESCRIPTION = (
 )
 
 
+MAX_FILTER_FIELDS = 8
+MAX_FILTER_VALUES = 100
+MAX_FILTER_TEXT = 200
+MAX_OFFSET = 900
+"""Where a page may start at the deepest: with ``n`` at most 100, no page reaches past the
+1,000th job of a list."""
+
+FilterValues = Annotated[
+    list[Annotated[str, Field(max_length=MAX_FILTER_TEXT)]],
+    Field(min_length=1, max_length=MAX_FILTER_VALUES),
+]
+JobFilters = Annotated[
+    dict[Annotated[str, Field(min_length=1, max_length=MAX_FILTER_TEXT)], FilterValues],
+    Field(
+        max_length=MAX_FILTER_FIELDS,
+        description="Keep only the jobs whose fields hold these values: a job field (a string "
+        "field of jobs.jsonl: `employer`, `title`, or any other such as `city` or `sector`) to "
+        "its allowed values, exact and case-sensitive. A job must match every field given (AND), "
+        "one of its values each (OR); a job without the field never matches. At most 8 fields "
+        "of 1 to 100 values, 200 characters each. A field the jobs do not have is a 422 naming "
+        "it and the fields they have; a value no job has matches nothing. Lists are backfilled "
+        "from deeper in the ranking, as for every rule.",
+        examples=[{"city": ["Leeds"], "sector": ["finance"]}],
+    ),
+]
+
+
 class JobRulesFields(BaseModel):
     """The job rules a request may add; expired jobs are always left out."""
 
@@ -65,6 +92,28 @@ class JobRulesFields(BaseModel):
     max_per_employer: Annotated[int, Field(strict=True, ge=1), Whole] | None = Field(
         default=None,
         description="At most this many jobs of one employer in a list; no cap when absent.",
+    )
+    filters: JobFilters = Field(default_factory=dict)
+
+
+class PageFields(JobRulesFields):
+    """A page of a ranked list: ``n`` jobs from ``offset``, after every job rule."""
+
+    n: Count = 10
+    offset: Annotated[int, Field(strict=True, ge=0, le=MAX_OFFSET), Whole] = Field(
+        default=0,
+        description="Where the page starts in the ranked list (after exclusions, filters, the "
+        "employer cap and backfill): the answer is the list's jobs [offset, offset + n), so the "
+        "pages of one list never repeat a job while the model is the same. At most 900: no page "
+        "reaches past the 1,000th job.",
+    )
+    model_version: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The model version page 1 came with (the X-Model-Version header, or the "
+        "body's model_version): if the service now serves another model, the answer is 409 "
+        "and the pages start again from offset 0. Absent: whatever model is served.",
     )
 
 
@@ -98,14 +147,18 @@ Profile = Annotated[
 ]
 
 
-class SingleUserRequest(JobRulesFields):
+class SingleUserRequest(PageFields):
     """Recommendations for one user."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"user_id": 100054, "n": 5}]},
+        json_schema_extra={
+            "examples": [
+                {"user_id": 100054, "n": 5},
+                {"user_id": 100054, "n": 5, "filters": {"city": ["Leeds"]}, "offset": 5},
+            ]
+        },
     )
     user_id: Id
-    n: Count = 10
     exclude_seen: ExcludeSeen | None = Field(default=None, description=EXCLUDE_DESCRIPTION)
     explain: bool = Field(
         default=False,
@@ -116,14 +169,13 @@ class SingleUserRequest(JobRulesFields):
     profile: Profile | None = None
 
 
-class MultipleUsersRequest(JobRulesFields):
+class MultipleUsersRequest(PageFields):
     """Recommendations for up to 1,000 users at once."""
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"user_ids": [100054, 100167, 1], "n": 3}]},
     )
     user_ids: list[Id] = Field(min_length=1, max_length=MAX_BATCH)
-    n: Count = 10
     exclude_seen: ExcludeSeen | None = Field(default=None, description=EXCLUDE_DESCRIPTION)
     profiles: dict[Annotated[str, Field(pattern=r"^-?[0-9]{1,19}$")], Profile] = Field(
         default_factory=dict,
@@ -138,12 +190,11 @@ class MultipleUsersRequest(JobRulesFields):
         return {int(user): dict(profile) for user, profile in self.profiles.items()}
 
 
-class SimilarJobsRequest(JobRulesFields):
+class SimilarJobsRequest(PageFields):
     """Jobs like a given job."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"job_id": 5811, "n": 5}]})
     job_id: Id
-    n: Count = 10
 
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -320,6 +371,12 @@ class JobScore(BaseModel):
     )
 
 
+MODEL_VERSION_DESCRIPTION = (
+    "The model that ranked the list (also in the X-Model-Version header): send it as "
+    "model_version with the request for the next page."
+)
+
+
 class SingleUserResponse(BaseModel):
     """``source`` names the path that ranked the list: the model (``"als"`` by default;
     ``"bpr"``, ``"itemknn"``, ``"userknn"``, ``"ease"``, ``"rp3beta"`` when the bundle holds one
@@ -332,6 +389,7 @@ class SingleUserResponse(BaseModel):
     user_id: int
     jobs: list[JobScore]
     source: str
+    model_version: str = Field(description=MODEL_VERSION_DESCRIPTION)
 
 
 class MultipleUsersResponse(RootModel[dict[str, list[JobScore]]]):
@@ -347,6 +405,7 @@ class SimilarJobsResponse(BaseModel):
     job_id: int
     jobs: list[JobScore]
     source: str
+    model_version: str = Field(description=MODEL_VERSION_DESCRIPTION)
 
 
 class ErrorResponse(BaseModel):

@@ -38,6 +38,11 @@ USERS_PARQUET = "catalogue.users.parquet"
 """The catalogue's files in a bundle."""
 JOB_KEY = "job_id"
 USER_KEY = "user_id"
+ATTRIBUTES = "attributes"
+"""The column holding a listing's fields outside the schema, as a JSON object text."""
+UNFILTERED = (JOB_KEY, "description", ATTRIBUTES)
+"""Job columns no filter names: the key, the free text body, and the attributes' JSON text (its
+keys are fields of their own)."""
 
 
 class Catalogue:
@@ -131,6 +136,57 @@ class Catalogue:
             joined["expires_at"].fill_null(NEVER).to_numpy().astype(np.int64),
             joined["employer"].fill_null(NO_EMPLOYER).to_numpy().astype(np.int32),
         )
+
+    @cached_property
+    def job_fields(self) -> tuple[str, ...]:
+        """The jobs' string fields, sorted: the string columns (``title``, ``employer``, ...)
+        and the keys of ``attributes`` whose value is a string in some job (``city``,
+        ``sector``, ...); not those in :data:`UNFILTERED`. What a filter may name."""
+        import polars as pl  # noqa: PLC0415 - as in _frame
+
+        if not self.has_jobs():
+            return ()
+        schema = self.jobs.schema
+        names = {name for name, dtype in schema.items() if dtype == pl.String}
+        names |= {name for name, dtype in self._attribute_types.items() if dtype == pl.String}
+        return tuple(sorted(names - set(UNFILTERED)))
+
+    @cached_property
+    def _attribute_types(self) -> dict[str, pl.DataType]:
+        """Each key of the jobs' ``attributes`` and the type its values share (a key whose
+        values are numbers in some jobs and strings in others is a string key)."""
+        if ATTRIBUTES not in self.jobs.columns:
+            return {}
+        decoded = self.jobs[ATTRIBUTES].str.json_decode(infer_schema_length=None)
+        return dict(decoded.struct.unnest().schema) if decoded.dtype.is_nested() else {}
+
+    def job_values(
+        self, field: str, job_ids: NDArray[np.int64]
+    ) -> tuple[NDArray[np.int32], list[str]]:
+        """For ``job_ids`` (a model's columns): each job's value of the string ``field`` (one
+        of :attr:`job_fields`) as a code, and the values in code order (sorted). The code is -1
+        where the job has no value or is not listed.
+
+        Raises
+        ------
+        KeyError
+            ``field`` is not one of :attr:`job_fields`.
+        """
+        import polars as pl  # noqa: PLC0415 - as in _frame
+
+        if field not in self.job_fields:
+            raise KeyError(field)
+        if field in self.jobs.columns:
+            column = self.jobs[field]
+        else:
+            dtype = pl.Struct(self._attribute_types)
+            column = self.jobs[ATTRIBUTES].str.json_decode(dtype).struct.field(field)
+        values = column.drop_nulls().unique().sort()
+        listed = (column.rank("dense") - 1).fill_null(-1).to_numpy().astype(np.int32)
+        rows, known = self.job_index.lookup(job_ids)
+        codes = np.full(job_ids.shape[0], -1, dtype=np.int32)
+        codes[known] = listed[rows[known]]
+        return codes, values.to_list()
 
     def unlisted(self, job_ids: NDArray[np.int64]) -> int | None:
         """How many of ``job_ids`` (the jobs with activity) are not listed (None without a list)."""

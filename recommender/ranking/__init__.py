@@ -1,2 +1,3 @@
 """The one post-processing path every list takes: top-n over scores or lists ranked ahead, the
-job rules (expiry, exclusions, employer caps) and backfill, as stages of one pipeline."""
+job rules (expiry, exclusions, filters on the jobs' fields, employer caps), backfill and the
+page, as stages of one pipeline."""

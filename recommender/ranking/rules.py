@@ -1,11 +1,12 @@
 """What the job rules read: each job's expiry and employer (:class:`JobMeta`), and what one
-request asks (:class:`Rules`). :mod:`recommender.ranking.pipeline` applies them to every list.
+request asks (:class:`Rules`): exclusions, an employer cap, filters on the jobs' fields and the
+page of the list. :mod:`recommender.ranking.pipeline` applies them to every list.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -51,15 +52,28 @@ class Rules(NamedTuple):
         Jobs never to return (unknown ids are ignored).
     max_per_employer:
         At most this many jobs of one employer per list; None for no cap.
+    filters:
+        ``(field, allowed values)`` pairs: a job is kept when its value of every field is one
+        of that field's values (exact match); a job with no value for a field is dropped.
+    offset:
+        The page starts this far down the ranked list (after every other rule): a request for
+        ``n`` jobs gets the list's entries ``[offset, offset + n)``.
     """
 
     now: int
     exclude_job_ids: tuple[int, ...] = ()
     max_per_employer: int | None = None
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    offset: int = 0
 
     @classmethod
     def at_now(
-        cls, exclude_job_ids: Sequence[int] = (), max_per_employer: int | None = None
+        cls,
+        exclude_job_ids: Sequence[int] = (),
+        max_per_employer: int | None = None,
+        filters: Mapping[str, Sequence[str]] | None = None,
+        offset: int = 0,
     ) -> Rules:
         """Rules evaluated at the current time."""
-        return cls(now_us(), tuple(exclude_job_ids), max_per_employer)
+        fields = tuple((field, tuple(values)) for field, values in (filters or {}).items())
+        return cls(now_us(), tuple(exclude_job_ids), max_per_employer, fields, offset)

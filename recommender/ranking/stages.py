@@ -2,7 +2,7 @@
 
 :class:`~recommender.ranking.pipeline.Ranking` runs them in this order::
 
-    Exclusions -> TopN -> EmployerCap -> Backfill
+    Exclusions -> Filters -> TopN -> EmployerCap -> Backfill
 
 A stage sees arrays only (scores, or ranked columns with their scores) and never calls back
 into whatever scored them: a list the stages leave short is reported by :class:`Backfill`, and
@@ -76,6 +76,43 @@ class Exclusions:
         ok = self.expires_at[cols] > self.now
         if self.excluded.shape[0]:
             ok &= ~np.isin(cols, self.excluded)
+        return cols[ok], vals[ok]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Keeps the jobs whose value of each filtered field is allowed: AND across fields, OR
+    within one. A job with no value for a filtered field is dropped.
+
+    Attributes
+    ----------
+    fields:
+        For each filtered field: the code of each job column (0: no value), and by code
+        whether the request allows it
+        (:meth:`~recommender.ranking.fields.FieldCodes.allowed`).
+    """
+
+    fields: tuple[tuple[NDArray[np.int32], NDArray[np.bool_]], ...]
+
+    def allowed(self) -> NDArray[np.bool_]:
+        """One flag per job column: every field's value allowed."""
+        ok: NDArray[np.bool_] | None = None
+        for codes, allowed in self.fields:
+            ok = allowed[codes] if ok is None else ok & allowed[codes]
+        assert ok is not None, "a Filters stage filters at least one field"
+        return ok
+
+    def mask(self, scores: FloatArray) -> None:
+        """Set every row's score of a job not allowed to -inf, in place."""
+        scores[:, ~self.allowed()] = -np.inf
+
+    def keep(self, ranked: Ranked) -> Ranked:
+        """The entries of a ranked list that are allowed, in order (reads the listed jobs'
+        codes only)."""
+        cols, vals = ranked
+        ok = np.ones(cols.shape[0], dtype=np.bool_)
+        for codes, allowed in self.fields:
+            ok &= allowed[codes[cols]]
         return cols[ok], vals[ok]
 
 

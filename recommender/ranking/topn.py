@@ -144,6 +144,27 @@ class TopLists:
         valid = cols >= 0
         return cols[valid].astype(np.int64), self._scores[user_row, :n][valid]
 
+    def pin(self, scores: FloatArray, rows: NDArray[np.int64]) -> FloatArray:
+        """``scores`` of ``rows`` (every column, scored live), made to continue these lists: each
+        listed column gets its listed score and, in a full list, every other column stays below
+        the last one. In place; returns ``scores``.
+
+        A row scored alone and the same row scored in a batch differ in the last bits (numpy
+        multiplies one row by another BLAS routine), which can swap near-ties: a live ranking
+        of a row would then disagree with its list ranked ahead, and a page ranked live could
+        repeat a job of the page before it, sliced from the list.
+        """
+        cols = self._cols[rows]
+        vals = self._scores[rows]
+        full = cols[:, -1] >= 0
+        if full.any():
+            below = np.where(full, np.nextafter(vals[:, -1], -np.inf), np.inf)
+            np.minimum(scores, below[:, None].astype(scores.dtype), out=scores)
+        valid = cols >= 0
+        at = np.broadcast_to(np.arange(rows.shape[0])[:, None], cols.shape)
+        scores[at[valid], cols[valid]] = vals[valid]
+        return scores
+
 
 def rank_all(
     scores_of: Callable[[NDArray[np.int64]], FloatArray],

@@ -225,3 +225,16 @@ def test_a_posted_job_has_an_audience_of_the_users_it_matches(client: TestClient
     assert body["source"] == "content"
     assert {u["user_id"] for u in body["users"]} <= set(FINANCE_USERS)
     assert len(body["users"]) == 10
+
+
+def test_filters_see_a_posted_jobs_fields(client: TestClient) -> None:
+    client.post("/jobs", json={"jobs": [_finance_job(city="Harrogate")]}, headers=ADMIN)
+    for user in FINANCE_USERS[:3]:
+        body = client.post(
+            SINGLE, json={"user_id": user, "n": 5, "filters": {"city": ["Harrogate"]}}
+        ).json()
+        assert _ids(body) == [NEW_JOB]
+    similar = client.post(
+        SIMILAR, json={"job_id": 2000, "n": 5, "filters": {"city": ["Harrogate"]}}
+    ).json()
+    assert _ids(similar) == []  # the model knows no job similar to a new one, nor it to them

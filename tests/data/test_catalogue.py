@@ -104,3 +104,33 @@ def test_a_bad_line_or_a_repeated_id_is_named_as_the_strict_reader_names_it(
     jsonl(tmp_path / "twice.jsonl", [*JOBS, {"job_id": 1, "description": "again"}])
     with pytest.raises(InvalidDataError, match=r"twice.jsonl:4: field 'job_id'.*line 2"):
         copy_jobs(tmp_path / "twice.jsonl", tmp_path / "twice.parquet")
+
+
+def test_string_fields_are_columns_and_attribute_keys(tmp_path: Path, jsonl: WriteJsonl) -> None:
+    jobs = [
+        {"job_id": 3, "description": "c", "employer": "x", "city": "Leeds", "salary": 30000},
+        {"job_id": 1, "description": "a", "title": "t", "city": "York", "grade": 7},
+        {"job_id": 2, "description": "b", "sector": "law", "grade": "senior", "tags": ["a"]},
+    ]
+    jsonl(tmp_path / "jobs.jsonl", jobs)
+    copy_jobs(tmp_path / "jobs.jsonl", tmp_path / "jobs.parquet")
+    catalogue = Catalogue(tmp_path / "jobs.parquet")
+    # not the key, the description or the JSON text; not salary (numbers) or tags (a list);
+    # grade holds a string in one job, so it is a string field (7 reads as "7")
+    assert catalogue.job_fields == ("city", "employer", "grade", "sector", "title")
+    ids = np.array([1, 2, 3, 4], dtype=np.int64)  # 4 is not listed
+    codes, values = catalogue.job_values("city", ids)
+    assert values == ["Leeds", "York"]
+    assert codes.tolist() == [1, -1, 0, -1]
+    codes, values = catalogue.job_values("employer", ids)
+    assert (codes.tolist(), values) == ([-1, -1, 0, -1], ["x"])
+    codes, values = catalogue.job_values("grade", ids)
+    assert (codes.tolist(), values) == ([0, 1, -1, -1], ["7", "senior"])
+    with pytest.raises(KeyError):
+        catalogue.job_values("salary", ids)
+
+
+def test_without_jobs_no_field_is_known() -> None:
+    assert Catalogue().job_fields == ()
+    frame = pl.DataFrame({"job_id": [1], "description": ["a"]})
+    assert Catalogue(frame).job_fields == ()

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from recommender.data.demo import DEFAULT_REFERENCE_TIME, DemoSummary, generate_demo_data
-from recommender.data.demo.words import SECTORS
+from recommender.data.demo.words import CITIES, SECTORS
 from recommender.data.demo.world import build_world
 
 SCALE = 0.02
@@ -28,10 +28,13 @@ JOB_TYPES: dict[str, type] = {
     "title": str,
     "description": str,
     "employer": str,
+    "city": str,
+    "sector": str,
     "posted_at": str,
     "expires_at": str,
 }
 USER_OPTIONAL_TYPES: dict[str, type] = {
+    "city": str,
     "ethnicity": str,
     "gender": str,
     "graduation_year": int,
@@ -299,6 +302,37 @@ def test_interactions_concentrate_in_interest_sectors(generated: Generated) -> N
     assert conversion(True) > 4 * conversion(False)
     redirects = [a for a in generated.activities if a["type"] == "redirect"]
     assert sum(inside[a["user_id"], a["job_id"]] for a in redirects) / len(redirects) > 0.85
+
+
+def test_jobs_name_their_sector_and_a_city(generated: Generated) -> None:
+    _, job_sector = _latent_sectors()
+    names = [name for name, _, _ in CITIES]
+    for job in generated.jobs:
+        assert job["sector"] == SECTORS[job_sector[job["job_id"]]].name
+        assert job["city"] in names
+        assert job["city"] in job["description"]  # the text says where the job is
+    cities = Counter(job["city"] for job in generated.jobs)
+    assert cities.most_common(1)[0][0] == "London"
+    assert len(cities) == len(CITIES)
+
+
+def test_users_prefer_jobs_in_their_home_city(generated: Generated) -> None:
+    city_of_job = {job["job_id"]: job["city"] for job in generated.jobs}
+    home = {user["user_id"]: user["city"] for user in generated.users if "city" in user}
+    funnels = _pairs(generated.activities)
+    pairs = [key for key in funnels if key[0] in home]
+    redirected = [key for key in pairs if funnels[key]["redirect"]]
+    # the share of pairs in the user's home city if users ignored where jobs are
+    jobs_in = Counter(city_of_job.values())
+    chance = sum(jobs_in[home[user]] / len(city_of_job) for user, _ in pairs) / len(pairs)
+
+    def at_home(keys: list[tuple[int, int]]) -> float:
+        return sum(city_of_job[job] == home[user] for user, job in keys) / len(keys)
+
+    # about 0.6 of the draws in a user's sectors look in their home city; at this small scale
+    # many (slice, sector, city) segments are empty and fall back to the sector anywhere
+    assert at_home(pairs) > 1.8 * chance
+    assert at_home(redirected) > 1.8 * chance
 
 
 def test_job_text_uses_sector_vocabulary(generated: Generated) -> None:

@@ -5,7 +5,15 @@ import pytest
 
 from recommender.matrix import IdIndex
 from recommender.ranking.rules import NEVER, NO_EMPLOYER, Rules
-from recommender.ranking.stages import Backfill, EmployerCap, Exclusions, Ranked, TopN, within_cap
+from recommender.ranking.stages import (
+    Backfill,
+    EmployerCap,
+    Exclusions,
+    Filters,
+    Ranked,
+    TopN,
+    within_cap,
+)
 
 # six jobs, ids 10-15 at columns 0-5; job 11 expires at 5 µs, the others never
 JOBS = IdIndex(np.arange(10, 16))
@@ -69,3 +77,21 @@ def test_backfill_cuts_to_n_and_reports_a_list_a_deeper_ranking_may_fill(
 def test_within_cap_counts_occurrences_in_list_order() -> None:
     employer = np.array([2, 1, 2, 2, NO_EMPLOYER, 1, NO_EMPLOYER], dtype=np.int32)
     assert within_cap(employer, 2).tolist() == [True, True, True, False, True, True, True]
+
+
+def test_filters_and_across_fields_or_within_one_and_drop_jobs_without_the_field() -> None:
+    # columns 0-5: city codes (0: none) and sector codes
+    city = np.array([1, 2, 1, 0, 2, 1], dtype=np.int32)
+    sector = np.array([1, 1, 2, 1, 1, 1], dtype=np.int32)
+    leeds_or_york = np.array([False, True, True])
+    finance = np.array([False, True, False])
+    stage = Filters(((city, leeds_or_york), (sector, finance)))
+    assert stage.allowed().tolist() == [True, True, False, False, True, True]
+    scores = np.ones((2, 6), dtype=np.float32)
+    stage.mask(scores)
+    assert np.isneginf(scores[:, [2, 3]]).all() and np.isfinite(scores[:, [0, 1, 4, 5]]).all()
+    cols, vals = stage.keep(_ranked([3, 5, 2, 0]))
+    assert cols.tolist() == [5, 0]
+    assert vals.tolist() == np.float32([0.9, 0.7]).tolist()
+    only_york = Filters(((city, np.array([False, False, True])),))
+    assert only_york.keep(_ranked([0, 1, 4, 3]))[0].tolist() == [1, 4]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.ranking.topn import mask_rows, top_n
+from recommender.ranking.topn import TopLists, mask_rows, top_n
 
 
 def test_top_n_orders_best_first_breaks_ties_by_column_and_drops_masked() -> None:
@@ -62,3 +62,23 @@ def test_top_n_with_mostly_tied_scores_keeps_the_lowest_columns() -> None:
     for n in (1, 10, 100):
         got = [cols.tolist() for cols, _ in top_n(scores, n)]
         assert got == _reference_top_n(scores, n)
+
+
+def test_pinned_live_scores_continue_the_lists_ranked_ahead() -> None:
+    # ranked ahead, 3 deep: columns 2, 0, 1 (0 and 1 tied); row 1 held a single eligible job
+    ahead = TopLists(
+        cols=np.array([[2, 0, 1], [4, -1, -1]], dtype=np.int32),
+        scores=np.array([[0.9, 0.5, 0.5], [0.3, -np.inf, -np.inf]], dtype=np.float32),
+    )
+    # scored live, the near-ties come out the other way round, and column 3 edges above the
+    # list's last job (the last bits of a row scored alone)
+    live = np.array(
+        [[0.5, 0.50000006, 0.9, 0.50000012, 0.1], [-np.inf, -np.inf, -np.inf, -np.inf, 0.3]],
+        dtype=np.float32,
+    )
+    assert top_n(live.copy(), 4)[0][0].tolist() == [2, 3, 1, 0]
+    pinned = ahead.pin(live, np.array([0, 1], dtype=np.int64))
+    ((cols, vals), (other, _)) = top_n(pinned, 5)
+    assert cols.tolist() == [2, 0, 1, 3, 4]  # the list, then the rest in their live order
+    assert vals[:3].tolist() == np.float32([0.9, 0.5, 0.5]).tolist()
+    assert other.tolist() == [4]  # a short list is complete: nothing else was eligible

@@ -18,9 +18,9 @@ from starlette.concurrency import run_in_threadpool
 Endpoint = Callable[..., Any]
 
 
-def json_response(content: Any) -> Response:
+def json_response(content: Any, headers: dict[str, str] | None = None) -> Response:
     """``content`` as a JSON answer, encoded by orjson (no response-model validation)."""
-    return Response(orjson.dumps(content), media_type="application/json")
+    return Response(orjson.dumps(content), media_type="application/json", headers=headers)
 
 
 JSON = "application/json"

@@ -1,17 +1,24 @@
-"""``/recommend/...``: jobs for one user, for many users, and jobs like a job."""
+"""``/recommend/...``: jobs for one user, for many users, and jobs like a job.
+
+Every answer names the model that ranked it in the ``X-Model-Version`` header (and the single
+lists in ``model_version``): a client paging through a list sends it back, and gets 409 if the
+model was swapped between its pages.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
 
 from recommender.api.deps import recommender_of, settings_of
-from recommender.api.errors import INVALID_BODY, responses
+from recommender.api.errors import INVALID_LIST_BODY, MODEL_CHANGED, responses
 from recommender.api.routes.base import RouteTable, json_response
 from recommender.api.schemas import (
-    JobRulesFields,
     MultipleUsersRequest,
     MultipleUsersResponse,
+    PageFields,
     SimilarJobsRequest,
     SimilarJobsResponse,
     SingleUserRequest,
@@ -19,19 +26,46 @@ from recommender.api.schemas import (
 )
 from recommender.errors import ModelNotReadyError, UnknownJobError
 from recommender.ranking.rules import Rules
+from recommender.recommender import Recommender
 from recommender.settings import ExcludeSeen
 
 routes = RouteTable(tags=["recommend"])
 
-_ERRORS = responses(INVALID_BODY, (ModelNotReadyError, "No model is loaded."))
+MODEL_VERSION_HEADER = "X-Model-Version"
+_VERSIONED = {
+    200: {
+        "headers": {
+            MODEL_VERSION_HEADER: {
+                "description": "The model that ranked the lists: send it as model_version with "
+                "the request for the next page.",
+                "schema": {"type": "string"},
+            }
+        }
+    }
+}
+_ERRORS = _VERSIONED | responses(
+    INVALID_LIST_BODY, MODEL_CHANGED, (ModelNotReadyError, "No model is loaded.")
+)
 
 
 def _exclude(request: Request, asked: ExcludeSeen | None) -> ExcludeSeen:
     return asked if asked is not None else settings_of(request).default_exclude_seen
 
 
-def _rules(body: JobRulesFields) -> Rules:
-    return Rules.at_now(body.exclude_job_ids, body.max_per_employer)
+def _rules(body: PageFields) -> Rules:
+    return Rules.at_now(body.exclude_job_ids, body.max_per_employer, body.filters, body.offset)
+
+
+def _serving(request: Request, body: PageFields) -> Recommender:
+    """The recommender in use, refused (409) if the request's pages came from another."""
+    recommender = recommender_of(request)
+    recommender.check_version(body.model_version)
+    return recommender
+
+
+def _answer(content: Any, recommender: Recommender) -> Response:
+    """``content`` as JSON, with the version of the model that ranked it in a header."""
+    return json_response(content, {MODEL_VERSION_HEADER: recommender.version})
 
 
 @routes.route(
@@ -43,7 +77,7 @@ def _rules(body: JobRulesFields) -> Rules:
 )
 async def jobs_single_user(body: SingleUserRequest, request: Request) -> Response:
     """Recommend jobs for one user (from their profile, or the popular list, for a new user)."""
-    recommender = recommender_of(request)
+    recommender = _serving(request, body)
     exclude = _exclude(request, body.exclude_seen)
     rec = await recommender.recommend_async(
         body.user_id, body.n, exclude, _rules(body), body.profile
@@ -54,7 +88,15 @@ async def jobs_single_user(body: SingleUserRequest, request: Request) -> Respons
         explained = await recommender.explain_async(body.user_id, rec, top)
         for job, parts in zip(jobs, explained, strict=True):
             job["explanation"] = [{"job_id": j, "share": round(s, 6)} for j, s in parts]
-    return json_response({"user_id": body.user_id, "jobs": jobs, "source": rec.source})
+    return _answer(
+        {
+            "user_id": body.user_id,
+            "jobs": jobs,
+            "source": rec.source,
+            "model_version": recommender.version,
+        },
+        recommender,
+    )
 
 
 @routes.route(
@@ -66,11 +108,12 @@ async def jobs_single_user(body: SingleUserRequest, request: Request) -> Respons
 )
 async def jobs_multiple_users(body: MultipleUsersRequest, request: Request) -> Response:
     """Recommend jobs for up to 1,000 users in one vectorised call, in request order."""
+    recommender = _serving(request, body)
     user_ids = list(dict.fromkeys(body.user_ids))
-    recs = await recommender_of(request).recommend_many_async(
+    recs = await recommender.recommend_many_async(
         user_ids, body.n, _exclude(request, body.exclude_seen), _rules(body), body.profile_map()
     )
-    return json_response({str(u): r.as_pairs() for u, r in zip(user_ids, recs, strict=True)})
+    return _answer({str(u): r.as_pairs() for u, r in zip(user_ids, recs, strict=True)}, recommender)
 
 
 @routes.route(
@@ -78,11 +121,24 @@ async def jobs_multiple_users(body: MultipleUsersRequest, request: Request) -> R
     "POST",
     twin=True,
     response_model=SimilarJobsResponse,
-    responses=responses(
-        (UnknownJobError, "Unknown job."), INVALID_BODY, (ModelNotReadyError, "No model is loaded.")
+    responses=_VERSIONED
+    | responses(
+        (UnknownJobError, "Unknown job."),
+        INVALID_LIST_BODY,
+        MODEL_CHANGED,
+        (ModelNotReadyError, "No model is loaded."),
     ),
 )
 async def find_similar_jobs(body: SimilarJobsRequest, request: Request) -> Response:
     """Find the jobs most similar to a job (never the job itself)."""
-    rec = await recommender_of(request).similar_jobs_async(body.job_id, body.n, _rules(body))
-    return json_response({"job_id": body.job_id, "jobs": rec.as_pairs(), "source": rec.source})
+    recommender = _serving(request, body)
+    rec = await recommender.similar_jobs_async(body.job_id, body.n, _rules(body))
+    return _answer(
+        {
+            "job_id": body.job_id,
+            "jobs": rec.as_pairs(),
+            "source": rec.source,
+            "model_version": recommender.version,
+        },
+        recommender,
+    )

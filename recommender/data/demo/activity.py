@@ -1,7 +1,8 @@
 """Simulated activity: impression -> redirect funnels for blocks of active users.
 
 Each active user draws (user, job) pairs within their active period: jobs come mostly from
-their sectors, weighted by popularity in the current time slice (new jobs are promoted). Each
+their sectors, and most of those from their home city, weighted by popularity in the current time
+slice (new jobs are promoted). Each
 distinct pair then gets a geometric number of impressions and, with a probability much higher
 inside the user's sectors, one or more redirects; lines after the job expired or after the
 reference time are censored.
@@ -14,19 +15,20 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from recommender.data.demo.words import SECTORS
+from recommender.data.demo.words import CITIES, SECTORS
 from recommender.data.demo.world import ACTIVITY_WINDOW_DAYS, DAY, World
 
 _NEW_JOB_BOOST = 3.0
 _SECOND_SECTOR_SHARE = 0.35
 _IN_INTEREST_P = 0.83
+_HOME_CITY_P = 0.6  # of the draws in a user's sectors, the share looking in their home city only
 _IMPRESSION_GEOMETRIC_P = 0.5
 _REDIRECT_P_INTEREST = 0.28
 _REDIRECT_P_OTHER = 0.035
 _REDIRECT_WITHOUT_IMPRESSION_P = 0.05
 _EXTRA_REDIRECT_GEOMETRIC_P = 0.88
 # Jobs drawn per wanted pair, so that enough distinct jobs remain after de-duplication.
-_OVERSAMPLE = 2.0
+_OVERSAMPLE = 2.5
 _TIME_SLICES = 12
 
 # One activity record: timestamp, user and job positions (not ids) and the redirect flag.
@@ -35,38 +37,54 @@ RECORD_DTYPE = np.dtype([("ts", "<i8"), ("user", "<i4"), ("job", "<i4"), ("redir
 
 @dataclass(frozen=True)
 class JobSampler:
-    """Popularity-weighted job sampling by (time slice, sector).
+    """Popularity-weighted job sampling by (time slice, sector, city).
 
-    Slice ``T`` (the last) covers the whole window; sector ``S`` (the last) means any sector.
+    Slice ``T`` (the last) covers the whole window; sector ``S`` (the last) means any sector and
+    city ``C`` (the last) any city. Any sector in one city is no segment: it means anywhere.
+    An empty segment falls back to the sector in any city, then to the sector over the whole
+    window, then to any job.
     """
 
     cum: NDArray[np.float64]  # (T + 1) * n_jobs cumulative weights, slices concatenated
-    order: NDArray[np.int64]  # job indices sorted by sector
-    seg_lo: NDArray[np.float64]  # [t, s] cumulative weight before the segment
-    seg_w: NDArray[np.float64]  # [t, s] total weight of the segment
-    seg_first: NDArray[np.int64]  # [t, s] first position of the segment in ``cum``
-    seg_last: NDArray[np.int64]  # [t, s] last position of the segment in ``cum``
+    order: NDArray[np.int64]  # job indices sorted by sector, then city
+    seg_lo: NDArray[np.float64]  # [t, s, c] cumulative weight before the segment
+    seg_w: NDArray[np.float64]  # [t, s, c] total weight of the segment
+    seg_first: NDArray[np.int64]  # [t, s, c] first position of the segment in ``cum``
+    seg_last: NDArray[np.int64]  # [t, s, c] last position of the segment in ``cum``
 
     def sample(
-        self, t: NDArray[np.int64], s: NDArray[np.int64], u: NDArray[np.float64]
+        self,
+        t: NDArray[np.int64],
+        s: NDArray[np.int64],
+        c: NDArray[np.int64],
+        u: NDArray[np.float64],
     ) -> NDArray[np.int64]:
-        n_slices, n_sectors = self.seg_w.shape
-        whole, anywhere = n_slices - 1, n_sectors - 1
-        t = np.where(self.seg_w[t, s] > 0, t, whole)
-        s = np.where(self.seg_w[t, s] > 0, s, anywhere)
-        pos = np.searchsorted(self.cum, self.seg_lo[t, s] + u * self.seg_w[t, s], side="right")
-        pos = np.clip(pos, self.seg_first[t, s], self.seg_last[t, s])
+        n_slices, n_sectors, n_cities = self.seg_w.shape
+        whole, any_sector, any_city = n_slices - 1, n_sectors - 1, n_cities - 1
+        c = np.where(self.seg_w[t, s, c] > 0, c, any_city)
+        t = np.where(self.seg_w[t, s, c] > 0, t, whole)
+        s = np.where(self.seg_w[t, s, c] > 0, s, any_sector)
+        lo, w = self.seg_lo[t, s, c], self.seg_w[t, s, c]
+        pos = np.searchsorted(self.cum, lo + u * w, side="right")
+        pos = np.clip(pos, self.seg_first[t, s, c], self.seg_last[t, s, c])
         return self.order[pos % len(self.order)]
 
 
 def job_sampler(world: World) -> JobSampler:
     """Build the sampler from job popularity, live windows and the new-job boost."""
     n_jobs = len(world.job_ids)
-    n_sectors = len(SECTORS)
-    order = np.argsort(world.job_sector, kind="stable").astype(np.int64)
-    bounds = np.searchsorted(world.job_sector[order], np.arange(n_sectors + 1))
-    first = np.append(bounds[:-1], 0)  # segment S (any sector) spans the whole slice
-    last = np.append(bounds[1:], n_jobs) - 1
+    n_sectors, n_cities = len(SECTORS), len(CITIES)
+    order = np.lexsort((world.job_city, world.job_sector)).astype(np.int64)
+    # segment (s, c) of the sorted jobs; (s, C) the whole sector; (S, any city) every job
+    key = world.job_sector[order] * n_cities + world.job_city[order]
+    cells = np.arange(n_sectors * n_cities + 1)
+    bounds = np.searchsorted(key, cells)
+    first = np.zeros((n_sectors + 1, n_cities + 1), dtype=np.int64)
+    last = np.full((n_sectors + 1, n_cities + 1), n_jobs - 1, dtype=np.int64)
+    first[:n_sectors, :n_cities] = bounds[:-1].reshape(n_sectors, n_cities)
+    last[:n_sectors, :n_cities] = bounds[1:].reshape(n_sectors, n_cities) - 1
+    first[:n_sectors, n_cities] = bounds[:-1:n_cities]
+    last[:n_sectors, n_cities] = bounds[n_cities::n_cities] - 1
 
     slice_len = ACTIVITY_WINDOW_DAYS * DAY / _TIME_SLICES
     starts = world.window_start + slice_len * np.arange(_TIME_SLICES)
@@ -79,9 +97,9 @@ def job_sampler(world: World) -> JobSampler:
     weights = boost[:, order] * world.job_weight[order][None, :]
     cum = np.cumsum(weights.ravel())
     before = np.concatenate([[0.0], cum])  # before[i] = cumulative weight before position i
-    offsets = np.arange(_TIME_SLICES + 1)[:, None] * n_jobs
-    seg_first = offsets + first[None, :]
-    seg_last = offsets + last[None, :]
+    offsets = np.arange(_TIME_SLICES + 1)[:, None, None] * n_jobs
+    seg_first = offsets + first[None, :, :]
+    seg_last = offsets + last[None, :, :]
     seg_lo = before[seg_first]
     seg_w = before[seg_last + 1] - seg_lo
     return JobSampler(
@@ -94,27 +112,42 @@ def job_sampler(world: World) -> JobSampler:
     )
 
 
+def _draw_jobs(
+    world: World,
+    sampler: JobSampler,
+    rng: np.random.Generator,
+    user: NDArray[np.int64],
+    when: NDArray[np.int64],
+) -> NDArray[np.int64]:
+    """The job of each drawn pair at ``when``: from the user's sectors (often in their home
+    city) or anywhere."""
+    n = len(user)
+    window = ACTIVITY_WINDOW_DAYS * DAY
+    t_slice = np.minimum((when - world.window_start) * _TIME_SLICES // window, _TIME_SLICES - 1)
+    s1, s2 = world.user_sector1[user], world.user_sector2[user]
+    sector = np.where((s2 >= 0) & (rng.random(n) < _SECOND_SECTOR_SHARE), s2, s1)
+    in_interest = rng.random(n) < _IN_INTEREST_P
+    sector = np.where(in_interest, sector, len(SECTORS))
+    home = in_interest & (rng.random(n) < _HOME_CITY_P)
+    city = np.where(home, world.user_city[user], len(CITIES))
+    return sampler.sample(t_slice, sector, city, rng.random(n))
+
+
 def activity_block(
     world: World, sampler: JobSampler, rng: np.random.Generator, users: slice
 ) -> NDArray[np.void]:
     """Activity records (``RECORD_DTYPE``, unsorted) of a block of active users."""
-    n_sectors = len(SECTORS)
     n_jobs = len(world.job_ids)
     pairs = world.active_pairs[users]
     draws = np.ceil(pairs * _OVERSAMPLE).astype(np.int64) + 2
     local = np.repeat(np.arange(users.start, users.stop), draws)
     n = len(local)
 
-    # Pair time within the user's active period; job from their sectors or anywhere.
+    # Pair time within the user's active period.
     lo, hi = world.active_lo[local], world.active_hi[local]
     when = lo + np.floor(rng.random(n) * (hi - lo + 1)).astype(np.int64)
-    window = ACTIVITY_WINDOW_DAYS * DAY
-    t_slice = np.minimum((when - world.window_start) * _TIME_SLICES // window, _TIME_SLICES - 1)
     user = world.active_index[local]
-    s1, s2 = world.user_sector1[user], world.user_sector2[user]
-    sector = np.where((s2 >= 0) & (rng.random(n) < _SECOND_SECTOR_SHARE), s2, s1)
-    sector = np.where(rng.random(n) < _IN_INTEREST_P, sector, n_sectors)
-    job = sampler.sample(t_slice, sector, rng.random(n))
+    job = _draw_jobs(world, sampler, rng, user, when)
 
     # One funnel per distinct (user, job) pair: each user's first ``pairs`` distinct draws.
     _, keep = np.unique(local * n_jobs + job, return_index=True)

@@ -2,10 +2,11 @@
 
 :func:`generate_demo_data` writes the three JSON Lines files the rest of the service reads
 (``jobs.jsonl``, ``users.jsonl`` and ``activities.jsonl``). The data are made to look like a
-graduate job board: jobs belong to one of twelve sectors, employers are concentrated in one
-sector and have a heavy-tailed number of postings, users have one or two sector interests that
-also drive their degree subject, and the activity log follows an impression -> redirect funnel
-whose conversion rate is much higher for jobs in the user's sectors.
+graduate job board: jobs belong to one of twelve sectors and are posted in one of twelve UK
+cities, employers are concentrated in one sector and have a heavy-tailed number of postings,
+users have one or two sector interests that also drive their degree subject and a home city
+where they look for most jobs of their sectors, and the activity log follows an impression ->
+redirect funnel whose conversion rate is much higher for jobs in the user's sectors.
 
 This module only orchestrates: ``world`` draws the latent structure, ``job_text`` and
 ``user_text`` render the jobs and users, ``activity`` simulates the funnels and
@@ -87,8 +88,10 @@ def generate_demo_data(
     Notes
     -----
     ``activities.jsonl`` is globally sorted by timestamp (ties keep generation order, so
-    a pair's impressions precede its redirect). Hidden structure: every user has one or two
-    sector interests, driving both the degree subject and about 83% of their interactions;
+    a pair's impressions precede its redirect). ``jobs.jsonl`` names each job's ``city`` and
+    ``sector``; ``users.jsonl`` most users' home ``city``. Hidden structure: every user has one
+    or two sector interests, driving both the degree subject and about 83% of their
+    interactions, and a home city, where about 60% of those interactions look;
     job popularity is Zipf-like within each sector; each (user, job) pair gets a geometric
     number of impressions and then a redirect with a probability about eight times higher
     for jobs in the user's sectors. About 5% of redirecting pairs have no impression and

@@ -1,4 +1,5 @@
-"""``jobs.jsonl``: titles, HTML descriptions, employers and dates rendered from the world.
+"""``jobs.jsonl``: titles, HTML descriptions, employers, cities, sectors and dates rendered from
+the world.
 
 A title is a seniority, a sector role and an optional suffix; a description strings together
 an intro, sector sentences and bullets, an optional salary and a generic closing, all drawn
@@ -30,9 +31,7 @@ def jobs_frame(world: World, rng: np.random.Generator) -> pl.DataFrame:
     """The ``jobs.jsonl`` rows, one per job in world order."""
     n = len(world.job_ids)
     sector = world.job_sector
-    city = pl.Series([c for c, _ in CITIES]).gather(
-        rng.choice(len(CITIES), n, p=probabilities(CITIES))
-    )
+    city = pl.Series([c[0] for c in CITIES]).gather(world.job_city)
     employer = pl.Series(world.employer_names).gather(world.job_employer)
 
     # Title: seniority + sector role + optional suffix.
@@ -134,6 +133,8 @@ def jobs_frame(world: World, rng: np.random.Generator) -> pl.DataFrame:
             pl.col("title"),
             pl.col("description"),
             pl.col("employer"),
+            pl.col("city"),
+            pl.Series("sector", [s.name for s in SECTORS]).gather(sector),
             _iso(world.posted).alias("posted_at"),
             _iso(world.expires).alias("expires_at"),
         )

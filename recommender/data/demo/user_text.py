@@ -1,7 +1,7 @@
 """``users.jsonl``: one profile line per user, assembled from pre-encoded JSON fragments.
 
-The degree subject follows the user's latent sectors; active users fill in more of their
-profile, and missing fields are absent keys rather than nulls.
+The degree subject follows the user's latent sectors and the city is their home city; active
+users fill in more of their profile, and missing fields are absent keys rather than nulls.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from recommender.data.demo.words import (
     ALL_SUBJECTS,
+    CITIES,
     ETHNICITIES,
     GENDERS,
     LANGUAGES,
@@ -64,6 +65,7 @@ def _user_vocab() -> _UserVocab:
     uni_p = 1.0 / (np.arange(len(UNIVERSITIES)) + 3.0) ** 0.8
     return _UserVocab(
         frags={
+            "city": _json_frags("city", [c[0] for c in CITIES]),
             "ethnicity": _json_frags("ethnicity", [e for e, _ in ETHNICITIES]),
             "gender": _json_frags("gender", [g for g, _ in GENDERS]),
             "school_type": _json_frags("school_type", [s for s, _ in SCHOOL_TYPES]),
@@ -130,6 +132,7 @@ def _user_lines(
     frame = pl.DataFrame(
         {
             "user_id": world.user_ids[users],
+            "city": pick("city", world.user_city[users], present(0.1)),
             "ethnicity": pick(
                 "ethnicity",
                 rng.choice(len(ETHNICITIES), n, p=probabilities(ETHNICITIES)),
@@ -174,6 +177,7 @@ def _user_lines(
         [
             pl.lit('{"user_id":'),
             pl.col("user_id"),
+            pl.col("city"),
             pl.col("ethnicity"),
             pl.col("gender"),
             pl.concat_str([pl.lit(',"graduation_year":'), pl.col("grad_year")]),

@@ -702,23 +702,21 @@ INTROS: tuple[tuple[str, str, str, str], ...] = (
     ("<p>Join <b>", "</b> as our new ", " &ndash; based in ", ".</p>"),
 )
 
-CITIES: tuple[tuple[str, float], ...] = (
-    ("London", 0.35),
-    ("Manchester", 0.08),
-    ("Birmingham", 0.07),
-    ("Leeds", 0.06),
-    ("Bristol", 0.06),
-    ("Edinburgh", 0.05),
-    ("Glasgow", 0.04),
-    ("Cambridge", 0.04),
-    ("Remote", 0.04),
-    ("Cardiff", 0.03),
-    ("Belfast", 0.03),
-    ("Newcastle", 0.03),
-    ("Nottingham", 0.03),
-    ("Sheffield", 0.03),
-    ("Oxford", 0.03),
-    ("Reading", 0.03),
+# UK cities as (name, share of the jobs posted there, share of the users living there): London
+# holds far more of the graduate jobs than of the job-seekers, who are spread more evenly.
+CITIES: tuple[tuple[str, float, float], ...] = (
+    ("London", 0.36, 0.22),
+    ("Manchester", 0.09, 0.10),
+    ("Birmingham", 0.08, 0.10),
+    ("Leeds", 0.07, 0.08),
+    ("Bristol", 0.07, 0.07),
+    ("Edinburgh", 0.06, 0.07),
+    ("Glasgow", 0.05, 0.08),
+    ("Newcastle", 0.05, 0.07),
+    ("Belfast", 0.05, 0.06),
+    ("Cambridge", 0.04, 0.03),
+    ("Cardiff", 0.04, 0.06),
+    ("Nottingham", 0.04, 0.06),
 )
 
 SENIORITY: tuple[tuple[str, float], ...] = (

@@ -1,9 +1,10 @@
-"""The latent world behind a demo data set: jobs, employers, users and their sectors.
+"""The latent world behind a demo data set: jobs, employers, users, their sectors and cities.
 
-Jobs belong to one of the sectors in :mod:`~recommender.data.demo.words`; employers are
-concentrated in one sector and have a heavy-tailed number of postings; users have one or two
-sector interests and, when active, a heavy-tailed number of (user, job) pairs to generate over
-an active period. The text and activity modules render and simulate from this structure.
+Jobs belong to one of the sectors in :mod:`~recommender.data.demo.words` and are posted in one of
+its UK cities; employers are concentrated in one sector and have a heavy-tailed number of
+postings; users have one or two sector interests, a home city and, when active, a heavy-tailed
+number of (user, job) pairs to generate over an active period. The text and activity modules
+render and simulate from this structure.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from recommender.data.demo.words import (
+    CITIES,
     EMPLOYER_QUALIFIERS,
     EMPLOYER_STEMS_A,
     EMPLOYER_STEMS_B,
@@ -60,6 +62,7 @@ class World:
     # jobs, ordered by posting time (job ids increase with it)
     job_ids: NDArray[np.int64]
     job_sector: NDArray[np.int64]
+    job_city: NDArray[np.int64]  # index into CITIES
     job_employer: NDArray[np.int64]
     posted: NDArray[np.int64]
     expires: NDArray[np.int64]
@@ -71,6 +74,7 @@ class World:
     user_ids: NDArray[np.int64]
     user_sector1: NDArray[np.int64]
     user_sector2: NDArray[np.int64]  # -1 when the user has a single interest
+    user_city: NDArray[np.int64]  # home city, index into CITIES
     user_active: NDArray[np.bool_]
     # active users (in user order)
     active_index: NDArray[np.int64]
@@ -101,7 +105,8 @@ def build_world(seed: int, scale: float, reference_time: datetime) -> World:
         reference_time = reference_time.replace(tzinfo=UTC)
     reference = int(reference_time.timestamp())
     window_start = reference - ACTIVITY_WINDOW_DAYS * DAY
-    rng_jobs, rng_users = streams(seed)[0].spawn(2)
+    # cities come from a stream of their own, so the rest of the world is what it was before them
+    rng_jobs, rng_users, rng_cities = streams(seed)[0].spawn(3)
     n_jobs = max(_MIN_JOBS, round(_BASE_JOBS * math.sqrt(scale)))
     n_employers = max(_MIN_EMPLOYERS, round(_BASE_EMPLOYERS * math.sqrt(scale)))
     n_users = max(_MIN_USERS, round(_BASE_USERS * scale))
@@ -120,8 +125,15 @@ def build_world(seed: int, scale: float, reference_time: datetime) -> World:
         target_lines=target_lines,
         reference=reference,
     )
+    job_p, user_p = (np.array([c[i] for c in CITIES]) for i in (1, 2))
     return World(
-        reference=reference, window_start=window_start, target_lines=target_lines, **jobs, **users
+        reference=reference,
+        window_start=window_start,
+        target_lines=target_lines,
+        job_city=rng_cities.choice(len(CITIES), n_jobs, p=job_p / job_p.sum()).astype(np.int64),
+        user_city=rng_cities.choice(len(CITIES), n_users, p=user_p / user_p.sum()).astype(np.int64),
+        **jobs,
+        **users,
     )
 
 
