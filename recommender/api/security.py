@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
+from pydantic import SecretStr
 
 from recommender.errors import AdminDisabledError, AuthenticationError
 from recommender.settings import Settings
@@ -38,10 +39,7 @@ def check_admin_key(settings: Settings, given: str | None) -> None:
         raise AdminDisabledError(
             "the admin endpoints are off: set RECOMMENDER_ADMIN_API_KEY to turn them on"
         )
-    if given is None:
-        raise AuthenticationError(f"the {API_KEY_HEADER} header is missing")
-    if not hmac.compare_digest(given.encode(), configured.get_secret_value().encode()):
-        raise AuthenticationError(f"the {API_KEY_HEADER} header does not hold the admin key")
+    _require(given, configured, API_KEY_HEADER, "the admin key")
 
 
 def require_admin(request: Request, given: Annotated[str | None, Depends(_api_key)] = None) -> None:
@@ -73,10 +71,7 @@ def check_events_key(settings: Settings, given: str | None) -> None:
     configured = settings.events_key
     if configured is None or not configured.get_secret_value():
         return
-    if given is None:
-        raise AuthenticationError(f"the {EVENTS_KEY_HEADER} header is missing")
-    if not hmac.compare_digest(given.encode(), configured.get_secret_value().encode()):
-        raise AuthenticationError(f"the {EVENTS_KEY_HEADER} header does not hold the events key")
+    _require(given, configured, EVENTS_KEY_HEADER, "the events key")
 
 
 JOBS_KEY_HEADER = "X-Jobs-Key"
@@ -107,8 +102,13 @@ def check_jobs_key(settings: Settings, headers: Mapping[str, str]) -> None:
     if configured is None or not configured.get_secret_value():
         check_admin_key(settings, headers.get(API_KEY_HEADER))
         return
-    given = headers.get(JOBS_KEY_HEADER)
+    _require(headers.get(JOBS_KEY_HEADER), configured, JOBS_KEY_HEADER, "the jobs key")
+
+
+def _require(given: str | None, configured: SecretStr, header: str, what: str) -> None:
+    """Raise :class:`AuthenticationError` unless ``given`` (the ``header``'s value) is the
+    configured key, compared in constant time (neither is logged)."""
     if given is None:
-        raise AuthenticationError(f"the {JOBS_KEY_HEADER} header is missing")
+        raise AuthenticationError(f"the {header} header is missing")
     if not hmac.compare_digest(given.encode(), configured.get_secret_value().encode()):
-        raise AuthenticationError(f"the {JOBS_KEY_HEADER} header does not hold the jobs key")
+        raise AuthenticationError(f"the {header} header does not hold {what}")
