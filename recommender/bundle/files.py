@@ -16,7 +16,8 @@ Layout of a model directory (see :mod:`recommender.bundle.directory` for ``CURRE
         interactions.{impressions,redirects}.npy  each pair's clipped funnel counts, if any
         jobs.{expires_at,employer}.npy           job rules data (epoch µs, employer code), if any
         content.{words,word_vectors,word_weights,job_vectors}.npy   content vectors, if any (the
-                                                 words a str array, stored without pickle)
+                                                 words a str array, stored without pickle), with
+        content.{profile_words,profile_vectors,field_words,field_weight}.npy  where trained
         catalogue.{jobs,users}.parquet           every listed job and user profile, if any (listed
                                                  apart, under catalogue_files, so that a reader
                                                  from before the catalogue still loads the bundle)

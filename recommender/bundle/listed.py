@@ -180,7 +180,11 @@ class ListedJobs:
         vectors = current.content
         if vectors is None:
             return None, current.hybrid, False
-        texts = [job_tokens(r.get("title"), r.get("description")) for r in listed]
+        fields = vectors.field_names
+        texts = [
+            job_tokens(r.get("title"), r.get("description"), {f: r.get(f) for f in fields})
+            for r in listed
+        ]
         embedded = vectors.embed_many(texts)
         job_vectors = np.zeros((n_jobs, vectors.dimensions), dtype=np.float32)
         job_vectors[:n_before] = vectors.job_vectors

@@ -87,6 +87,9 @@ class ContentInfo(BaseModel):
     train_seconds: float
     engine: str = "gensim"
     """What fitted the word vectors: ``gensim`` (local) or ``spark`` (``train --engine spark``)."""
+    fields: list[str] = []
+    """The job fields whose values joined the job vectors (``city``, ``sector``): none before
+    fields were embedded."""
 
 
 class Manifest(BaseModel):

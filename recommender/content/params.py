@@ -11,9 +11,14 @@ DEFAULT_PROFILE_FIELDS = (
     "languages",
     "university",
     "school_type",
+    "city",
 )
 """The profile fields embedded by default: what a person studied and speaks, not who they are
-(gender and ethnicity are left out unless named: they must not steer which jobs someone sees)."""
+and where they live (gender and ethnicity are left out unless named: they must not steer which
+jobs someone sees)."""
+NOT_JOB_FIELDS = ("title", "description", "employer")
+"""String job fields never embedded as exact values unless named: the text, and the employer (a
+value per company says little of what a job is)."""
 
 
 class ContentParams(BaseModel):
@@ -50,6 +55,26 @@ class ContentParams(BaseModel):
         "users hold it",
     )
     titles_per_user: int = Field(default=3, ge=1, le=50)
+    job_fields: tuple[str, ...] | None = Field(
+        default=None,
+        description="the jobs.jsonl string fields whose values join a job's vector as exact "
+        "values, one dimension per value (None: every string field of the jobs' other fields, "
+        "such as city and sector, with at most max_field_values values)",
+    )
+    max_field_values: int = Field(
+        default=256,
+        ge=1,
+        le=10_000,
+        description="a field chosen automatically (job_fields None) has at most this many values",
+    )
+    field_weight: float = Field(
+        default=0.35,
+        ge=0.0,
+        lt=1.0,
+        description="the share of a job vector's squared length given to its field values: the "
+        "cosine of two jobs is (1 - this) times their texts' plus this times the share of the "
+        "values they have in common (0: text only)",
+    )
     profile_fields: tuple[str, ...] | None = Field(
         default=DEFAULT_PROFILE_FIELDS,
         description="the users.jsonl fields embedded (None: every field but user_id)",

@@ -1,9 +1,10 @@
 """Job text and profile fields as tokens: markup stripped, lower case, words and field values.
 
 A job's tokens are its title's words (twice: a title says more than a paragraph) followed by its
-description's; a profile's are, for each field, the words of its value and one field-qualified
-token (``degree_subject=accounting_and_finance``), so that a profile's exact values are words of
-their own in the same vocabulary as the jobs' text.
+description's, then one field token per embedded field value (``city=london``, embedded as an
+exact value, not a word: :mod:`recommender.content.vectors`); a profile's are, for each field, the
+words of its value and one field-qualified token (``degree_subject=accounting_and_finance``), so
+that a profile's exact values are words of their own in the same vocabulary as the jobs' text.
 """
 
 from __future__ import annotations
@@ -45,9 +46,16 @@ def words(text: str | None) -> list[str]:
     ]
 
 
-def job_tokens(title: str | None, description: str | None) -> list[str]:
-    """A job's tokens: its title's words :data:`TITLE_REPEATS` times, then its description's."""
-    return words(title) * TITLE_REPEATS + words(description)
+def job_tokens(
+    title: str | None, description: str | None, fields: Mapping[str, object] | None = None
+) -> list[str]:
+    """A job's tokens: its title's words :data:`TITLE_REPEATS` times, then its description's,
+    then a :func:`field_token` for each of ``fields`` whose value is a non-empty string."""
+    tokens = words(title) * TITLE_REPEATS + words(description)
+    for field, value in (fields or {}).items():
+        if isinstance(value, str) and value.strip():
+            tokens.append(field_token(field, value))
+    return tokens
 
 
 def field_token(field: str, value: object) -> str:

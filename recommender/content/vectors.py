@@ -4,10 +4,18 @@ A text's vector is the SIF-weighted mean of its known words' vectors (Arora et a
 of probability ``p`` weighs ``a / (a + p)``, so boilerplate that every job repeats counts for
 little), scaled to unit length; a text with no known word is the zero vector, whose cosine with
 anything is 0. Jobs are embedded once at training; a profile at request time, in microseconds.
+
+A job's metadata (its ``city``, ``sector``: short string fields that many jobs share) joins its
+vector as exact values, not words: one dimension per ``field=value`` token after the text's, the
+job vector being ``√(1 − w)·text ⊕ √w·fields`` (each part of unit length, ``w`` the
+``field_weight``), so the cosine of two jobs is ``(1 − w)`` times their texts' plus ``w`` times
+the share of the values they have in common. Word vectors learn what a sector's words mean; they
+cannot learn that two jobs are in the same city, which the words of a description barely say.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +28,9 @@ SIF_A = 1e-3
 """SIF's smoothing constant ``a``."""
 ARRAY_NAMES = ("words", "word_vectors", "word_weights", "job_vectors")
 PROFILE_ARRAYS = ("profile_words", "profile_vectors")
+FIELD_ARRAYS = ("field_words", "field_weight")
+FIELD_SEPARATOR = "="
+"""Field tokens are ``field=value``; words never hold it."""
 
 
 def sif_weights(counts: NDArray[np.int64], a: float = SIF_A) -> NDArray[np.float32]:
@@ -64,6 +75,11 @@ class ContentVectors:
         Profile tokens (sorted) and their places in the job vectors' space
         (:mod:`recommender.content.profiles`); None when no user had a profile and a history
         (a profile is then embedded from its words, as a text).
+    field_words:
+        The jobs' field tokens (``city=london``, sorted): dimensions ``d_text`` onwards of a
+        job vector, one each; empty when no field is embedded.
+    field_weight:
+        The share ``w`` of a job vector's squared length given to its field values.
     """
 
     words: NDArray[np.str_]
@@ -72,11 +88,19 @@ class ContentVectors:
     job_vectors: NDArray[np.float32]
     profile_words: NDArray[np.str_] | None = None
     profile_vectors: NDArray[np.float32] | None = None
+    field_words: NDArray[np.str_] = dataclasses.field(
+        default_factory=lambda: np.zeros(0, dtype=str)
+    )
+    field_weight: float = 0.0
 
     def __post_init__(self) -> None:
         v = self.words.shape[0]
-        if self.words.ndim != 1 or (v > 1 and not (self.words[1:] > self.words[:-1]).all()):
-            raise ValueError("content words must be a sorted vector of distinct words")
+        for name in ("words", "field_words"):
+            got = getattr(self, name)
+            if got.ndim != 1 or (got.shape[0] > 1 and not (got[1:] > got[:-1]).all()):
+                raise ValueError(f"content {name} must be a sorted vector of distinct tokens")
+        if not 0.0 <= self.field_weight < 1.0:
+            raise ValueError(f"content field_weight {self.field_weight} is not in [0, 1)")
         if self.word_vectors.ndim != 2 or self.word_vectors.shape[0] != v:
             raise ValueError(
                 f"content word_vectors has shape {self.word_vectors.shape}, expected ({v}, d)"
@@ -99,9 +123,19 @@ class ContentVectors:
             raise ValueError("content profile_words and profile_vectors do not match")
 
     @property
-    def dimensions(self) -> int:
-        """The vectors' length ``d``."""
+    def text_dimensions(self) -> int:
+        """The word vectors' length ``d_text``."""
         return int(self.word_vectors.shape[1])
+
+    @property
+    def dimensions(self) -> int:
+        """The job vectors' length ``d``: the text's and one per field token."""
+        return self.text_dimensions + int(self.field_words.shape[0])
+
+    @property
+    def field_names(self) -> list[str]:
+        """The job fields embedded (``city``, ``sector``), sorted."""
+        return sorted({str(t).split(FIELD_SEPARATOR, 1)[0] for t in self.field_words.tolist()})
 
     @property
     def nbytes(self) -> int:
@@ -118,9 +152,19 @@ class ContentVectors:
         return vector
 
     def embed_many(self, documents: Iterable[Sequence[str]]) -> NDArray[np.float32]:
-        """One unit vector per token list, as :meth:`embed`, in one sparse product."""
-        counts = self.counts(documents)
-        return _unit_rows(np.asarray(counts @ self.word_vectors, dtype=np.float32))
+        """One unit vector per token list, as :meth:`embed`: the text's words in one sparse
+        product, then its field tokens (module docstring)."""
+        listed = [list(doc) for doc in documents]
+        counts = self.counts(listed)
+        text = _unit_rows(np.asarray(counts @ self.word_vectors, dtype=np.float32))
+        if self.field_words.shape[0] == 0:
+            return text
+        values = np.zeros((len(listed), self.field_words.shape[0]), dtype=np.float32)
+        for i, doc in enumerate(listed):
+            values[i, _rows_in(self.field_words, [t for t in doc if FIELD_SEPARATOR in t])] = 1.0
+        w = np.float32(self.field_weight)
+        both = np.hstack([np.sqrt(1 - w) * text, np.sqrt(w) * _unit_rows(values)])
+        return _unit_rows(both.astype(np.float32))
 
     def embed_profiles(self, documents: Sequence[Sequence[str]]) -> NDArray[np.float32]:
         """One unit vector per profile's tokens: the sum of its known profile tokens' vectors
@@ -153,7 +197,11 @@ class ContentVectors:
     def arrays(self) -> dict[str, NDArray[Any]]:
         """The arrays a bundle stores (as ``content.<name>.npy``)."""
         names = ARRAY_NAMES + (PROFILE_ARRAYS if self.profile_words is not None else ())
-        return {name: getattr(self, name) for name in names}
+        arrays = {name: getattr(self, name) for name in names}
+        if self.field_words.shape[0]:
+            arrays["field_words"] = self.field_words
+            arrays["field_weight"] = np.asarray([self.field_weight], dtype=np.float64)
+        return arrays
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, NDArray[Any]]) -> ContentVectors:
@@ -171,4 +219,6 @@ class ContentVectors:
                 if "profile_vectors" in arrays
                 else None
             ),
+            field_words=np.asarray(arrays.get("field_words", np.zeros(0, dtype=str))),
+            field_weight=float(np.asarray(arrays.get("field_weight", [0.0])).reshape(-1)[0]),
         )

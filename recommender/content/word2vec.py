@@ -20,9 +20,9 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from recommender.content.params import ContentParams
+from recommender.content.params import NOT_JOB_FIELDS, ContentParams
 from recommender.content.profiles import profile_map
-from recommender.content.text import job_tokens, profile_tokens, words
+from recommender.content.text import field_token, job_tokens, profile_tokens, words
 from recommender.content.vectors import ContentVectors, sif_weights
 from recommender.matrix import IdIndex
 
@@ -98,6 +98,7 @@ def train_content(
     jobs = catalogue.jobs
     titles = _column(jobs, "title")
     listed = [job_tokens(t, d) for t, d in zip(titles, _column(jobs, "description"), strict=True)]
+    field_tokens = listed_field_tokens(catalogue, params)
     rows, known = catalogue.job_index.lookup(job_ids)
     title_words = [words(titles[r]) if k else [] for r, k in zip(rows, known, strict=True)]
     sample = _sample_profiles(catalogue, interactions, users, params, seed)
@@ -118,18 +119,25 @@ def train_content(
         )
         return empty, len(documents)
     order = np.argsort(keys, kind="stable")
+    field_words = np.unique(np.asarray([t for ts in field_tokens for t in ts], dtype=str))
     vectors = ContentVectors(
         words=keys[order],
         word_vectors=np.ascontiguousarray(found[order], dtype=np.float32),
         word_weights=sif_weights(counts[order]),
-        job_vectors=np.zeros((0, params.dimensions), dtype=np.float32),
+        job_vectors=np.zeros((0, params.dimensions + field_words.shape[0]), dtype=np.float32),
+        field_words=field_words,
+        field_weight=params.field_weight if field_words.shape[0] else 0.0,
     )
-    column_tokens = [listed[r] if k else [] for r, k in zip(rows, known, strict=True)]
+    column_tokens = [
+        listed[r] + field_tokens[r] if k else [] for r, k in zip(rows, known, strict=True)
+    ]
     log.info(
-        "content: %s words from %s job texts and %s user documents",
+        "content: %s words from %s job texts and %s user documents; %s field values (%s)",
         f"{keys.shape[0]:,}",
         f"{len(listed):,}",
         f"{len(documents):,}",
+        f"{field_words.shape[0]:,}",
+        ", ".join(vectors.field_names) or "no field",
     )
     job_vectors = vectors.embed_many(column_tokens)
     trained = replace(vectors, job_vectors=job_vectors)
@@ -139,6 +147,39 @@ def train_content(
         )
         trained = replace(trained, profile_words=profile_words, profile_vectors=profile_vectors)
     return trained, len(documents)
+
+
+def embedded_fields(catalogue: Catalogue, params: ContentParams) -> list[str]:
+    """The job fields whose values join the job vectors: ``params.job_fields`` where the jobs
+    have them, or else every string field of the jobs' other fields (not :data:`NOT_JOB_FIELDS`)
+    with at most ``max_field_values`` values, two jobs a value or more on average (a reference
+    number, unique to a job, says nothing of its likeness to others). None when
+    ``field_weight`` is 0."""
+    if params.field_weight <= 0 or not catalogue.has_jobs():
+        return []
+    if params.job_fields is not None:
+        return [f for f in params.job_fields if f in catalogue.job_fields]
+    ids = catalogue.jobs["job_id"].to_numpy()
+    chosen = []
+    for field in catalogue.job_fields:
+        if field in NOT_JOB_FIELDS or field in catalogue.jobs.columns:
+            continue
+        codes, values = catalogue.job_values(field, ids)
+        if len(values) <= min(params.max_field_values, int((codes >= 0).sum()) // 2):
+            chosen.append(field)
+    return chosen
+
+
+def listed_field_tokens(catalogue: Catalogue, params: ContentParams) -> list[list[str]]:
+    """Each listed job's field tokens (``city=london``), in the catalogue's row order."""
+    ids = catalogue.jobs["job_id"].to_numpy()
+    tokens: list[list[str]] = [[] for _ in range(ids.shape[0])]
+    for field in embedded_fields(catalogue, params):
+        codes, values = catalogue.job_values(field, ids)
+        names = [field_token(field, v) for v in values]
+        for row in np.flatnonzero(codes >= 0).tolist():
+            tokens[row].append(names[codes[row]])
+    return tokens
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ USER_FIELDS = (
     FieldSpec("degree_subject", "str"),
     FieldSpec("degree_subject_groups", "str_list"),
     FieldSpec("degree_subject_categories", "str_list"),
+    FieldSpec("city", "str"),
 )
 
 ACTIVITIES_FILE = "activities.jsonl"

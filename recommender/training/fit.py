@@ -212,11 +212,14 @@ def _content(
         user_documents=documents,
         train_seconds=round(seconds, 4),
         engine=engine,
+        fields=vectors.field_names,
     )
     log.info(
-        "content: %s words × %s dimensions, %s of %s jobs embedded (%s cold) in %.1f s",
+        "content: %s words × %s dimensions (fields: %s), %s of %s jobs embedded (%s cold) in "
+        "%.1f s",
         f"{info.words:,}",
         info.dimensions,
+        ", ".join(info.fields) or "none",
         f"{info.jobs_embedded:,}",
         f"{len(jobs):,}",
         f"{info.cold_jobs:,}",
