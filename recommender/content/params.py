@@ -100,13 +100,22 @@ class ContentParams(BaseModel):
         "yet (new postings) keep a place in the lists of the users whose jobs they resemble even "
         "where validation NDCG alone would shut them out (0: selection may)",
     )
+    cold_share: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="an exposure floor for new postings: train's selection takes the smallest "
+        "cold_weight (up to 4) whose validation hit rate on clicks on jobs with no activity is "
+        "at least this share of its hit rate on the others' clicks, trading some NDCG for it "
+        "(0: NDCG alone chooses)",
+    )
     cold_neighbours: int = Field(
         default=10, ge=1, le=500, description="the warm jobs a cold job's score comes from"
     )
     history_weight: float = Field(
         default=0.0,
         ge=0.0,
-        le=4.0,
+        le=16.0,
         description="the hybrid: weight of z(cosine(user's history vector, job)) added to the "
         "collaborative z-scores, shrunk by history_shrink / (history_shrink + jobs in history)",
     )

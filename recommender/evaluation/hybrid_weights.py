@@ -9,6 +9,12 @@ every validation click (cold jobs' and warm jobs', every user, as
 :mod:`~recommender.evaluation.segments` ranks them) is kept, ties to the smaller weights, so
 content enters users' lists only where it was measured to help. The vectors do not depend on
 the weights: one fit serves the whole grid.
+
+With a ``cold_share`` above 0 (an exposure floor for new postings) the grid of cold weights
+reaches :data:`SHARE_COLD_WEIGHTS`' top, and the smallest cold weight whose validation hit rate on
+cold clicks is at least that share of its hit rate on warm clicks is kept (its best history
+weight by NDCG), or the largest when none reaches it: new jobs are then shown at the cost of
+some NDCG, which the choice records.
 """
 
 from __future__ import annotations
@@ -36,7 +42,9 @@ from recommender.settings import Settings
 log = logging.getLogger(__name__)
 
 COLD_WEIGHTS = (0.0, 1.0, 2.0)
-HISTORY_WEIGHTS = (0.0, 0.25, 0.5)
+SHARE_COLD_WEIGHTS = (0.0, 1.0, 2.0, 3.0, 4.0)
+"""The cold weights tried when ``cold_share`` asks new postings for a share of the hits."""
+HISTORY_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
 POPULARITY_WEIGHTS = (0.5, 1.0, 2.0, 4.0, 8.0)
 """β of a profile list, z(cosine) + β·z(log popularity): chosen on the validation users with no
 training history (those profile lists answer), by their NDCG@10."""
@@ -69,9 +77,33 @@ def served_with(trained: TrainedModel, **weights: float) -> TrainedModel:
 
 def ndcg_over_every_click(trained: TrainedModel, clicks: Any) -> float:
     """Mean NDCG@10 over every validation user with a usable click (cold or warm job)."""
+    return _trial(trained, clicks)["score"]
+
+
+def _trial(trained: TrainedModel, clicks: Any) -> dict[str, float]:
+    """NDCG@10 over every validation click (``score``) and the hit rates@10 on cold and on warm
+    clicks (0 where there are none)."""
     scores = measure_segments(Recommender(trained), clicks, [K], EVALUATION_RULES)
     parts = [scores.ndcg[name, K] for name, _, _ in HISTORY_BUCKETS if (name, K) in scores.ndcg]
-    return float(np.concatenate(parts).mean()) if parts else 0.0
+    hits = {
+        f"{kind}_hit_rate": scores.metrics.get(f"{kind} jobs", {}).get(K, {}).get("hit_rate", 0.0)
+        for kind in ("cold", "warm")
+    }
+    return {"score": float(np.concatenate(parts).mean()) if parts else 0.0, **hits}
+
+
+def _pick(trials: list[dict[str, float]], share: float) -> dict[str, float]:
+    """The trial ``select_hybrid`` keeps (see the module docstring)."""
+    by_score = lambda t: (round(t["score"], 6), -t["cold_weight"], -t["history_weight"])  # noqa: E731
+    if share <= 0:
+        return max(trials, key=by_score)
+    reaching = [t for t in trials if t["cold_hit_rate"] >= share * t["warm_hit_rate"] > 0]
+    cold = (
+        min(t["cold_weight"] for t in reaching)
+        if reaching
+        else max(t["cold_weight"] for t in trials)
+    )
+    return max((t for t in trials if t["cold_weight"] == cold), key=by_score)
 
 
 def newcomers_ndcg(trained: TrainedModel, clicks: Any) -> float | None:
@@ -92,14 +124,14 @@ def select_hybrid(
     trained = fit_split(split.train, settings, settings.model, catalogue)
     trials = []
     floor = settings.content.min_cold_weight
-    for cold in sorted({max(weight, floor) for weight in COLD_WEIGHTS}):
+    share = settings.content.cold_share
+    grid = SHARE_COLD_WEIGHTS if share > 0 else COLD_WEIGHTS
+    for cold in sorted({max(weight, floor) for weight in grid}):
         for history in HISTORY_WEIGHTS:
             served = served_with(trained, cold_weight=cold, history_weight=history)
-            score = ndcg_over_every_click(served, clicks)
-            trials.append({"cold_weight": cold, "history_weight": history, "score": score})
-    best = max(
-        trials, key=lambda t: (round(t["score"], 6), -t["cold_weight"], -t["history_weight"])
-    )
+            measured = _trial(served, clicks)
+            trials.append({"cold_weight": cold, "history_weight": history, **measured})
+    best = _pick(trials, share)
     weights: dict[str, float] = {
         "cold_weight": best["cold_weight"],
         "history_weight": best["history_weight"],
@@ -128,8 +160,9 @@ def select_hybrid(
     )
     info = {
         "metric": f"ndcg@{K} over every validation click",
+        "cold_share": share,
         "chosen": weights,
-        "trials": [t | {"score": round(t["score"], 6)} for t in trials],
+        "trials": [{k: round(v, 6) for k, v in t.items()} for t in trials],
         "profile_trials": [t | {"score": round(t["score"], 6)} for t in profile_trials],
         "cold_job_clicks": clicks.counts["cold_job_clicks"],
         "seconds": round(seconds, 3),
