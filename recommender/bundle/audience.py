@@ -3,7 +3,10 @@
 A user's list ranks :meth:`~recommender.bundle.trained.TrainedModel.user_scores`: the model's
 raw scores or, with the hybrid (:mod:`recommender.content.hybrid`), each row z-scored over the
 warm jobs, a cold job inheriting ``cold_weight`` times its warm neighbours' z-scores, plus the
-history term. An audience ranks users by that ``z`` put back on a scale comparable across users,
+history term (in an audience at ``audience_history_weight``, at most the lists' weight: a list
+ranks one user's jobs, an audience compares users, and a large weight there favours users with a
+click or two whose text matches over those likely to click). An audience ranks users by that ``z``
+put back on a scale comparable across users,
 ``μᵤ + σᵤ · z``, ``μᵤ`` and ``σᵤ`` the user's mean and deviation over the warm jobs of the model's
 scores (for a warm job, history term aside, ``μᵤ + σᵤ · z`` is the model's own score). Per user it
 orders jobs as their list does; across users it keeps what ``z`` divides out: how strongly the
@@ -40,12 +43,19 @@ from numpy.typing import NDArray
 
 from recommender.bundle.trained import TrainedModel
 from recommender.content.hybrid import HistoryStats, Hybrid
+from recommender.content.params import ContentParams
 from recommender.models.base import SCORE_BUDGET, FloatArray
 from recommender.ranking.topn import top_n
 
 IntArray = NDArray[np.int64]
 Scale = Literal["model", "list"]
 """An audience's scores: on the model's scale (what audiences rank) or the lists' own."""
+
+
+def _audience_share(params: ContentParams) -> float:
+    """The audience's history weight as a share of the lists' (the term is linear in it)."""
+    lists = params.history_weight
+    return 0.0 if lists <= 0 else min(params.audience_history_weight, lists) / lists
 
 
 @dataclass(frozen=True)
@@ -174,11 +184,14 @@ class AudienceScorer:
             raw = model.column_scores(sources, interactions)
             parts = ((raw - prepared.mean[:, None]) / prepared.std[:, None]).astype(np.float32)
             listed: FloatArray = np.asarray(parts @ mix, dtype=np.float32)
+            term = None
             if prepared.history is not None:
-                listed += hybrid.history_columns(prepared.history, cols)
+                term = hybrid.history_columns(prepared.history, cols)
             if scale == "list":
-                return listed, inherited
+                return listed if term is None else listed + term, inherited
             z = listed.astype(np.float64)
+            if term is not None:
+                z += term * _audience_share(hybrid.params)
         scaled = prepared.scale_mean[:, None] + prepared.scale_std[:, None] * z
         return scaled.astype(np.float32), inherited
 

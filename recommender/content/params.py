@@ -120,3 +120,12 @@ class ContentParams(BaseModel):
         "collaborative z-scores, shrunk by history_shrink / (history_shrink + jobs in history)",
     )
     history_shrink: float = Field(default=5.0, gt=0.0, le=1000.0)
+    audience_history_weight: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=16.0,
+        description="the history term's weight when users are ranked for a job (an audience), "
+        "at most the lists' history_weight: a list ranks one user's jobs, an audience compares "
+        "users, and a large weight there favours users with one or two clicks whose text "
+        "matches over those likely to click",
+    )

@@ -52,8 +52,8 @@ def test_list_scale_is_the_users_list_scores(trained: TrainedModel, history_weig
 
 @pytest.mark.parametrize(
     ("cold_weight", "history_weight"),
-    [(1.0, 0.0), (2.0, 0.5), (0.0, 0.0)],
-    ids=["cold", "both", "off"],
+    [(1.0, 0.0), (2.0, 0.5), (0.0, 0.0), (1.0, 4.0)],
+    ids=["cold", "both", "off", "audience-history-capped"],
 )
 def test_model_scale_is_the_list_score_times_each_users_deviation_plus_mean(
     trained: TrainedModel, cold_weight: float, history_weight: float
@@ -62,7 +62,9 @@ def test_model_scale_is_the_list_score_times_each_users_deviation_plus_mean(
     users, jobs = _every(served)
     got, inherited = AudienceScorer(served).scores(jobs, "model")
     assert inherited.sum() == len(cold_jobs())  # whatever weight the lists give cold jobs
-    at_one = served_with(trained, cold_weight=1.0, history_weight=history_weight)
+    # an audience weighs the history term at audience_history_weight (0.5) at most
+    audience = min(history_weight, served.manifest.content.params.audience_history_weight)
+    at_one = served_with(trained, cold_weight=1.0, history_weight=audience)
     assert at_one.hybrid is not None
     lists = at_one.user_scores(users, "none")
     raw = served.model.user_scores(users, served.interactions)
