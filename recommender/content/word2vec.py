@@ -155,31 +155,38 @@ def embedded_fields(catalogue: Catalogue, params: ContentParams) -> list[str]:
     with at most ``max_field_values`` values, two jobs a value or more on average (a reference
     number, unique to a job, says nothing of its likeness to others). None when
     ``field_weight`` is 0."""
+    return [field for field, _, _ in _field_values(catalogue, params)]
+
+
+def listed_field_tokens(catalogue: Catalogue, params: ContentParams) -> list[list[str]]:
+    """Each listed job's field tokens (``city=london``), in the catalogue's row order."""
+    tokens: list[list[str]] = [[] for _ in range(catalogue.jobs.height)]
+    for field, codes, values in _field_values(catalogue, params):
+        names = [field_token(field, v) for v in values]
+        for row in np.flatnonzero(codes >= 0).tolist():
+            tokens[row].append(names[codes[row]])
+    return tokens
+
+
+def _field_values(
+    catalogue: Catalogue, params: ContentParams
+) -> list[tuple[str, NDArray[np.int32], list[str]]]:
+    """The embedded fields (see :func:`embedded_fields`), each with every listed job's value
+    code and the values, read once."""
     if params.field_weight <= 0 or not catalogue.has_jobs():
         return []
-    if params.job_fields is not None:
-        return [f for f in params.job_fields if f in catalogue.job_fields]
     ids = catalogue.jobs["job_id"].to_numpy()
+    if params.job_fields is not None:
+        named = [f for f in params.job_fields if f in catalogue.job_fields]
+        return [(f, *catalogue.job_values(f, ids)) for f in named]
     chosen = []
     for field in catalogue.job_fields:
         if field in NOT_JOB_FIELDS or field in catalogue.jobs.columns:
             continue
         codes, values = catalogue.job_values(field, ids)
         if len(values) <= min(params.max_field_values, int((codes >= 0).sum()) // 2):
-            chosen.append(field)
+            chosen.append((field, codes, values))
     return chosen
-
-
-def listed_field_tokens(catalogue: Catalogue, params: ContentParams) -> list[list[str]]:
-    """Each listed job's field tokens (``city=london``), in the catalogue's row order."""
-    ids = catalogue.jobs["job_id"].to_numpy()
-    tokens: list[list[str]] = [[] for _ in range(ids.shape[0])]
-    for field in embedded_fields(catalogue, params):
-        codes, values = catalogue.job_values(field, ids)
-        names = [field_token(field, v) for v in values]
-        for row in np.flatnonzero(codes >= 0).tolist():
-            tokens[row].append(names[codes[row]])
-    return tokens
 
 
 @dataclass(frozen=True)
