@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -86,12 +87,15 @@ def train_content(
     params: ContentParams,
     seed: int,
     fit_words: WordVectorFitter | None = None,
+    known_until: datetime | None = None,
 ) -> tuple[ContentVectors, int]:
     """Word2Vec on ``catalogue``'s jobs and users' documents: the vectors of ``job_ids`` (the
     model's columns, whose rows of ``interactions`` are ``users`` rows), and how many user
     documents were trained on. ``fit_words`` fits the word vectors (gensim's Word2Vec when
     None); everything else (the sentences, the SIF weights, the job and profile vectors) is the
-    same whatever fits them. Text with no word seen ``min_count`` times gives no vocabulary
+    same whatever fits them. With ``known_until``, jobs posted after it are embedded but not
+    trained on (their words are not yet known then). Text with no word seen ``min_count`` times
+    gives no vocabulary
     and zero job vectors (logged): a cold job is then answered by the model, a profile user by
     the popular list.
     """
@@ -103,12 +107,16 @@ def train_content(
     title_words = [words(titles[r]) if k else [] for r, k in zip(rows, known, strict=True)]
     sample = _sample_profiles(catalogue, interactions, users, params, seed)
     documents = _user_documents(sample, interactions, title_words, params, seed)
+    taught = _known_rows(catalogue, known_until)
     if params.phrases:
         from gensim.models.phrases import Phrases  # noqa: PLC0415 - training only
 
-        phrases = Phrases(listed, min_count=max(params.min_count, 5), threshold=10.0).freeze()
+        phrases = Phrases(
+            [listed[r] for r in taught], min_count=max(params.min_count, 5), threshold=10.0
+        ).freeze()
         listed = [phrases[s] for s in listed]
-    keys, found, counts = (fit_words or gensim_word_vectors)(listed + documents, params, seed)
+    sentences = [listed[r] for r in taught] + documents
+    keys, found, counts = (fit_words or gensim_word_vectors)(sentences, params, seed)
     if keys.shape[0] == 0:
         log.warning("content: no word of the jobs' text occurs %s times", params.min_count)
         empty = ContentVectors(
@@ -119,7 +127,7 @@ def train_content(
         )
         return empty, len(documents)
     order = np.argsort(keys, kind="stable")
-    field_words = np.unique(np.asarray([t for ts in field_tokens for t in ts], dtype=str))
+    field_words = np.unique(np.asarray([t for r in taught for t in field_tokens[r]], dtype=str))
     vectors = ContentVectors(
         words=keys[order],
         word_vectors=np.ascontiguousarray(found[order], dtype=np.float32),
@@ -147,6 +155,20 @@ def train_content(
         )
         trained = replace(trained, profile_words=profile_words, profile_vectors=profile_vectors)
     return trained, len(documents)
+
+
+def _known_rows(catalogue: Catalogue, known_until: datetime | None) -> list[int]:
+    """The catalogue rows of the jobs posted by ``known_until`` (all of them when it is None,
+    and the jobs with no ``posted_at``)."""
+    jobs = catalogue.jobs
+    if known_until is None or "posted_at" not in jobs.columns:
+        return list(range(jobs.height))
+    import polars as pl  # noqa: PLC0415 - as the catalogue does
+
+    posted = jobs["posted_at"]
+    cutoff = pl.lit(known_until).cast(posted.dtype)
+    later = jobs.select((pl.col("posted_at") > cutoff).fill_null(False)).to_series()
+    return np.flatnonzero(~later.to_numpy()).tolist()
 
 
 def embedded_fields(catalogue: Catalogue, params: ContentParams) -> list[str]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -217,13 +218,23 @@ def fit_split(
     catalogue: Catalogue | None = None,
 ) -> TrainedModel:
     """A model trained on ``train_events`` alone, with the ``catalogue``'s text and profiles
-    (no lists ranked ahead: evaluation ranks live)."""
+    as known by the last training event (no lists ranked ahead: evaluation ranks live)."""
     pairs = score_activities(train_events, settings.scoring)
     return fit_pairs(
         pairs,
         settings.model_copy(update={"model": model, "precompute_top": 0}),
         catalogue=catalogue,
+        known_until=training_end(train_events),
     )
+
+
+def training_end(train_events: pl.DataFrame) -> datetime | None:
+    """The newest training event's time: jobs posted later teach the content nothing (their
+    words would leak the test period into the vectors). None for a log without times."""
+    if "timestamp" not in train_events.columns or train_events.height == 0:
+        return None
+    end = train_events["timestamp"].max()
+    return end if isinstance(end, datetime) else None
 
 
 def evaluate_models(

@@ -18,7 +18,14 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from recommender.errors import ExplainUnsupportedError
-from recommender.models.base import FloatArray, Model, Progress, model_class, params_of
+from recommender.models.base import (
+    FitContext,
+    FloatArray,
+    Model,
+    Progress,
+    model_class,
+    params_of,
+)
 
 if TYPE_CHECKING:
     from recommender.data.catalogue import Catalogue
@@ -131,6 +138,11 @@ class BlendModel(Model):
         self._similar = params.components.index(params.similar_component)
         self.scores_histories = all(m.scores_histories for m, _w in self._weighted())
         self._moments: tuple[sp.csr_matrix, list[tuple[NDArray[Any], NDArray[Any]]]] | None = None
+
+    def use_context(self, context: FitContext) -> None:
+        """Hand the context to every component."""
+        for component in self.components:
+            component.use_context(context)
 
     def fit(
         self,
