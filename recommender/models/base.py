@@ -9,8 +9,9 @@ only: ids, filtering and fallbacks belong to :class:`recommender.recommender.Rec
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,14 +21,32 @@ from pydantic import BaseModel
 from recommender.errors import ExplainUnsupportedError
 
 if TYPE_CHECKING:
+    from recommender.content.vectors import ContentVectors
     from recommender.data.catalogue import Catalogue
 
 FloatArray = NDArray[np.float32]
 ParamsT = TypeVar("ParamsT", bound=BaseModel)
 Progress = Callable[[int, float | None], None]
 """Called after each training iteration with (iterations done, training loss or None)."""
+Device = Literal["cpu", "cuda"]
+"""Where training runs (``RECOMMENDER_DEVICE``): the CPU always works; ``cuda`` needs a GPU and
+the engine's CUDA build (PyTorch's for the neural model, implicit's with ``rmm`` for ALS).
+Serving is on the CPU, from numpy arrays, whatever trained the model."""
 SCORE_BUDGET = 1 << 23
 """Scores (float32) a batch of users × jobs may hold when every user is scored: 32 MiB."""
+
+
+@dataclass(frozen=True)
+class FitContext:
+    """What a fit may know beyond the matrix and the catalogue, all of the training period:
+    the ids of the matrix's rows and columns (to line them up with the catalogue), the content
+    vectors of the columns (trained before the model, on the jobs listed by then), and which
+    pairs were redirected to (the rest were only shown)."""
+
+    user_ids: NDArray[np.int64]
+    job_ids: NDArray[np.int64]
+    content: ContentVectors | None = None
+    redirected: sp.csr_matrix | None = None
 
 
 class Model(ABC):
@@ -42,6 +61,8 @@ class Model(ABC):
     """Whether :meth:`user_scores` scores the rows of ``user_items`` it is given (neighbourhood
     and popularity models) rather than what was learned per user row (factor models). A class
     attribute for most models; a blend's depends on its components, so it is an instance's."""
+    embeds_profiles: bool = False
+    """Whether :meth:`profile_scores` places users from their profiles alone."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -74,6 +95,18 @@ class Model(ABC):
         progress:
             Optional callback after each iteration.
         """
+
+    def profile_scores(self, profiles: Sequence[Mapping[str, Any]]) -> list[FloatArray | None]:
+        """Each profile's score of every job (a row), for a user with no history; None for a
+        profile the model cannot place. The default places none: such users get the content's
+        profile list, else the popular one. A model whose user tower reads profiles overrides
+        it (and sets :attr:`embeds_profiles`)."""
+        return [None] * len(profiles)
+
+    def use_context(self, context: FitContext) -> None:
+        """Take what the next :meth:`fit` may know beyond its matrix (called just before it by
+        training). Models that learn from the matrix alone ignore it (the default)."""
+        del context
 
     @property
     @abstractmethod

@@ -27,7 +27,7 @@ from recommender.data.catalogue import Catalogue
 from recommender.data.dataset import Dataset
 from recommender.data.funnel import PairScores
 from recommender.matrix import IdIndex, build_matrix
-from recommender.models.base import Progress
+from recommender.models.base import FitContext, Progress
 from recommender.models.registry import create_model
 from recommender.ranking.rules import JobMeta
 from recommender.ranking.topn import rank_all
@@ -86,6 +86,7 @@ def fit_pairs(
     catalogue: Catalogue | None = None,
     progress: Progress | None = None,
     word_vectors: tuple[str, WordVectorFitter] | None = None,
+    known_until: datetime | None = None,
 ) -> TrainedModel:
     """Fit a model on scored pairs; the model's input is ``confidence_scale · score``.
 
@@ -100,8 +101,11 @@ def fit_pairs(
     With content on (``settings.content.enabled``) and a catalogue listing jobs with text, the
     job columns are the jobs with activity and the listed jobs together (a listed job with no
     activity is a column of zeros, popularity 0: a cold job), and content vectors are trained
-    (:func:`~recommender.content.word2vec.train_content`); otherwise the columns are the jobs
-    with activity, as without a catalogue.
+    (:func:`~recommender.content.word2vec.train_content`), before the model, which is given them
+    (:class:`~recommender.models.base.FitContext`); otherwise the columns are the jobs with
+    activity, as without a catalogue. ``known_until`` (the end of the training period, when
+    evaluating) keeps the text of jobs posted later out of the word vectors: such a job is a
+    column, embedded with the words known by then, but its words teach nothing.
     """
     if len(pairs) == 0:
         raise ValueError("no (user, job) pair has a positive score: nothing to train on")
@@ -128,16 +132,31 @@ def fit_pairs(
         built - started,
         settings.model,
     )
+    content: tuple[ContentVectors, ContentInfo] | None = None
+    if with_content and catalogue is not None:  # first: a model may learn from the vectors
+        content = _content(
+            catalogue,
+            jobs,
+            interactions,
+            users,
+            settings,
+            word_vectors=word_vectors,
+            known_until=known_until,
+        )
     model = create_model(settings.model, settings)
+    model.use_context(
+        FitContext(
+            user_ids=users.ids,
+            job_ids=jobs.ids,
+            content=None if content is None else content[0],
+            redirected=redirected,
+        )
+    )
     confidence = interactions * np.float32(settings.als.confidence_scale)
+    fitting = time.perf_counter()
     model.fit(sp.csr_matrix(confidence, dtype=np.float32), catalogue=catalogue, progress=progress)
     fitted = time.perf_counter()
     popularity = np.asarray(interactions.sum(axis=0, dtype=np.float64), dtype=np.float32).ravel()
-    content: tuple[ContentVectors, ContentInfo] | None = None
-    if with_content and catalogue is not None:
-        content = _content(
-            catalogue, jobs, interactions, users, settings, word_vectors=word_vectors
-        )
     manifest = Manifest(
         model=ModelInfo(
             kind=model.kind,
@@ -154,7 +173,7 @@ def fit_pairs(
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
         timings={
             "matrix_seconds": round(built - started, 4),
-            "fit_seconds": round(fitted - built, 4),
+            "fit_seconds": round(fitted - fitting, 4),
         },
         content=None if content is None else content[1],
     )
@@ -173,7 +192,7 @@ def fit_pairs(
         catalogue=catalogue,
         content=None if content is None else content[0],
     )
-    log.info("fitted in %.1f s", fitted - built)
+    log.info("fitted in %.1f s", fitted - fitting)
     ranking = time.perf_counter()
     if settings.precompute_top:
         _rank_ahead(trained, settings.precompute_top, settings.precompute_max_cells)
@@ -189,6 +208,7 @@ def _content(
     settings: Settings,
     *,
     word_vectors: tuple[str, WordVectorFitter] | None = None,
+    known_until: datetime | None = None,
 ) -> tuple[ContentVectors, ContentInfo]:
     """Train the content vectors of the job columns, timed, with their manifest section."""
     started = time.perf_counter()
@@ -201,6 +221,7 @@ def _content(
         params=settings.content,
         seed=settings.seed,
         fit_words=fit_words,
+        known_until=known_until,
     )
     seconds = time.perf_counter() - started
     info = ContentInfo(
