@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 
 MODELS ?= als,bpr,popular,itemknn,itemknn-tfidf,itemknn-bm25,userknn,ease,rp3beta
 
-.PHONY: help install install-dev install-spark prepare run evaluate test lint format bench clean
+.PHONY: help install install-dev install-spark install-neural prepare run evaluate test lint format bench clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,6 +38,12 @@ $(VENV)/.spark: requirements-spark.txt $(VENV)/.runtime
 
 install-spark: $(VENV)/.spark ## Install the optional Spark engine (pyspark; needs Java 17)
 
+$(VENV)/.neural: requirements-neural.txt $(VENV)/.runtime
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-neural.txt
+	touch $@
+
+install-neural: $(VENV)/.neural ## Install the optional neural model's trainer (PyTorch, CPU build)
+
 prepare: install ## Generate demo data if there is none, train a model if there is none
 	$(PY) -m recommender prepare
 
@@ -50,7 +56,7 @@ evaluate: prepare ## Tune ALS, then evaluate every model on the demo data (repor
 	$(PY) -m recommender -q --env-file reports/demo-tuned.env evaluate --data dataset --split time \
 		--models $(MODELS) --k 5,10,20 --out reports/demo
 
-lint: install-dev install-spark ## ruff (lint + format), mypy --strict (pyspark's types too), the layer contract
+lint: install-dev install-spark install-neural ## ruff (lint + format), mypy --strict (pyspark's and torch's types too), the layer contract
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

@@ -24,6 +24,7 @@ from bench import (
     http_load,
     jobs,
     load,
+    neural,
     quality,
     retrain,
     startup,
@@ -48,6 +49,7 @@ BENCHMARKS: dict[str, Callable[[Context], Result]] = {
     "jobs": jobs.run,
     "audience": audience.run,
     "filters": filters.run,
+    "neural": neural.run,
 }
 DEFAULT_DATA = RESULTS / "data"
 

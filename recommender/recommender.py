@@ -15,7 +15,7 @@ from recommender.bundle.audience import AudienceScorer, Scale
 from recommender.bundle.listed import ListedJobs
 from recommender.bundle.trained import TrainedModel
 from recommender.content.params import ContentParams
-from recommender.content.scorer import ContentScorer, Profile
+from recommender.content.scorer import ContentScorer, Profile, standardize_rows
 from recommender.errors import ModelChangedError, UnknownJobError
 from recommender.events.fresh import DEFAULT_MAX_BYTES, FreshEvents
 from recommender.events.history import History, full_history, trained_history
@@ -340,13 +340,21 @@ class Recommender:
         """Lists for users with no history: from their profiles where content can embed them
         (given, else from ``users.jsonl``), else the popular list."""
         out: list[Recommendation | None] = [None] * len(user_ids)
-        if self.content is not None:
-            content = self.content
-            found = [profiles.get(u) or content.profile(u) for u in user_ids]
-            with_profile = [i for i, p in enumerate(found) if p is not None]
-            scored = content.profile_scores([found[i] for i in with_profile])  # type: ignore[misc]
+        model, content = self.trained.model, self.content
+        if content is not None or model.embeds_profiles:
+            catalogue = self.trained.catalogue
+            found = [
+                profiles.get(u) or (None if catalogue is None else catalogue.profile(u))
+                for u in user_ids
+            ]
             ranking = self.pipeline.ranking(n, rules)
-            for i, scores in zip(with_profile, scored, strict=True):
+            listed = [i for i, p in enumerate(found) if p is not None]
+            given = [p for p in found if p is not None]
+            none: list[NDArray[np.float32] | None] = [None] * len(given)
+            by_models = model.profile_scores(given) if model.embeds_profiles else none
+            by_contents = none if content is None else content.profile_scores(given)
+            for i, by_model, by_content in zip(listed, by_models, by_contents, strict=True):
+                scores = _profile_blend(by_model, by_content)
                 if scores is not None:
                     cols, vals = ranking.from_scores(scores)[0]
                     out[i] = Recommendation(self.trained.jobs.ids_of(cols), vals, PROFILE)
@@ -512,8 +520,10 @@ class Recommender:
         return Recommendation(self.trained.jobs.ids_of(cols), vals, self.trained.model.kind)
 
     def _may_embed(self, user_id: int) -> bool:
-        """Whether the user's list may come from their profile (content, and no history)."""
-        return self.content is not None and self.trained.users.row(user_id) is None
+        """Whether the user's list may come from their profile (content or a model that
+        places profiles, and no history)."""
+        may = self.content is not None or self.trained.model.embeds_profiles
+        return may and self.trained.users.row(user_id) is None
 
     async def recommend_many_async(
         self,
@@ -555,3 +565,13 @@ class Recommender:
     ) -> list[list[tuple[int, float]]]:
         """:meth:`explain` from the event loop, in a worker thread."""
         return await to_thread.run_sync(partial(self.explain, user_id, recommendation, top))
+
+
+def _profile_blend(
+    by_model: NDArray[np.float32] | None, by_content: NDArray[np.float32] | None
+) -> NDArray[np.float32] | None:
+    """A profile's scores: the model's user tower's and the content's, each standardised and
+    summed where both place the profile; either alone where only one does."""
+    if by_model is None or by_content is None:
+        return by_content if by_model is None else by_model
+    return standardize_rows(by_model) + standardize_rows(by_content)

@@ -14,10 +14,12 @@ from recommender.data.funnel import ScoringRule
 from recommender.data.remote import is_url, local_cache_for
 from recommender.errors import SettingsFileError
 from recommender.models.als import ALSParams
+from recommender.models.base import Device
 from recommender.models.blend import BlendParams
 from recommender.models.bpr import BPRParams
 from recommender.models.ease import EASEParams
 from recommender.models.itemknn import ItemKNNParams
+from recommender.models.neural.params import NeuralParams
 from recommender.models.registry import MODEL_NAMES
 from recommender.models.rp3beta import RP3BetaParams
 from recommender.models.spark.params import SparkParams
@@ -143,6 +145,11 @@ class Settings(BaseSettings):
     spark: SparkParams = SparkParams()
     blend: BlendParams = BlendParams()
     content: ContentParams = ContentParams()
+    neural: NeuralParams = NeuralParams()
+    device: Device = Field(
+        default="cpu",
+        description="where training runs: cpu, or cuda (a GPU) for the neural model and ALS",
+    )
     train_threads: int = Field(
         default=0, ge=0, description="implicit's num_threads for fit; 0 means one per core"
     )

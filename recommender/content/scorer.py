@@ -90,13 +90,7 @@ class ContentScorer:
 
     def profile(self, user_id: int) -> Profile | None:
         """The user's profile from ``users.jsonl``, looked up by id; None if none is listed."""
-        catalogue = self._catalogue
-        if catalogue is None or not catalogue.has_users():
-            return None
-        row = catalogue.user_index.row(user_id)
-        if row is None:
-            return None
-        return catalogue.users.row(row, named=True)
+        return None if self._catalogue is None else self._catalogue.profile(user_id)
 
     def profile_scores(self, profiles: Sequence[Profile]) -> list[NDArray[np.float32] | None]:
         """Each profile's score for every job (a row), or None for a profile with no known

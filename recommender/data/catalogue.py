@@ -18,7 +18,7 @@ from __future__ import annotations
 import shutil
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -187,6 +187,16 @@ class Catalogue:
         codes = np.full(job_ids.shape[0], -1, dtype=np.int32)
         codes[known] = listed[rows[known]]
         return codes, values.to_list()
+
+    def profile(self, user_id: int) -> dict[str, Any] | None:
+        """The user's profile fields, looked up by id; None if none is listed."""
+        if not self.has_users():
+            return None
+        row = self.user_index.row(user_id)
+        if row is None:
+            return None
+        found: dict[str, Any] = self.users.row(row, named=True)
+        return found
 
     def unlisted(self, job_ids: NDArray[np.int64]) -> int | None:
         """How many of ``job_ids`` (the jobs with activity) are not listed (None without a list)."""

@@ -77,7 +77,7 @@ class AutoSelector:
             events, sampled = sample_users(events, params.sample_events, settings.seed)
         try:
             split = validation_split(events, params.validation, fraction=params.fraction)
-            selection = self._select(split, settings, params)
+            selection = self.select(split, settings, params)
         except (InvalidDataError, EvaluationError) as exc:
             return _skipped(fallback, f"no validation split: {exc}", started)
         chosen = served_settings(selection, settings)
@@ -98,7 +98,9 @@ class AutoSelector:
         )
         return Choice(chosen, info)
 
-    def _select(self, split: Split, settings: Settings, params: SelectionParams) -> Selection:
+    def select(self, split: Split, settings: Settings, params: SelectionParams) -> Selection:
+        """Tune the candidates on ``split`` (training and validation events) and weigh their
+        blend: what :meth:`__call__` does once it has read and split a log."""
         total = sum(
             len(candidates(SPACES.get(m, {}), params.search, params.trials_of(m), settings.seed))
             for m in params.candidates

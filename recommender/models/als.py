@@ -17,8 +17,9 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
+from recommender.errors import EngineUnavailableError
 from recommender.models import ials
-from recommender.models.base import FloatArray, Progress, params_of
+from recommender.models.base import Device, FloatArray, Progress, params_of
 from recommender.models.factors import FactorModel
 
 if TYPE_CHECKING:
@@ -48,6 +49,27 @@ class ALSParams(BaseModel):
     regularization_exponent: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
+def _gpu_solver() -> Any:
+    """implicit's CUDA ALS class.
+
+    Raises
+    ------
+    EngineUnavailableError
+        implicit's CUDA kernels cannot load (no GPU, or no ``rmm`` of a matching release).
+    """
+    import implicit.gpu
+
+    if not implicit.gpu.HAS_CUDA:
+        raise EngineUnavailableError(
+            "RECOMMENDER_DEVICE is cuda but implicit's CUDA kernels are not usable here (no GPU, "
+            "or no rmm-cu13 of a matching release: librmm-cu13 26.4 with implicit 0.7.3); "
+            "train on cpu"
+        )
+    from implicit.gpu.als import AlternatingLeastSquares
+
+    return AlternatingLeastSquares
+
+
 class ALSModel(FactorModel):
     """ALS on confidences ``alpha · value``; the factors are kept as float32 numpy arrays.
 
@@ -59,15 +81,24 @@ class ALSModel(FactorModel):
         implicit's ``random_state``: the same data, params and seed give the same factors.
     threads:
         implicit's ``num_threads`` (0 = one per core); BLAS itself is held to one thread during fit.
+    device:
+        Where :meth:`fit` runs: ``cpu``, or ``cuda`` (implicit's GPU solver: its wheel's CUDA
+        kernels, with ``rmm`` of a matching release); serving is on the CPU either way.
     """
 
     kind: ClassVar[str] = "als"
 
     def __init__(
-        self, params: ALSParams | None = None, *, seed: int = 42, threads: int = 0
+        self,
+        params: ALSParams | None = None,
+        *,
+        seed: int = 42,
+        threads: int = 0,
+        device: Device = "cpu",
     ) -> None:
         self.als_params = params or ALSParams()
         self.threads = threads
+        self.device = device
         super().__init__(factors=self.als_params.factors, seed=seed)
         self._solver: Any = None
         self._solver_lock = threading.Lock()
@@ -77,6 +108,16 @@ class ALSModel(FactorModel):
         from implicit.cpu.als import AlternatingLeastSquares
 
         p = self.als_params
+        if self.device == "cuda":
+            return partial(
+                _gpu_solver(),
+                factors=p.factors,
+                regularization=p.regularization,
+                alpha=p.alpha,
+                iterations=p.iterations,
+                calculate_training_loss=track_loss,
+                random_state=self.seed,
+            )
         return partial(
             AlternatingLeastSquares,
             factors=p.factors,
@@ -127,6 +168,11 @@ class ALSModel(FactorModel):
         if not self._scaled:
             super().fit(user_items, catalogue=catalogue, progress=progress)
             return
+        if self.device == "cuda":
+            raise EngineUnavailableError(
+                "frequency-scaled regularisation (RECOMMENDER_ALS__REGULARIZATION_EXPONENT > 0) "
+                "is fitted by our CPU solver only; set RECOMMENDER_DEVICE=cpu"
+            )
         from threadpoolctl import threadpool_limits
 
         p = self.als_params

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from recommender.models.als import ALSModel, ALSParams
-from recommender.models.base import Model
+from recommender.models.base import Device, Model
 from recommender.models.blend import NOT_BLENDABLE, BlendModel, BlendParams
 from recommender.models.bpr import BPRModel, BPRParams
 from recommender.models.ease import EASEModel, EASEParams
 from recommender.models.itemknn import ItemKNNModel, ItemKNNParams
+from recommender.models.neural.model import NeuralModel
+from recommender.models.neural.params import NeuralParams
 from recommender.models.popular import PopularityModel
 from recommender.models.rp3beta import RP3BetaModel, RP3BetaParams
 from recommender.models.spark.params import SparkParams
@@ -49,6 +51,10 @@ class ModelConfig(Protocol):
     def spark(self) -> SparkParams: ...
     @property
     def blend(self) -> BlendParams: ...
+    @property
+    def neural(self) -> NeuralParams: ...
+    @property
+    def device(self) -> Device: ...
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,9 @@ def _blend(config: ModelConfig) -> Model:
 
 REGISTRY: dict[str, Registered] = {
     "als": Registered(
-        ALSModel, lambda c: ALSModel(c.als, seed=c.seed, threads=c.train_threads), "als"
+        ALSModel,
+        lambda c: ALSModel(c.als, seed=c.seed, threads=c.train_threads, device=c.device),
+        "als",
     ),
     "bpr": Registered(BPRModel, lambda c: BPRModel(c.bpr, seed=c.seed), "bpr"),
     "popular": Registered(PopularityModel, lambda _c: PopularityModel(), None),
@@ -100,13 +108,16 @@ REGISTRY: dict[str, Registered] = {
         SparkALSModel, lambda c: SparkALSModel(c.als, spark=c.spark, seed=c.seed), "als"
     ),
     "blend": Registered(BlendModel, _blend, "blend"),
+    "neural": Registered(
+        NeuralModel, lambda c: NeuralModel(c.neural, seed=c.seed, device=c.device), "neural"
+    ),
 }
 """Model names (what settings and the CLI take) to their classes and builders."""
 
 MODEL_NAMES: tuple[str, ...] = tuple(REGISTRY)
 """The models :func:`create_model` builds (``itemknn-*`` pick a measure; ``spark-als`` fits
 Spark's ALS and needs the optional pyspark; ``blend`` sums the standardised scores of the models
-``settings.blend`` names)."""
+``settings.blend`` names; ``neural`` fits with the optional PyTorch)."""
 
 MODEL_KINDS: dict[str, type[Model]] = {r.model_class.kind: r.model_class for r in REGISTRY.values()}
 """Model classes by the kind a bundle records."""

@@ -225,6 +225,7 @@ def _train_local(
     """Read ``source`` and the event store, choose the model (``auto``, with ``select``), fit,
     and :func:`finish`."""
     model_dir = Path(model_dir or settings.model_dir)
+    settings = with_checkpoints(settings, model_dir)
     if window is None and settings.window_days is not None:
         window = timedelta(days=settings.window_days)
     started = time.perf_counter()
@@ -263,6 +264,18 @@ def _train_local(
             model_dir=model_dir,
             make_current=make_current,
         )
+
+
+def with_checkpoints(settings: Settings, model_dir: Path) -> Settings:
+    """``settings`` with the neural model's checkpoints kept beside the bundles, unless set:
+    ``<model store>/checkpoints`` (an s3:// model directory), else ``<model_dir>/checkpoints``
+    (never taken for a bundle: not a version's name)."""
+    if settings.neural.checkpoint_dir is not None:
+        return settings
+    store = settings.model_store
+    where = f"{store.rstrip('/')}/checkpoints" if store else str(model_dir / "checkpoints")
+    neural = settings.neural.model_copy(update={"checkpoint_dir": where})
+    return settings.model_copy(update={"neural": neural})
 
 
 def finish(

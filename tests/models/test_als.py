@@ -7,7 +7,11 @@ import sys
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
+import pytest
+
 from recommender.bundle.trained import TrainedModel
+from recommender.errors import EngineUnavailableError
 from recommender.models.als import ALSModel, ALSParams
 from recommender.settings import Settings
 from tests.models.conftest import SEED, random_matrix
@@ -72,3 +76,32 @@ def test_fitting_in_a_fresh_interpreter_raises_no_blas_warning() -> None:
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
+
+
+def _implicit_has_cuda() -> bool:
+    import implicit.gpu
+
+    return bool(implicit.gpu.HAS_CUDA)
+
+
+@pytest.mark.skipif(_implicit_has_cuda(), reason="implicit's CUDA kernels load here")
+def test_als_on_cuda_without_a_gpu_is_a_clear_error() -> None:
+    with pytest.raises(EngineUnavailableError, match="RECOMMENDER_DEVICE is cuda"):
+        ALSModel(ALSParams(factors=3, iterations=2), device="cuda").fit(random_matrix())
+
+
+def test_als_with_a_scaled_ridge_on_cuda_is_refused() -> None:
+    params = ALSParams(factors=3, iterations=2, regularization_exponent=0.5)
+    with pytest.raises(EngineUnavailableError, match="CPU solver only"):
+        ALSModel(params, device="cuda").fit(random_matrix())
+
+
+@pytest.mark.skipif(not _implicit_has_cuda(), reason="needs a GPU and implicit's CUDA kernels")
+def test_als_fitted_on_cuda_serves_from_numpy() -> None:
+    model = ALSModel(ALSParams(factors=8, iterations=5), device="cuda")
+    model.fit(random_matrix())
+    cpu = ALSModel(ALSParams(factors=8, iterations=5))
+    cpu.fit(random_matrix())
+    assert isinstance(model.user_factors, np.ndarray)
+    assert model.user_factors.shape == cpu.user_factors.shape
+    assert model.item_factors.dtype == np.float32

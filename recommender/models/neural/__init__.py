@@ -1,0 +1,2 @@
+"""The two-tower neural model: trained with PyTorch (:mod:`.train`), served with numpy
+(:mod:`.model`)."""
