@@ -30,7 +30,7 @@ import numpy as np
 
 from bench.common import REPO, Context, Result, Row, say
 
-ML_100K = REPO.parent / "shared" / "data" / "ml-100k" / "u.data"
+ML_100K = REPO.parent / "shared" / "data" / "ml-100k"
 K = 10
 SEED = 0
 MODELS = ("neural", "userknn", "itemknn", "als", "popular")
@@ -38,7 +38,7 @@ SEGMENTS = ("history 0", "history 1", "history 2-4", "history 5+", "cold jobs", 
 
 
 def _movielens(workdir: Path) -> Path | None:
-    if not (ML_100K.parent / "u.item").is_file():
+    if not (ML_100K / "u.item").is_file():
         return None
     from recommender.data.movielens import convert_movielens
 

@@ -379,11 +379,12 @@ MODEL_VERSION_DESCRIPTION = (
 
 class SingleUserResponse(BaseModel):
     """``source`` names the path that ranked the list: the model (``"als"`` by default;
-    ``"bpr"``, ``"itemknn"``, ``"userknn"``, ``"ease"``, ``"rp3beta"`` when the bundle holds one
-    of those) for a known user; ``"recalculated"`` for a user, known or new, with events newer
-    than the model, scored from their whole history at request time; ``"profile"`` for a user
-    with no history but a profile (in users.jsonl or the request), ranked by the content vectors
-    of the jobs' text; ``"popular"`` for a user the service knows nothing of."""
+    ``"bpr"``, ``"itemknn"``, ``"userknn"``, ``"ease"``, ``"rp3beta"``, ``"neural"``, ``"blend"``
+    when the bundle holds one of those) for a known user; ``"recalculated"`` for a user, known or
+    new, with events newer than the model, scored from their whole history at request time;
+    ``"profile"`` for a user with no history but a profile (in users.jsonl or the request),
+    ranked by the content vectors of the jobs' text (and, with the neural model, its user tower
+    too); ``"popular"`` for a user the service knows nothing of."""
 
     model_config = ConfigDict(extra="allow")
     user_id: int

@@ -82,6 +82,12 @@ SPACES: dict[str, dict[str, list[Any]]] = {
         "learning_rate": [0.005, 0.01, 0.05],
         "iterations": [100, 300],
     },
+    "neural": {
+        "temperature": [0.1, 0.2, 0.4],
+        "dimensions": [32, 64, 128],
+        "learning_rate": [0.002, 0.005, 0.01],
+        "impressions": ["positive", "negative"],
+    },
 }
 """Each tunable model's default space (``EASE``'s λ reaches past every diagonal of ``XᵀX`` on
 small logs, where it tends to plain co-occurrence, which won on MovieLens 100K)."""

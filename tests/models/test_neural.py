@@ -19,6 +19,7 @@ from recommender.data.catalogue import Catalogue
 from recommender.data.pair_counts import score_activities
 from recommender.errors import EngineUnavailableError
 from recommender.evaluation.runner import fit_split
+from recommender.evaluation.selection import select_model
 from recommender.evaluation.splits import time_split
 from recommender.models.neural.params import NeuralParams
 from recommender.settings import Settings
@@ -332,3 +333,18 @@ def test_cuda_training_serves_like_cpu_training() -> None:
     assert gpu.model.arrays().keys() == cpu.model.arrays().keys()
     for name, array in cpu.model.arrays().items():
         np.testing.assert_allclose(gpu.model.arrays()[name], array, rtol=1e-2, atol=1e-2)
+
+
+def test_the_neural_model_competes_in_selection() -> None:
+    """Listed among the candidates, it is tuned on validation and ranked with the others."""
+    events, _ = _world(False)
+    split = time_split(pl.concat([events, _timed(sector_records(seed=1), TESTING)]), at=TESTING)
+    settings = _sector_settings(epochs=3, patience=3)
+    selection = select_model(
+        split, settings, ["neural", "popular"], budget=2, seed=0, progress=None
+    )
+    tried = {c.model: c for c in selection.candidates}
+    assert set(tried) == {"neural", "popular"}
+    assert len(tried["neural"].trials) == 2
+    assert all(t.params.keys() <= set(NeuralParams.model_fields) for t in tried["neural"].trials)
+    assert selection.served.model in {"neural", "popular"}

@@ -10,6 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 class NeuralParams(BaseModel):
     """Hyper-parameters of the two-tower model (:mod:`recommender.models.neural`).
 
+    The defaults were chosen on a validation split of the demo data (its training period's last
+    20%): temperature 0.2 over 0.05 and 0.1, id dropout 0.1 over 0.3, no history dropout over
+    0.05 and 0.2, impressions as positives over hard negatives.
+
     A job's tower reads its id (learned only for jobs with training activity), its content
     vector (Word2Vec text and field values, from the training period) and its employer; a
     user's tower reads the jobs of their history, weighted by implicit score, and their profile
@@ -28,16 +32,16 @@ class NeuralParams(BaseModel):
     batch_size: int = Field(default=1024, ge=2, le=65536)
     learning_rate: float = Field(default=0.005, gt=0.0, le=1.0)
     weight_decay: float = Field(default=0.0, ge=0.0)
-    temperature: float = Field(default=0.1, gt=0.0, le=10.0, description="softmax temperature")
+    temperature: float = Field(default=0.2, gt=0.0, le=10.0, description="softmax temperature")
     id_dropout: float = Field(
-        default=0.3,
+        default=0.1,
         ge=0.0,
         le=1.0,
         description="share of training examples whose job id is hidden, so that the job tower "
         "learns to place a job from its content (what a new job has)",
     )
     history_dropout: float = Field(
-        default=0.2,
+        default=0.0,
         ge=0.0,
         le=1.0,
         description="share of training examples whose user is pooled from the profile alone, so "
