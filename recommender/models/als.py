@@ -105,19 +105,26 @@ class ALSModel(FactorModel):
         self._yty: NDArray[np.float64] | None = None
 
     def _factory(self, *, track_loss: bool) -> Callable[[], Any]:
+        p = self.als_params
+        if self.device != "cuda":
+            return self._cpu_factory(track_loss=track_loss)
+        # fitted on alpha · values (see fit): implicit's GPU fit never applies alpha itself
+        return partial(
+            _gpu_solver(),
+            factors=p.factors,
+            regularization=p.regularization,
+            alpha=1.0,
+            iterations=p.iterations,
+            calculate_training_loss=track_loss,
+            random_state=self.seed,
+        )
+
+    def _cpu_factory(self, *, track_loss: bool) -> Callable[[], Any]:
+        """implicit's CPU ALS: what fits on ``cpu`` and what serving's fold-in and explanations
+        solve with, whatever trained the factors."""
         from implicit.cpu.als import AlternatingLeastSquares
 
         p = self.als_params
-        if self.device == "cuda":
-            return partial(
-                _gpu_solver(),
-                factors=p.factors,
-                regularization=p.regularization,
-                alpha=p.alpha,
-                iterations=p.iterations,
-                calculate_training_loss=track_loss,
-                random_state=self.seed,
-            )
         return partial(
             AlternatingLeastSquares,
             factors=p.factors,
@@ -140,7 +147,7 @@ class ALSModel(FactorModel):
                 if self._solver is None:
                     from threadpoolctl import threadpool_limits
 
-                    build = self._factory(track_loss=False)
+                    build = self._cpu_factory(track_loss=False)
                     with threadpool_limits(1, "blas"):
                         solver = build()
                     solver.num_threads = 1
@@ -166,6 +173,10 @@ class ALSModel(FactorModel):
         """Fit with implicit, or with :func:`recommender.models.ials.fit` when ν > 0; BLAS is
         held to one thread either way (so the factors do not depend on the machine's cores)."""
         if not self._scaled:
+            if self.device == "cuda":  # implicit's GPU fit never applies alpha: apply it here
+                user_items = sp.csr_matrix(user_items, dtype=np.float32) * np.float32(
+                    self.als_params.alpha
+                )
             super().fit(user_items, catalogue=catalogue, progress=progress)
             return
         if self.device == "cuda":

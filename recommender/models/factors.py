@@ -78,8 +78,8 @@ class FactorModel(Model):
                 show_progress=False,
                 callback=None if progress is None else self._callback(progress),
             )
-        if hasattr(model, "to_cpu") and type(model).__module__.startswith("implicit.gpu"):
-            model = model.to_cpu()  # a model fitted on the GPU serves from numpy arrays
+            if type(model).__module__.startswith("implicit.gpu"):
+                model = model.to_cpu()  # a model fitted on the GPU serves from numpy arrays
         self.set_factors(model.user_factors, model.item_factors)
 
     def set_factors(self, user_factors: NDArray[Any], item_factors: NDArray[Any]) -> None:

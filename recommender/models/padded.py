@@ -9,7 +9,7 @@ here: it lives only in a serving process.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,7 @@ class PaddedModel(Model):
         self._trained = own  # the matrix the base was trained on: the served one, widened
         self.kind = base.kind  # type: ignore[misc]  # an instance's, not a registered kind
         self.scores_histories = base.scores_histories
+        self.embeds_profiles = base.embeds_profiles
 
     def fit(
         self,
@@ -63,6 +64,13 @@ class PaddedModel(Model):
     def n_items(self) -> int:
         """The base model's jobs and the appended ones."""
         return self.base.n_items + self.extra
+
+    def profile_scores(self, profiles: Sequence[Mapping[str, Any]]) -> list[FloatArray | None]:
+        """The base model's profile scores, the appended jobs scored 0."""
+        return [
+            None if row is None else self._pad(row, 0.0)
+            for row in self.base.profile_scores(profiles)
+        ]
 
     def _pad(self, scores: FloatArray, value: float) -> FloatArray:
         out = np.full((scores.shape[0], self.n_items), value, dtype=np.float32)

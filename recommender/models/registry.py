@@ -109,7 +109,11 @@ REGISTRY: dict[str, Registered] = {
     ),
     "blend": Registered(BlendModel, _blend, "blend"),
     "neural": Registered(
-        NeuralModel, lambda c: NeuralModel(c.neural, seed=c.seed, device=c.device), "neural"
+        NeuralModel,
+        lambda c: NeuralModel(
+            c.neural, seed=c.seed, device=c.device, confidence_scale=c.als.confidence_scale
+        ),
+        "neural",
     ),
 }
 """Model names (what settings and the CLI take) to their classes and builders."""

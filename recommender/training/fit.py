@@ -74,7 +74,11 @@ def progress_steps(settings: Settings) -> int | None:
     is not known before selection."""
     if settings.model == AUTO:
         return None
-    iterations = {"als": settings.als.iterations, "bpr": settings.bpr.iterations}
+    iterations = {
+        "als": settings.als.iterations,
+        "bpr": settings.bpr.iterations,
+        "neural": settings.neural.epochs,  # at most: early stopping may end it sooner
+    }
     fitted = settings.blend.components if settings.model == "blend" else (settings.model,)
     return sum(iterations.get(name, 1) for name in fitted)
 

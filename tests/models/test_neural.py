@@ -15,7 +15,9 @@ import pytest
 
 from recommender.bundle.files import write_bundle
 from recommender.bundle.trained import TrainedModel
+from recommender.data.activities import ActivityLines
 from recommender.data.catalogue import Catalogue
+from recommender.data.dataset import Dataset
 from recommender.data.pair_counts import score_activities
 from recommender.errors import EngineUnavailableError
 from recommender.evaluation.runner import fit_split
@@ -264,6 +266,43 @@ def test_a_checkpoint_of_other_data_or_settings_is_not_resumed(tmp_path: Path) -
         _fit_with(settings, stop_after=2)
     _, epochs = _fit_with(settings.model_copy(update={"seed": settings.seed + 1}))
     assert epochs == [1, 2, 3, 4]
+    assert len(list(tmp_path.iterdir())) == 1  # the first run's checkpoint, after epoch 2
+    fewer = Dataset(
+        ActivityLines.unweighted(activities_frame(sector_records()[:-2])), sector_catalogue(), ()
+    )
+    resumed: list[int] = []
+    train(fewer, settings, progress=lambda done, _loss: resumed.append(done))
+    assert resumed == [1, 2, 3, 4]
+
+
+def test_a_corrupt_checkpoint_is_set_aside(tmp_path: Path) -> None:
+    settings = _sector_settings(epochs=3, patience=3, checkpoint_dir=str(tmp_path))
+    with pytest.raises(_StopError):
+        _fit_with(settings, stop_after=1)
+    (written,) = tmp_path.iterdir()
+    written.write_bytes(b"not a checkpoint")
+    _, epochs = _fit_with(settings)
+    assert epochs == [1, 2, 3]
+
+
+def test_with_nothing_held_out_the_last_epoch_is_kept() -> None:
+    one, _ = _fit_with(_sector_settings(epochs=1, patience=1))
+    three, _ = _fit_with(_sector_settings(epochs=3, patience=1))
+    assert not np.array_equal(
+        one.model.arrays()["item_factors"], three.model.arrays()["item_factors"]
+    )
+
+
+def test_a_history_seen_afresh_scores_as_training_placed_it(sector_trained: TrainedModel) -> None:
+    """The service passes a history in implicit scores; the model scales it as training did,
+    so a known user's own history, seen afresh, gives the scores they were trained with."""
+    model, rows = sector_trained.model, np.arange(len(sector_trained.users), dtype=np.int64)
+    np.testing.assert_allclose(
+        model.history_scores(sector_trained.interactions, rows),
+        model.user_scores(rows, sector_trained.interactions),
+        rtol=1e-4,
+        atol=1e-5,
+    )
 
 
 def test_the_service_serves_the_model_without_torch(
@@ -331,8 +370,12 @@ def test_cuda_training_serves_like_cpu_training() -> None:
     cpu = train(sector_dataset(), settings)
     gpu = train(sector_dataset(), settings.model_copy(update={"device": "cuda"}))
     assert gpu.model.arrays().keys() == cpu.model.arrays().keys()
-    for name, array in cpu.model.arrays().items():
-        np.testing.assert_allclose(gpu.model.arrays()[name], array, rtol=1e-2, atol=1e-2)
+    rows = np.arange(len(cpu.users), dtype=np.int64)
+    tops = [
+        np.argsort(-t.model.user_scores(rows, t.interactions), axis=1)[:, :5] for t in (cpu, gpu)
+    ]  # summation order differs on a GPU: compare what is recommended, not the floats
+    overlap = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(*tops, strict=True)])
+    assert overlap >= 0.8
 
 
 def test_the_neural_model_competes_in_selection() -> None:
@@ -347,4 +390,5 @@ def test_the_neural_model_competes_in_selection() -> None:
     assert set(tried) == {"neural", "popular"}
     assert len(tried["neural"].trials) == 2
     assert all(t.params.keys() <= set(NeuralParams.model_fields) for t in tried["neural"].trials)
-    assert selection.served.model in {"neural", "popular"}
+    scores = {name: c.best.score("ndcg", 10) for name, c in tried.items()}
+    assert selection.served.model in {max(scores, key=lambda n: scores[n]), "blend"}

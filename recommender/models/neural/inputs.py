@@ -170,3 +170,19 @@ def user_tower(
         np.float32, copy=False
     )
     return users
+
+
+def words_to_codes(words: NDArray[np.str_]) -> NDArray[np.uint32]:
+    """Words as a (words × longest) array of their characters' code points (0-padded): plain
+    numbers, as a bundle's arrays are."""
+    width = max([1, *(len(w) for w in words.tolist())])
+    fixed = np.ascontiguousarray(np.asarray(words, dtype=f"<U{width}"))
+    return fixed.view(np.uint32).reshape(fixed.shape[0], width)
+
+
+def codes_to_words(codes: NDArray[Any]) -> NDArray[np.str_]:
+    """The words :func:`words_to_codes` encoded."""
+    codes = np.ascontiguousarray(codes, dtype=np.uint32)
+    if codes.shape[0] == 0:
+        return np.zeros(0, dtype=str)
+    return codes.view(f"<U{codes.shape[1]}").ravel()

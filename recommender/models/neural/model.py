@@ -28,7 +28,13 @@ from recommender.content.text import profile_tokens
 from recommender.errors import EngineUnavailableError
 from recommender.models.base import Device, FitContext, FloatArray, Progress, params_of
 from recommender.models.factors import FactorModel
-from recommender.models.neural.inputs import history_weights, profile_matrix, user_tower
+from recommender.models.neural.inputs import (
+    codes_to_words,
+    history_weights,
+    profile_matrix,
+    user_tower,
+    words_to_codes,
+)
 from recommender.models.neural.params import NeuralParams
 
 if TYPE_CHECKING:
@@ -59,15 +65,24 @@ class NeuralModel(FactorModel):
         Seeds every random choice of a fit (initial weights, batches, dropout, hold-out).
     device:
         Where :meth:`fit` trains (``cpu`` or ``cuda``).
+    confidence_scale:
+        What training multiplied the implicit scores by (``RECOMMENDER_ALS__CONFIDENCE_SCALE``):
+        a history seen afresh comes in scores and is scaled so before it is pooled.
     """
 
     kind: ClassVar[str] = "neural"
 
     def __init__(
-        self, params: NeuralParams | None = None, *, seed: int = 42, device: Device = "cpu"
+        self,
+        params: NeuralParams | None = None,
+        *,
+        seed: int = 42,
+        device: Device = "cpu",
+        confidence_scale: float = 2.0,
     ) -> None:
         self.neural_params = params or NeuralParams()
         self.device = device
+        self.confidence_scale = confidence_scale
         super().__init__(factors=self.neural_params.dimensions, seed=seed)
         self._context: FitContext | None = None
         self.tower: dict[str, NDArray[Any]] = {}
@@ -134,10 +149,12 @@ class NeuralModel(FactorModel):
         return out
 
     def embed_users(self, history: sp.csr_matrix, profiles: sp.csr_matrix) -> FloatArray:
-        """The user tower in numpy: users from their histories (confidences over the job
-        columns) and their profiles (rows over ``profile_words``, summing to 1, or all zero)."""
+        """The user tower in numpy: users from their histories (implicit scores over the job
+        columns, as a history seen afresh comes) and their profiles (rows over
+        ``profile_words``, summing to 1, or all zero)."""
+        confidence = sp.csr_matrix(history, dtype=np.float32) * np.float32(self.confidence_scale)
         return user_tower(
-            history_weights(history) @ self.tower["history_vectors"],
+            history_weights(confidence) @ self.tower["history_vectors"],
             np.asarray(profiles @ self.tower["profile_vectors"], dtype=np.float32),
             self.tower,
         )
@@ -149,7 +166,8 @@ class NeuralModel(FactorModel):
     def history_scores(self, history: sp.csr_matrix, own_rows: NDArray[np.int64]) -> FloatArray:
         """Scores of users embedded afresh from their histories; a known user keeps the profile
         they were trained with, a new one has none."""
-        history = sp.csr_matrix(history, dtype=np.float32)
+        # a history comes in implicit scores; training pooled confidence_scale times them
+        history = sp.csr_matrix(history, dtype=np.float32) * np.float32(self.confidence_scale)
         profiles = np.zeros((history.shape[0], self.neural_params.dimensions), np.float32)
         known = own_rows >= 0
         profiles[known] = self.tower["user_profiles"][own_rows[known]]
@@ -160,12 +178,17 @@ class NeuralModel(FactorModel):
 
     def params(self) -> dict[str, Any]:
         return {**self.neural_params.model_dump(exclude={"checkpoint_dir", "threads"})} | {
-            "seed": self.seed
+            "seed": self.seed,
+            "confidence_scale": self.confidence_scale,
         }
 
     @classmethod
     def _from_params(cls, params: Mapping[str, Any]) -> Self:
-        return cls(params_of(NeuralParams, params), seed=int(params.get("seed", 42)))
+        return cls(
+            params_of(NeuralParams, params),
+            seed=int(params.get("seed", 42)),
+            confidence_scale=float(params.get("confidence_scale", 2.0)),
+        )
 
     def arrays(self) -> dict[str, NDArray[Any]]:
         tower = dict(self.tower)
@@ -177,19 +200,3 @@ class NeuralModel(FactorModel):
         model = cls._from_params(params)
         model._adopt({**arrays, "profile_words": codes_to_words(arrays["profile_words"])})
         return model
-
-
-def words_to_codes(words: NDArray[np.str_]) -> NDArray[np.uint32]:
-    """Words as a (words × longest) array of their characters' code points (0-padded): plain
-    numbers, as a bundle's arrays are."""
-    width = max([1, *(len(w) for w in words.tolist())])
-    fixed = np.ascontiguousarray(np.asarray(words, dtype=f"<U{width}"))
-    return fixed.view(np.uint32).reshape(fixed.shape[0], width)
-
-
-def codes_to_words(codes: NDArray[Any]) -> NDArray[np.str_]:
-    """The words :func:`words_to_codes` encoded."""
-    codes = np.ascontiguousarray(codes, dtype=np.uint32)
-    if codes.shape[0] == 0:
-        return np.zeros(0, dtype=str)
-    return codes.view(f"<U{codes.shape[1]}").ravel()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import io
 import logging
+import pickle
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,6 +40,7 @@ from recommender.models.neural.inputs import (
     tower_inputs,
     user_tower,
     validation_split,
+    words_to_codes,
 )
 from recommender.models.neural.params import NeuralParams
 
@@ -70,9 +72,11 @@ class Towers(nn.Module):
         self.content: Tensor
         self.employers: Tensor
         self.warm: Tensor
-        self.register_buffer("content", torch.from_numpy(inputs.content))
-        self.register_buffer("employers", torch.from_numpy(inputs.employers))
-        self.register_buffer("warm", torch.from_numpy(inputs.warm.astype(np.float32)))
+        # inputs, not learned: kept out of checkpoints
+        self.register_buffer("content", torch.from_numpy(inputs.content), persistent=False)
+        self.register_buffer("employers", torch.from_numpy(inputs.employers), persistent=False)
+        warm = torch.from_numpy(inputs.warm.astype(np.float32))
+        self.register_buffer("warm", warm, persistent=False)
 
     def jobs(self, cols: Tensor, keep_id: Tensor | None = None) -> Tensor:
         """The job tower for the columns ``cols``; ``keep_id`` (0 or 1 each) hides ids."""
@@ -205,8 +209,9 @@ def _fit(
     where: torch.device,
     progress: Progress | None,
 ) -> dict[str, NDArray[Any]]:
-    inputs = tower_inputs(matrix, context, catalogue, params.min_profile_users)
     train, held = validation_split(matrix, params.validation_share, seed)
+    # only jobs with training pairs learn an id (a job seen in held-out pairs alone has none)
+    inputs = tower_inputs(train, context, catalogue, params.min_profile_users)
     redirected = None if context is None else context.redirected
     examples = _Examples(train, redirected, params)
     if examples.rows.shape[0] == 0:
@@ -220,15 +225,35 @@ def _fit(
         params.checkpoint_dir,
         fingerprint(
             matrix,
-            [inputs.content, inputs.employers, inputs.profiles.indices, examples.rows],
+            [
+                inputs.content,
+                inputs.employers,
+                inputs.profiles.indptr,
+                inputs.profiles.indices,
+                words_to_codes(inputs.profile_words),
+                examples.rows,
+                examples.cols,
+            ],
             {"params": params.model_dump(exclude={"checkpoint_dir", "threads"}), "seed": seed},
         ),
     )
     state = _State(towers)
     saved = checkpoints.read()
     if saved is not None:
-        state.load(saved, optimiser, where)
-        log.info("neural: resumed from the checkpoint after epoch %s", state.epoch)
+        try:
+            state.load(saved, optimiser, where)
+            log.info("neural: resumed from the checkpoint after epoch %s", state.epoch)
+        except (RuntimeError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+            log.warning("neural: the checkpoint cannot be read (%s); training from the start", exc)
+            torch.manual_seed(seed)
+            towers = Towers(inputs, params).to(where)
+            optimiser = torch.optim.Adam(
+                towers.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay
+            )
+            state = _State(towers)
+    if redirected is not None:  # what evaluation counts: redirects, not impressions alone
+        held = held.multiply(sp.csr_matrix(redirected) > 0).tocsr()
+        held.eliminate_zeros()
     validation = _Validation(
         train, held, profiles=inputs.profiles, params=params, seed=seed, where=where
     )
@@ -246,7 +271,7 @@ def _fit(
         )
         score = validation.score(towers)
         state.record(epoch, score, towers)
-        log.info("neural: epoch %s loss %.4f validation recall@%s %.4f", epoch, loss, TOP, score)
+        log.info("neural: epoch %s loss %.4f validation recall@%s %s", epoch, loss, TOP, score)
         checkpoints.write(state.dump(optimiser))
         if progress is not None:
             progress(epoch, loss)
@@ -266,10 +291,12 @@ class _State:
         self.waiting = 0
         self.best: dict[str, Tensor] = copy.deepcopy(towers.state_dict())
 
-    def record(self, epoch: int, score: float, towers: Towers) -> None:
+    def record(self, epoch: int, score: float | None, towers: Towers) -> None:
+        """The epoch done and its validation score; None (nothing held out): the latest is
+        the best."""
         self.epoch = epoch
-        if score > self.best_score:
-            self.best_score, self.waiting = score, 0
+        if score is None or score > self.best_score:
+            self.best_score, self.waiting = (self.best_score if score is None else score), 0
             self.best = copy.deepcopy(towers.state_dict())
         else:
             self.waiting += 1
@@ -405,9 +432,10 @@ class _Validation:
         self.profiles = take_rows(profiles, self.users)
         self.where = where
 
-    def score(self, towers: Towers) -> float:
+    def score(self, towers: Towers) -> float | None:
+        """Recall@20 of the held-out redirects; None when nothing is held out."""
         if self.users.shape[0] == 0:
-            return 0.0  # nothing held out: every epoch ties, and the last one is kept
+            return None
         towers.eval()
         with torch.no_grad():
             table = towers.history_table()
