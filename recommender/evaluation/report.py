@@ -12,7 +12,7 @@ from typing import Any
 from recommender.evaluation.runner import METRICS, ModelResult
 from recommender.evaluation.segments import SEGMENT_METRICS
 
-LOWER_IS_BETTER = {"mpr", "popularity_bias"}
+LOWER_IS_BETTER = {"mpr", "popularity_bias", "gini_jobs", "gini_employers"}
 _CHART_METRICS = ("ndcg", "map", "precision", "recall", "hit_rate", "coverage")
 
 

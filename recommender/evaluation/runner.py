@@ -36,6 +36,7 @@ from recommender.bundle.trained import TrainedModel
 from recommender.data.catalogue import Catalogue
 from recommender.data.pair_counts import score_activities
 from recommender.errors import EvaluationError
+from recommender.evaluation.fairness import FAIRNESS, fairness_at_k
 from recommender.evaluation.intervals import paired_bootstrap
 from recommender.evaluation.metrics import accuracy_at_k, beyond_accuracy_at_k, rank_metrics
 from recommender.evaluation.segments import (
@@ -61,6 +62,7 @@ METRICS = (
     "auc",
     "coverage",
     "popularity_bias",
+    *FAIRNESS,
 )
 EVALUATION_RULES = Rules(now=np.iinfo(np.int64).min)
 """Rules every evaluated list is ranked under: no expiry, no exclusions, no employer cap."""
@@ -203,12 +205,14 @@ def evaluate_trained(
     recommended = recommended_columns(recommender, tests.user_rows, max(ks))
     accuracy = accuracy_at_k(recommended, tests.relevant, ks)
     beyond = beyond_accuracy_at_k(recommended, ks, len(trained.jobs), trained.popularity)
+    employers = None if trained.job_meta is None else trained.job_meta.employer
+    fair = fairness_at_k(recommended, ks, trained.popularity, employers)
     ranks = rank_metrics(
         lambda positions: trained.user_scores(tests.user_rows[positions], "redirected"),
         tests.relevant,
     )
     seconds = time.perf_counter() - started
-    return {k: {**accuracy[k], **beyond[k], **ranks} for k in ks}, seconds
+    return {k: {**accuracy[k], **beyond[k], **fair[k], **ranks} for k in ks}, seconds
 
 
 def fit_split(
