@@ -251,7 +251,8 @@ def _cold_users(data: Path, label: str) -> tuple[Row, dict[str, Any]]:
     return row, {"profile": ours, "popular": ref}
 
 
-def _movielens(workdir: Path) -> Path | None:
+def movielens_with_content(workdir: Path) -> Path | None:
+    """MovieLens 100K converted with ``u.item``/``u.user`` (once per run), or None without it."""
     if not (ML_100K / "u.item").is_file():
         return None
     from recommender.data.movielens import convert_movielens
@@ -352,7 +353,7 @@ def run(ctx: Context) -> Result:
     say("content: cold-users splits …")
     sets: Sequence[tuple[Path | None, str]] = (
         (ctx.data_dir, "demo"),
-        (_movielens(ctx.workdir), "MovieLens 100K (u.item, u.user)"),
+        (movielens_with_content(ctx.workdir), "MovieLens 100K (u.item, u.user)"),
     )
     for data, label in sets:
         if data is None:

@@ -29,23 +29,12 @@ from typing import Any
 import numpy as np
 
 from bench.common import REPO, Context, Result, Row, say
+from bench.content import movielens_with_content
 
-ML_100K = REPO.parent / "shared" / "data" / "ml-100k"
 K = 10
 SEED = 0
 MODELS = ("neural", "userknn", "itemknn", "als", "popular")
 SEGMENTS = ("history 0", "history 1", "history 2-4", "history 5+", "cold jobs", "warm jobs")
-
-
-def _movielens(workdir: Path) -> Path | None:
-    if not (ML_100K / "u.item").is_file():
-        return None
-    from recommender.data.movielens import convert_movielens
-
-    out = workdir / "ml-100k-content"
-    if not (out / "activities.jsonl").is_file():
-        convert_movielens(ML_100K, out)
-    return out
 
 
 def _compare(data: Path, split_kind: str, label: str) -> tuple[list[Row], dict[str, Any]]:
@@ -279,7 +268,7 @@ def run(ctx: Context) -> Result:
     rows: list[Row] = []
     raw: dict[str, Any] = {}
     sets: list[tuple[Path | None, str, str]] = [(ctx.data_dir, "time", "demo, time split")]
-    movielens = _movielens(ctx.workdir)
+    movielens = movielens_with_content(ctx.workdir)
     if movielens is None:
         say("neural: MovieLens 100K not found, skipped")
     else:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,63 +42,55 @@ class Checkpoints:
         self.location = location
         self.name = f"neural-{key}.ckpt"
 
-    def _where(self) -> tuple[Any, str] | None:
-        if self.location is None:
-            return None
-        if is_url(self.location):
-            fs, root = filesystem(self.location)
-            return fs, f"{root}/{self.name}"
-        return None
+    @contextmanager
+    def _storage(self, doing: str) -> Iterator[tuple[Any, str] | Path]:
+        """The checkpoint's place, (filesystem, path) in object storage or a local path, with
+        any OSError while ``doing`` turned into a :class:`StorageError`."""
+        assert self.location is not None
+        try:
+            if is_url(self.location):
+                fs, root = filesystem(self.location)
+                yield fs, f"{root}/{self.name}"
+            else:
+                yield Path(self.location) / self.name
+        except OSError as exc:
+            raise StorageError(f"{self.location}: cannot {doing} the checkpoint ({exc})") from exc
 
     def read(self) -> bytes | None:
         """The last checkpoint's bytes, or None when there is none."""
         if self.location is None:
             return None
-        remote = self._where()
-        try:
-            if remote is not None:
-                fs, path = remote
-                if not fs.exists(path):
-                    return None
-                data: bytes = fs.cat_file(path)
-                return data
-            path_local = Path(self.location) / self.name
-            return path_local.read_bytes() if path_local.is_file() else None
-        except OSError as exc:
-            raise StorageError(f"{self.location}: cannot read the checkpoint ({exc})") from exc
+        with self._storage("read") as where:
+            if isinstance(where, Path):
+                return where.read_bytes() if where.is_file() else None
+            fs, path = where
+            return bytes(fs.cat_file(path)) if fs.exists(path) else None
 
     def write(self, data: bytes) -> None:
         """Replace the checkpoint with ``data`` (whole or not at all, locally)."""
         if self.location is None:
             return
-        remote = self._where()
-        try:
-            if remote is not None:
-                fs, path = remote
+        with self._storage("write") as where:
+            if not isinstance(where, Path):
+                fs, path = where
                 fs.pipe_file(path, data)
                 return
-            directory = Path(self.location)
-            directory.mkdir(parents=True, exist_ok=True)
-            partial = directory / f".{self.name}.partial"
+            where.parent.mkdir(parents=True, exist_ok=True)
+            partial = where.with_name(f".{self.name}.partial")
             with partial.open("wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            partial.replace(directory / self.name)
-        except OSError as exc:
-            raise StorageError(f"{self.location}: cannot write the checkpoint ({exc})") from exc
+            partial.replace(where)
 
     def remove(self) -> None:
         """Forget the checkpoint (the run finished)."""
         if self.location is None:
             return
-        remote = self._where()
-        try:
-            if remote is not None:
-                fs, path = remote
-                if fs.exists(path):
-                    fs.rm_file(path)
+        with self._storage("remove") as where:
+            if isinstance(where, Path):
+                where.unlink(missing_ok=True)
                 return
-            (Path(self.location) / self.name).unlink(missing_ok=True)
-        except OSError as exc:
-            raise StorageError(f"{self.location}: cannot remove the checkpoint ({exc})") from exc
+            fs, path = where
+            if fs.exists(path):
+                fs.rm_file(path)

@@ -216,11 +216,7 @@ def _fit(
     examples = _Examples(train, redirected, params)
     if examples.rows.shape[0] == 0:
         raise ValueError("the neural model has no positive pair to learn from")
-    torch.manual_seed(seed)
-    towers = Towers(inputs, params).to(where)
-    optimiser = torch.optim.Adam(
-        towers.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay
-    )
+    towers, optimiser = _fresh(inputs, params, seed, where)
     checkpoints = Checkpoints(
         params.checkpoint_dir,
         fingerprint(
@@ -245,11 +241,7 @@ def _fit(
             log.info("neural: resumed from the checkpoint after epoch %s", state.epoch)
         except (RuntimeError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as exc:
             log.warning("neural: the checkpoint cannot be read (%s); training from the start", exc)
-            torch.manual_seed(seed)
-            towers = Towers(inputs, params).to(where)
-            optimiser = torch.optim.Adam(
-                towers.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay
-            )
+            towers, optimiser = _fresh(inputs, params, seed, where)  # as if none were kept
             state = _State(towers)
     if redirected is not None:  # what evaluation counts: redirects, not impressions alone
         held = held.multiply(sp.csr_matrix(redirected) > 0).tocsr()
@@ -279,6 +271,18 @@ def _fit(
     arrays = _export(towers, matrix, inputs)
     checkpoints.remove()
     return arrays
+
+
+def _fresh(
+    inputs: TowerInputs, params: NeuralParams, seed: int, where: torch.device
+) -> tuple[Towers, torch.optim.Optimizer]:
+    """Towers with their seeded initial weights, and their optimiser."""
+    torch.manual_seed(seed)
+    towers = Towers(inputs, params).to(where)
+    optimiser = torch.optim.Adam(
+        towers.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay
+    )
+    return towers, optimiser
 
 
 class _State:
